@@ -1,0 +1,49 @@
+# zkoracle — the two commands a new user runs: `make demo` (the main job) and `make test` (the whole suite).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench clean
+
+all: build
+
+# Pinned chain toolchain (forge/anvil/cast 1.7.1, solc-js 0.8.26) from package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+toolchain: node_modules/.package-lock.json
+
+build: toolchain
+	$(CARGO) build --release --locked
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+rust-test: toolchain
+	@if command -v cargo-nextest >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+
+forge-test: toolchain
+	forge build --sizes >/dev/null
+	forge test -vv
+
+test: toolchain fmt-check clippy rust-test forge-test
+	@echo "make test: all checks passed"
+
+demo: toolchain
+	$(CARGO) run --release --locked --bin zkoracle -- demo
+
+bench: toolchain
+	bash bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf out cache broadcast

@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Benchmark zkoracle against EZKL 23.0.5 on the same ONNX models and inputs, in one run.
+
+For each model both systems run one after the other (never two heavy steps at once). Every step is its own
+process, so its peak RSS (os.wait4's ru_maxrss) is its own. Setup, prove and verify run `--repeat` times
+(default 2) and the best time is reported. Each system's Solidity verifier is compiled with the pinned solc
+(tools/solc), deployed on a fresh anvil, and a real `verifyProof(bytes,uint256[])` transaction is sent: its
+receipt's gasUsed is the verify gas (it includes the 21,000 base and the calldata cost).
+
+The report goes to BENCHMARKS.md at the repository root, between `<!-- bench:begin -->` and
+`<!-- bench:end -->` (text outside the markers is kept); raw figures go to bench/work/results.json.
+
+A zkoracle command that does not exist yet, or fails, gives "n/a" in its columns and a line under "Notes".
+The zkoracle binary is target/release/zkoracle, or $ZKORACLE_BIN.
+
+Usage: bench.py [--models NAME ...] [--systems ezkl zkoracle] [--repeat N] [--out FILE] [--hardfork NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import evm  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+MODELS_DIR = ROOT / "models"
+SOLC = ROOT / "tools" / "solc"
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+ZKORACLE = Path(os.environ.get("ZKORACLE_BIN", ROOT / "target" / "release" / "zkoracle")).resolve()
+DEFAULT_MODELS = [
+    "spread_mlp", "risk_mlp", "cnn_mnist", "mlp_784", "act_mlp", "pool_cnn", "norm_mlp", "shape_ops",
+]
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+TARGETS = {"prove": 0.2, "pk": 0.1, "gas": 0.5}
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+@dataclass
+class Proc:
+    """One finished subprocess."""
+
+    cmd: list[str]
+    rc: int
+    wall_s: float
+    maxrss_kb: int
+    stdout: str
+    stderr: str
+
+    def last_json(self) -> dict:
+        for line in reversed(self.stdout.strip().splitlines()):
+            if line.startswith("{"):
+                try:
+                    return json.loads(line)
+                except json.JSONDecodeError:
+                    break
+        return {}
+
+    def why(self) -> str:
+        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
+        msg = next((ln for ln in reversed(text) if ln.strip()), "") if text else ""
+        return f"exit {self.rc}: {msg[:300]}"
+
+
+def run_proc(cmd: list[str], logdir: Path, tag: str, timeout_s: float) -> Proc:
+    """Run `cmd` alone; measure wall time and this child's own peak RSS."""
+    logdir.mkdir(parents=True, exist_ok=True)
+    out_p, err_p = logdir / f"{tag}.stdout", logdir / f"{tag}.stderr"
+    with open(out_p, "w") as fo, open(err_p, "w") as fe:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=ROOT)
+        timer = threading.Timer(timeout_s, p.kill)
+        timer.start()
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    return Proc(cmd, p.returncode, wall, usage.ru_maxrss, out_p.read_text(), err_p.read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Result:
+    """Figures for one (model, system); None means n/a."""
+
+    k: int | None = None
+    compile_s: float | None = None
+    setup_s: float | None = None
+    prove_s: float | None = None
+    verify_s: float | None = None
+    pk_bytes: int | None = None
+    vk_bytes: int | None = None
+    proof_bytes: int | None = None
+    prove_rss_mb: float | None = None
+    verify_gas: int | None = None
+    runtime_bytes: int | None = None
+    calldata_bytes: int | None = None
+    max_abs_err: float | None = None
+    verified: bool | None = None
+    verified_onchain: bool | None = None
+    sol_settings: str | None = None
+    extra: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def flatten(x) -> list[float]:
+    if isinstance(x, (list, tuple)):
+        return [v for item in x for v in flatten(item)]
+    return [float(x)]
+
+
+def max_abs_err(got, expected: list[float]) -> float | None:
+    g = flatten(got)
+    if len(g) != len(expected):
+        return None
+    return max(abs(a - b) for a, b in zip(g, expected))
+
+
+def expected_outputs(name: str) -> list[float]:
+    path = MODELS_DIR / f"{name}.expected.json"
+    if path.exists():
+        return flatten(json.loads(path.read_text())["output_data"])
+    import numpy as np  # only when the committed reference is missing
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    model = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    data = json.loads((MODELS_DIR / f"{name}.input.json").read_text())["input_data"][0]
+    (out,) = ReferenceEvaluator(model).run(None, {model.graph.input[0].name: np.array(data, np.float32).reshape(dims)})
+    return [float(v) for v in np.asarray(out).reshape(-1)]
+
+
+def best_of(repeat: int, once) -> tuple[float | None, list[Proc]]:
+    """Run `once()` (returns (seconds, Proc) or raises StepFailed) `repeat` times; best seconds."""
+    times, procs = [], []
+    for i in range(1, repeat + 1):
+        secs, proc = once(i)
+        times.append(secs)
+        procs.append(proc)
+    return (min(times) if times else None), procs
+
+
+class StepFailed(Exception):
+    """A step failed; the message says why."""
+
+
+def onchain(res: Result, compiled: evm.Compiled, calldata: bytes, hardfork: str, logdir: Path) -> None:
+    res.sol_settings = compiled.settings
+    with evm.Anvil(ANVIL, hardfork, logdir / "anvil.log") as chain:
+        addr = chain.deploy(compiled.creation)
+        res.runtime_bytes = chain.code_size(addr)
+        res.verify_gas, res.verified_onchain = chain.verify_gas(addr, calldata)
+    res.calldata_bytes = len(calldata)
+
+
+# ---------------------------------------------------------------------------------------------
+# EZKL
+
+
+def bench_ezkl(name: str, a, wd: Path, expected: list[float]) -> Result:
+    res = Result()
+    py = sys.executable
+    model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
+    logs = wd / "logs"
+
+    def step(tag: str, *args: str) -> tuple[dict, Proc]:
+        p = run_proc([py, str(BENCH / "ezkl_step.py"), tag.split(".")[0], str(wd), *args], logs, tag, a.timeout)
+        out = p.last_json()
+        if p.rc != 0 or not out.get("ok"):
+            raise StepFailed(f"ezkl {tag.split('.')[0]}: {out.get('error') or p.why()}")
+        out["_wall_s"] = p.wall_s
+        return out, p
+
+    try:
+        s, _ = step("settings", "--model", model, "--data", data)
+        res.k, res.compile_s = s["logrows"], s["elapsed_s"]
+        res.extra.update({k: s.get(k) for k in ("input_scale", "param_scale", "num_rows", "calibrate_s")})
+        srs = BENCH / "work" / "srs" / f"ezkl_kzg{res.k}.srs"
+        if not srs.exists():
+            srs.parent.mkdir(parents=True, exist_ok=True)
+            step("srs", "--logrows", str(res.k), "--srs", str(srs))
+        srs_a = ("--srs", str(srs))
+
+        def once(tag):
+            def f(i):
+                out, p = step(f"{tag}.{i}", *srs_a)
+                return out["elapsed_s"], p
+            return f
+
+        res.setup_s, sprocs = best_of(a.repeat, once("setup"))
+        res.extra["setup_rss_mb"] = max(p.maxrss_kb for p in sprocs) / 1024
+        res.pk_bytes = (wd / "pk.key").stat().st_size
+        res.vk_bytes = (wd / "vk.key").stat().st_size
+        w, _ = step("witness", "--data", data)
+        res.extra["witness_s"] = w["elapsed_s"]
+        res.max_abs_err = max_abs_err(w["outputs"], expected)
+        res.prove_s, procs = best_of(a.repeat, once("prove"))
+        res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
+        res.proof_bytes = procs[-1].last_json()["proof_bytes"]
+        res.verify_s, vprocs = best_of(a.repeat, once("verify"))
+        res.verified = all(p.last_json().get("ok") for p in vprocs)
+        e, _ = step("evm", *srs_a)
+        compiled = evm.compile_first_that_works(SOLC, wd / "Verifier.sol")
+        onchain(res, compiled, (wd / "calldata.bin").read_bytes(), a.hardfork, logs)
+    except (StepFailed, evm.EvmError, OSError, KeyError) as e:
+        res.notes.append(f"EZKL {name}: {e}")
+    finally:
+        if not a.keep:
+            (wd / "pk.key").unlink(missing_ok=True)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# zkoracle
+
+
+def find_bytecode(out_dir: Path) -> bytes | None:
+    """Creation bytecode from a file written by `zkoracle verifier --compile`, whatever its exact layout."""
+
+    def pick(obj) -> str | None:
+        if isinstance(obj, str):
+            return obj
+        if isinstance(obj, dict):
+            for key in ("bytecode", "creation", "creationBytecode", "object", "initcode", "deploy"):
+                if key in obj:
+                    found = pick(obj[key])
+                    if found:
+                        return found
+        return None
+
+    for f in sorted(out_dir.iterdir()):
+        if f.suffix not in (".json", ".bin", ".hex"):
+            continue
+        text = f.read_text().strip()
+        try:
+            hexstr = pick(json.loads(text)) if f.suffix == ".json" else text
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if hexstr:
+            try:
+                return bytes.fromhex(hexstr.removeprefix("0x"))
+            except ValueError:
+                continue
+    return None
+
+
+def find_key(obj, names: tuple[str, ...]):
+    """First value under any of `names`, searching nested dicts."""
+    if isinstance(obj, dict):
+        for n in names:
+            if n in obj and isinstance(obj[n], (int, float)):
+                return obj[n]
+        for v in obj.values():
+            found = find_key(v, names)
+            if found is not None:
+                return found
+    return None
+
+
+def bench_zkoracle(name: str, a, wd: Path, expected: list[float]) -> Result:
+    res = Result()
+    model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
+    logs = wd / "logs"
+    circuit = wd / "circuit"
+    proof = wd / "proof.json"
+    if not ZKORACLE.exists():
+        res.notes.append(f"zkoracle {name}: {ZKORACLE} not built")
+        return res
+
+    def step(tag: str, *args: str) -> Proc:
+        p = run_proc([str(ZKORACLE), tag.split(".")[0], *args], logs, tag, a.timeout)
+        if p.rc != 0:
+            raise StepFailed(f"zkoracle {tag.split('.')[0]}: {p.why()}")
+        return p
+
+    def timed(tag: str, *args: str):
+        def f(i):
+            p = step(f"{tag}.{i}", *args)
+            return p.wall_s, p
+        return f
+
+    # Each stage is tried even if an earlier optional one failed; a missing prerequisite fails on its own.
+    try:
+        p = step("compile", model, "--data", data, "-o", str(circuit))
+        res.compile_s = p.wall_s
+        cj = json.loads((circuit / "circuit.json").read_text()) if (circuit / "circuit.json").exists() else {}
+        res.k = find_key(cj, ("k", "logrows"))
+        circuit_err = find_key(cj, ("max_abs_error", "max_abs_err", "error", "max_error"))
+        if circuit_err is not None:
+            res.extra["compile_max_abs_err"] = circuit_err
+        res.setup_s, sprocs = best_of(a.repeat, timed("setup", str(circuit)))
+        res.extra["setup_rss_mb"] = max(p.maxrss_kb for p in sprocs) / 1024
+        for attr, fname in (("pk_bytes", "pk.bin"), ("vk_bytes", "vk.bin")):
+            if (circuit / fname).exists():
+                setattr(res, attr, (circuit / fname).stat().st_size)
+        res.prove_s, procs = best_of(a.repeat, timed("prove", str(circuit), "--data", data, "-o", str(proof)))
+        res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
+        pj = json.loads(proof.read_text())
+        res.proof_bytes = len(bytes.fromhex(pj["proof"].removeprefix("0x")))
+        if "outputs" in pj:
+            res.max_abs_err = max_abs_err(pj["outputs"], expected)
+        if res.max_abs_err is None:
+            res.max_abs_err = circuit_err
+        calldata = bytes.fromhex(pj["calldata"].removeprefix("0x")) if "calldata" in pj else None
+        res.verify_s, _ = best_of(a.repeat, timed("verify", str(circuit), str(proof)))
+        res.verified = True
+    except (StepFailed, OSError, KeyError, ValueError) as e:
+        res.notes.append(f"zkoracle {name}: {e}")
+        return res
+
+    try:
+        vdir = wd / "verifier"
+        vdir.mkdir()
+        sol = vdir / "Verifier.sol"
+        step("verifier", str(circuit), "-o", str(sol), "--compile")
+        creation = find_bytecode(vdir)
+        if creation is not None:
+            compiled = evm.Compiled("Verifier", creation, b"", "as written by `zkoracle verifier --compile`")
+        else:
+            compiled = evm.compile_first_that_works(SOLC, sol)
+        if calldata is None:
+            raise StepFailed("proof.json has no calldata")
+        onchain(res, compiled, calldata, a.hardfork, logs)
+    except (StepFailed, evm.EvmError, OSError, ValueError) as e:
+        res.notes.append(f"zkoracle {name} (EVM): {e}")
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def fmt_s(v):
+    return "n/a" if v is None else (f"{v:.3f}" if v < 1 else f"{v:.2f}" if v < 100 else f"{v:.0f}")
+
+
+def fmt_bytes(v):
+    if v is None:
+        return "n/a"
+    if v >= 1 << 20:
+        return f"{v / (1 << 20):.1f} MiB"
+    if v >= 1 << 10:
+        return f"{v / (1 << 10):.1f} KiB"
+    return f"{v} B"
+
+
+def fmt_int(v, unit: str = ""):
+    return "n/a" if v is None else f"{v:,}{unit}"
+
+
+def fmt_err(v):
+    return "n/a" if v is None else f"{v:.2e}"
+
+
+def ratio_cell(z, e, limit, fmt="{:.3f}") -> tuple[str, bool | None]:
+    if z is None or e is None or e == 0:
+        return "n/a", None
+    r = z / e
+    ok = r <= limit
+    return f"{fmt.format(r)} {'pass' if ok else 'FAIL'}", ok
+
+
+def machine_info() -> str:
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = next(
+        (int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), 0
+    )
+    return f"{cpu}, nproc {len(os.sched_getaffinity(0))}, {mem_kb / (1 << 20):.0f} GiB RAM"
+
+
+def tool_version(cmd: list[str]) -> str:
+    """The first x.y.z in the tool's --version output (the whole first line if there is none)."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except OSError:
+        return "n/a"
+    if p.returncode != 0:
+        return "n/a"
+    m = re.search(r"\d+\.\d+\.\d+", p.stdout)
+    return m.group(0) if m else (p.stdout.strip().splitlines() or ["?"])[0]
+
+
+def render(results: dict, a, meta: dict) -> str:
+    L = [
+        "## Results (generated by `make bench`)",
+        "",
+        f"- date: {meta['date']}; machine: {meta['machine']}; load average at start: {meta['load']}",
+        f"- versions: zkoracle {meta['zkoracle']}; ezkl {meta['ezkl']}; solc {meta['solc']}; anvil {meta['anvil']} "
+        f"(hardfork {a.hardfork})",
+        f"- setup/prove/verify: best of {a.repeat} runs, each step in its own process; peak RSS is the prove "
+        "process's own (EZKL's includes the Python interpreter).",
+        "",
+        "| model | system | k | compile s | setup s | prove s | verify s | pk | vk | proof | prove peak RSS "
+        "| verify gas | runtime code | calldata | max abs err |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, per in results.items():
+        for sysname in ("zkoracle", "ezkl"):
+            r = per.get(sysname)
+            if r is None:
+                continue
+            rss = "n/a" if r.prove_rss_mb is None else f"{r.prove_rss_mb:.0f} MiB"
+            code = fmt_int(r.runtime_bytes, " B")
+            if r.runtime_bytes is not None and r.runtime_bytes > evm.EIP170_LIMIT:
+                code += " (over EIP-170)"
+            gas = fmt_int(r.verify_gas)
+            if r.verify_gas is not None and r.verified_onchain is False:
+                gas += " (returned false)"
+            L.append(
+                f"| {name} | {'EZKL' if sysname == 'ezkl' else 'zkoracle'} | {fmt_int(r.k)} | {fmt_s(r.compile_s)} "
+                f"| {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} | {fmt_s(r.verify_s)} | {fmt_bytes(r.pk_bytes)} "
+                f"| {fmt_bytes(r.vk_bytes)} | {fmt_int(r.proof_bytes, ' B')} | {rss} | {gas} | {code} "
+                f"| {fmt_int(r.calldata_bytes, ' B')} | {fmt_err(r.max_abs_err)} |"
+            )
+    L += [
+        "",
+        f"Ratios zkoracle / EZKL against the targets: prove time <= {TARGETS['prove']}, pk size <= {TARGETS['pk']}, "
+        f"verify gas <= {TARGETS['gas']}, max abs error no worse than EZKL's.",
+        "",
+        "| model | prove time | pk size | verify gas | max abs error (zkoracle vs EZKL) | all targets |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, per in results.items():
+        z, e = per.get("zkoracle"), per.get("ezkl")
+        if z is None or e is None:
+            continue
+        cells, oks = [], []
+        for zv, ev, lim in ((z.prove_s, e.prove_s, TARGETS["prove"]), (z.pk_bytes, e.pk_bytes, TARGETS["pk"]),
+                            (z.verify_gas, e.verify_gas, TARGETS["gas"])):
+            c, ok = ratio_cell(zv, ev, lim)
+            cells.append(c)
+            oks.append(ok)
+        if z.max_abs_err is None or e.max_abs_err is None:
+            cells.append("n/a")
+            oks.append(None)
+        else:
+            ok = z.max_abs_err <= e.max_abs_err
+            cells.append(f"{z.max_abs_err:.2e} vs {e.max_abs_err:.2e} {'pass' if ok else 'FAIL'}")
+            oks.append(ok)
+        verdict = "FAIL" if False in oks else ("incomplete" if None in oks else "pass")
+        L.append(f"| {name} | " + " | ".join(cells) + f" | {verdict} |")
+    notes = [n for per in results.values() for r in per.values() for n in r.notes]
+    sol = sorted({f"{s}: {r.sol_settings}" for per in results.values() for s, r in per.items() if r.sol_settings})
+    L += [
+        "",
+        "How it is measured: EZKL 23.0.5 through its Python API with public input and output, fixed params, "
+        "`calibrate_settings(target=\"resources\")` and its local test SRS (`gen_srs`); its times are those of the "
+        "EZKL call alone, without interpreter start-up, and its prove time excludes `gen_witness` "
+        "(zkoracle's `prove` includes witness generation, so the prove ratio is conservative). zkoracle times "
+        "are the wall time of each CLI process. pk/vk are the sizes of the files each system writes. Verify gas "
+        "is the gasUsed of a real `verifyProof(bytes,uint256[])` transaction on anvil (21,000 base and calldata "
+        "included). Max abs error: each system's output against the float output of `onnx.reference` "
+        "(models/<name>.expected.json).",
+    ]
+    if sol:
+        L += ["", "Verifier compilation: " + "; ".join(sol) + "."]
+    if notes:
+        L += ["", "### Notes", ""] + [f"- {n}" for n in notes]
+    return "\n".join(L) + "\n"
+
+
+def write_report(path: Path, body: str) -> None:
+    block = f"{BEGIN}\n{body}{END}"
+    if path.exists():
+        text = path.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            text = head + block + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = (
+            "# Benchmarks: zkoracle vs EZKL\n\n"
+            "Regenerate with `make bench` (see bench/run.sh). Everything between the bench markers is generated.\n\n"
+            + block + "\n"
+        )
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    ap.add_argument("--systems", nargs="+", default=["zkoracle", "ezkl"], choices=["zkoracle", "ezkl"])
+    ap.add_argument("--repeat", type=int, default=2, help="runs per timed step; the best is reported")
+    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    ap.add_argument("--hardfork", default="osaka", help="anvil hardfork for the gas measurement")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per step")
+    ap.add_argument("--keep", action="store_true", help="keep EZKL's pk.key files (hundreds of MB)")
+    a = ap.parse_args()
+    unknown = [m for m in a.models if not (MODELS_DIR / f"{m}.onnx").exists()]
+    if unknown:
+        ap.error(f"no such model in models/: {', '.join(unknown)}")
+
+    work = BENCH / "work"
+    meta = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "ezkl": importlib.metadata.version("ezkl") if "ezkl" in a.systems else "not run",
+        "zkoracle": tool_version([str(ZKORACLE), "--version"]) if ZKORACLE.exists() else "not built",
+        "solc": tool_version([str(SOLC), "--version"]),
+        "anvil": tool_version([str(ANVIL), "--version"]),
+    }
+    results: dict[str, dict[str, Result]] = {}
+    for name in a.models:
+        expected = expected_outputs(name)
+        results[name] = {}
+        for sysname in a.systems:
+            wd = work / name / sysname
+            if wd.exists():
+                shutil.rmtree(wd)
+            wd.mkdir(parents=True)
+            t0 = time.time()
+            fn = bench_ezkl if sysname == "ezkl" else bench_zkoracle
+            r = results[name][sysname] = fn(name, a, wd, expected)
+            print(
+                f"[bench] {name:11s} {sysname:8s} k={r.k} setup={fmt_s(r.setup_s)} prove={fmt_s(r.prove_s)} "
+                f"verify={fmt_s(r.verify_s)} pk={fmt_bytes(r.pk_bytes)} gas={fmt_int(r.verify_gas)} "
+                f"err={fmt_err(r.max_abs_err)} ({time.time() - t0:.0f} s)" + (f"  [{r.notes[0]}]" if r.notes else ""),
+                flush=True,
+            )
+    raw = {"meta": meta, "results": {n: {s: r.__dict__ for s, r in per.items()} for n, per in results.items()}}
+    (work / "results.json").write_text(json.dumps(raw, indent=1) + "\n")
+    write_report(a.out, render(results, a, meta))
+    print(f"[bench] wrote {a.out} and {work / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.26;
+
+import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
+import {IRiskParameterGate} from "./interfaces/IRiskParameterGate.sol";
+
+/// @title RiskParameterGate
+/// @notice Holds a lending market's LTV and liquidation threshold and lets only verified results of one risk
+///         model move them, inside rails modelled on Aave's risk stewards.
+/// @dev Output mapping (the model's outputs y_i at output scale o; 1.0 means 100% = 10,000 bps):
+///        outputs[0] -> LTV:                   clamp(floor(max(y_0, 0) · 10,000 / 2^o), minLtvBps, maxLtvBps)
+///        outputs[1] -> liquidation threshold: clamp(floor(max(y_1, 0) · 10,000 / 2^o), minLT, maxLT)
+///        outputs[2..] are not used by this gate.
+///      Rails, applied in order when a result arrives:
+///        1. it comes from the oracle, for the one request this gate is waiting for (once-only: the pending id is
+///           cleared before anything else; a repeated or foreign delivery reverts);
+///        2. expiry: a result delivered more than maxResultAge seconds after its request is rejected;
+///        3. min delay: a result arriving less than minUpdateDelay seconds after the last applied update is
+///           rejected (requests are refused in that period too);
+///        4. bounds: each target is clamped to its [min, max];
+///        5. max change: each parameter moves toward its target by at most its max change;
+///        6. LTV < liquidation threshold, or the whole result is rejected.
+///      A rejected result is consumed (event RiskResultRejected) and changes nothing. The model's input comes
+///      from the keeper: the proof shows the model was applied to it, not where it came from, so the keeper is a
+///      trusted role; the rails bound what a wrong input can do.
+contract RiskParameterGate is IRiskParameterGate {
+    /// @notice Basis-point denominator.
+    uint256 internal constant BPS = 10_000;
+
+    /// @notice The oracle results come from.
+    IInferenceOracle public immutable oracle;
+    /// @notice The risk model's id in the oracle.
+    uint256 public immutable modelId;
+    /// @notice The model's output scale.
+    uint8 public immutable outputScale;
+    /// @notice Lowest LTV a result can set.
+    uint16 public immutable minLtvBps;
+    /// @notice Highest LTV a result can set.
+    uint16 public immutable maxLtvBps;
+    /// @notice Lowest liquidation threshold a result can set.
+    uint16 public immutable minLiquidationThresholdBps;
+    /// @notice Highest liquidation threshold a result can set.
+    uint16 public immutable maxLiquidationThresholdBps;
+    /// @notice Largest LTV change per update.
+    uint16 public immutable maxLtvChangeBps;
+    /// @notice Largest liquidation threshold change per update.
+    uint16 public immutable maxLiquidationThresholdChangeBps;
+    /// @notice Seconds between two applied updates.
+    uint32 public immutable minUpdateDelay;
+    /// @notice Largest age (since its request) of an applicable result.
+    uint32 public immutable maxResultAge;
+    /// @notice Gas the oracle gives onInferenceResult.
+    uint32 public immutable callbackGasLimit;
+
+    /// @inheritdoc IRiskParameterGate
+    uint16 public ltvBps;
+    /// @inheritdoc IRiskParameterGate
+    uint16 public liquidationThresholdBps;
+    /// @notice When the last result was applied (0: never).
+    uint40 public lastUpdate;
+    /// @notice When the pending request was made.
+    uint40 public pendingRequestedAt;
+    /// @notice The owner (keeper, ownership, oracle credit).
+    address public owner;
+    /// @notice The account allowed to request updates besides the owner.
+    address public keeper;
+    /// @notice The request the gate waits for (0: none).
+    uint256 public pendingRequestId;
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert Unauthorized(msg.sender);
+        _;
+    }
+
+    /// @param oracle_ The inference oracle.
+    /// @param modelId_ The risk model: at least two outputs.
+    /// @param config The rails.
+    /// @param initialLtvBps Starting LTV, within its bounds.
+    /// @param initialLiquidationThresholdBps Starting liquidation threshold, within its bounds and above the LTV.
+    /// @param owner_ The owner.
+    /// @param keeper_ The keeper (may be zero: owner-only requests).
+    constructor(
+        IInferenceOracle oracle_,
+        uint256 modelId_,
+        RiskConfig memory config,
+        uint16 initialLtvBps,
+        uint16 initialLiquidationThresholdBps,
+        address owner_,
+        address keeper_
+    ) {
+        if (owner_ == address(0)) revert InvalidConfig("owner");
+        if (config.minLtvBps > config.maxLtvBps || config.maxLtvBps >= BPS) {
+            revert InvalidConfig("ltv bounds");
+        }
+        if (
+            config.minLiquidationThresholdBps > config.maxLiquidationThresholdBps
+                || config.maxLiquidationThresholdBps > BPS
+        ) revert InvalidConfig("liquidation threshold bounds");
+        if (config.maxLtvChangeBps == 0 || config.maxLiquidationThresholdChangeBps == 0) {
+            revert InvalidConfig("max change");
+        }
+        if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
+        if (config.callbackGasLimit == 0) revert InvalidConfig("callbackGasLimit");
+        if (initialLtvBps < config.minLtvBps || initialLtvBps > config.maxLtvBps) {
+            revert InvalidConfig("initial ltv");
+        }
+        if (
+            initialLiquidationThresholdBps < config.minLiquidationThresholdBps
+                || initialLiquidationThresholdBps > config.maxLiquidationThresholdBps
+        ) revert InvalidConfig("initial liquidation threshold");
+        if (initialLtvBps >= initialLiquidationThresholdBps) {
+            revert InvalidConfig("ltv >= liquidation threshold");
+        }
+        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration.
+        IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
+        if (params.outputLen < 2) revert InvalidConfig("model outputLen");
+
+        oracle = oracle_;
+        modelId = modelId_;
+        outputScale = params.outputScale;
+        minLtvBps = config.minLtvBps;
+        maxLtvBps = config.maxLtvBps;
+        minLiquidationThresholdBps = config.minLiquidationThresholdBps;
+        maxLiquidationThresholdBps = config.maxLiquidationThresholdBps;
+        maxLtvChangeBps = config.maxLtvChangeBps;
+        maxLiquidationThresholdChangeBps = config.maxLiquidationThresholdChangeBps;
+        minUpdateDelay = config.minUpdateDelay;
+        maxResultAge = config.maxResultAge;
+        callbackGasLimit = config.callbackGasLimit;
+        ltvBps = initialLtvBps;
+        liquidationThresholdBps = initialLiquidationThresholdBps;
+        owner = owner_;
+        keeper = keeper_;
+        emit OwnershipTransferred(address(0), owner_);
+        emit KeeperSet(keeper_);
+    }
+
+    /// @inheritdoc IRiskParameterGate
+    function requestUpdate(int256[] calldata features) external payable returns (uint256 requestId) {
+        if (msg.sender != keeper && msg.sender != owner) revert Unauthorized(msg.sender);
+        uint256 pending = pendingRequestId;
+        if (pending != 0) {
+            (IInferenceOracle.RequestStatus status, uint64 deadline) = oracle.getRequestStatus(pending);
+            // A pending request past its deadline can no longer be fulfilled: a new one may replace it.
+            // forge-lint: disable-next-line(block-timestamp)
+            if (status == IInferenceOracle.RequestStatus.Pending && block.timestamp <= deadline) {
+                revert RequestStillPending(pending, deadline);
+            }
+        }
+        uint256 nextAllowed = _nextUpdateAllowed();
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < nextAllowed) revert UpdateTooSoon(nextAllowed);
+        requestId = oracle.requestInference{value: msg.value}(modelId, features, callbackGasLimit);
+        pendingRequestId = requestId;
+        pendingRequestedAt = uint40(block.timestamp);
+        emit RiskUpdateRequested(requestId, msg.sender);
+    }
+
+    /// @inheritdoc IInferenceConsumer
+    function onInferenceResult(uint256 requestId, int256[] calldata output) external {
+        if (msg.sender != address(oracle)) revert NotOracle(msg.sender);
+        if (requestId == 0 || requestId != pendingRequestId) revert UnexpectedRequest(requestId);
+        delete pendingRequestId;
+
+        RejectReason reason = _apply(requestId, output);
+        if (reason != RejectReason.None) emit RiskResultRejected(requestId, reason);
+    }
+
+    /// @notice The LTV and liquidation threshold a result would set now, and why it would be rejected (None if
+    ///         it would be applied). Ignores expiry, which depends on the request time.
+    function preview(int256[] calldata output)
+        public
+        view
+        returns (uint16 newLtvBps, uint16 newLiquidationThresholdBps, RejectReason reason)
+    {
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < _nextUpdateAllowed()) {
+            return (ltvBps, liquidationThresholdBps, RejectReason.UpdateTooSoon);
+        }
+        uint16 ltvTarget = _clamp(_toBps(output[0]), minLtvBps, maxLtvBps);
+        uint16 ltTarget = _clamp(_toBps(output[1]), minLiquidationThresholdBps, maxLiquidationThresholdBps);
+        newLtvBps = _stepToward(ltvBps, ltvTarget, maxLtvChangeBps);
+        newLiquidationThresholdBps =
+            _stepToward(liquidationThresholdBps, ltTarget, maxLiquidationThresholdChangeBps);
+        if (newLtvBps >= newLiquidationThresholdBps) {
+            return (ltvBps, liquidationThresholdBps, RejectReason.LtvNotBelowLiquidationThreshold);
+        }
+    }
+
+    /// @inheritdoc IRiskParameterGate
+    function setKeeper(address newKeeper) external onlyOwner {
+        keeper = newKeeper;
+        emit KeeperSet(newKeeper);
+    }
+
+    /// @inheritdoc IRiskParameterGate
+    function transferOwnership(address newOwner) external onlyOwner {
+        if (newOwner == address(0)) revert InvalidConfig("owner");
+        owner = newOwner;
+        emit OwnershipTransferred(msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IRiskParameterGate
+    function withdrawOracleCredit(address payable to) external onlyOwner returns (uint256 amount) {
+        amount = oracle.withdraw(to);
+        emit OracleCreditWithdrawn(to, amount);
+    }
+
+    /// @dev Applies the rails to a verified result; returns why it was rejected, or None after applying it.
+    function _apply(uint256 requestId, int256[] calldata output) internal returns (RejectReason) {
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > uint256(pendingRequestedAt) + maxResultAge) return RejectReason.ResultExpired;
+        (uint16 newLtv, uint16 newLt, RejectReason reason) = preview(output);
+        if (reason != RejectReason.None) return reason;
+        uint16 previousLtv = ltvBps;
+        uint16 previousLt = liquidationThresholdBps;
+        ltvBps = newLtv;
+        liquidationThresholdBps = newLt;
+        lastUpdate = uint40(block.timestamp);
+        emit RiskParametersUpdated(requestId, previousLtv, newLtv, previousLt, newLt);
+        return RejectReason.None;
+    }
+
+    function _nextUpdateAllowed() internal view returns (uint256) {
+        uint256 last = lastUpdate;
+        return last == 0 ? 0 : last + minUpdateDelay;
+    }
+
+    /// @dev max(y, 0) · 10,000 / 2^outputScale, saturating at 2^16 - 1.
+    function _toBps(int256 y) internal view returns (uint256 bps) {
+        if (y <= 0) return 0;
+        // casting to 'uint256' is safe because y > 0
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 u = uint256(y);
+        if (u > type(uint128).max) u = type(uint128).max;
+        bps = (u * BPS) >> outputScale;
+    }
+
+    function _clamp(uint256 x, uint16 lo, uint16 hi) internal pure returns (uint16) {
+        if (x < lo) return lo;
+        if (x > hi) return hi;
+        // casting to 'uint16' is safe because x <= hi
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint16(x);
+    }
+
+    function _stepToward(uint16 current, uint16 target, uint16 step) internal pure returns (uint16) {
+        if (target > current && target - current > step) return current + step;
+        if (current > target && current - target > step) return current - step;
+        return target;
+    }
+}

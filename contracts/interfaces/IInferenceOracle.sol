@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.26;
+
+/// @title IInferenceOracle
+/// @notice A verifiable-inference oracle: models are registered with their halo2 verifier; anyone requests an
+///         inference on an input; anyone may fulfil it, but only with a proof that the registered model maps the
+///         request's input to the posted output. Inputs and outputs are quantized integers at the model's scales.
+/// @dev Public instances are `[input..., output..., weightsCommitment?]`, each value `x` encoded as the BN254
+///      scalar `x` when `x >= 0` and `p - |x|` when `x < 0`. Every accepted value has `|x| <= (p - 1) / 2`, so
+///      the encoding is injective. A model's parameters never change after registration (only its fee, pause
+///      flag and owner do), so consumers may cache them.
+interface IInferenceOracle {
+    /// @notice What a model owner registers.
+    struct ModelParams {
+        address verifier; // IHalo2Verifier for this model's verifying key
+        bytes32 vkDigest; // digest of the verifying key (`vk_digest` printed by `zkoracle setup`)
+        uint256 weightsCommitment; // Poseidon commitment of hidden weights; 0 for weights fixed in the vk
+        bool hasWeightsCommitment; // true for models compiled with `--params private`
+        uint32 inputLen; // number of quantized inputs
+        uint32 outputLen; // number of quantized outputs
+        uint8 inputScale; // inputs are round(x * 2^inputScale)
+        uint8 outputScale; // outputs are y / 2^outputScale
+        int256 maxAbsInput; // calibrated range: every |input| must be <= maxAbsInput
+        uint256 fee; // paid by the requester to the fulfiller, in wei
+        uint32 verifierGasLimit; // gas forwarded to the verifier (a bad curve point burns all of it)
+    }
+
+    /// @notice A registered model.
+    struct Model {
+        ModelParams params;
+        address owner;
+        bool paused;
+    }
+
+    /// @notice The lifecycle of a request.
+    enum RequestStatus {
+        None,
+        Pending,
+        Fulfilled,
+        Cancelled
+    }
+
+    /// @notice A request's stored state. The input is kept on-chain so that `fulfill` rebuilds the public
+    ///         instances from it; `commitment` binds the whole request and is deleted (set to zero) when the
+    ///         request is fulfilled or cancelled, before any external call.
+    struct Request {
+        uint256 modelId;
+        address requester;
+        uint40 deadline; // last timestamp at which `fulfill` is accepted; `cancel` works after it (uint40 packs
+        //                  requester, deadline, callbackGasLimit, status and callbackSuccess in one slot)
+        uint32 callbackGasLimit;
+        RequestStatus status;
+        bool callbackSuccess; // true only if the requester's `onInferenceResult` was called and did not revert
+        uint256 feePaid;
+        bytes32 commitment; // keccak256(abi.encode(requestId, modelId, requester, input, callbackGasLimit, fee))
+        int256[] input;
+    }
+
+    /// @notice Emitted when a model is registered.
+    event ModelRegistered(
+        uint256 indexed modelId, address indexed owner, address verifier, bytes32 vkDigest, uint256 fee
+    );
+    /// @notice Emitted when a model's fee changes.
+    event ModelFeeUpdated(uint256 indexed modelId, uint256 fee);
+    /// @notice Emitted when a model is paused or unpaused.
+    event ModelPaused(uint256 indexed modelId, bool paused);
+    /// @notice Emitted when a model's owner hands the model to a new owner.
+    event ModelOwnershipTransferred(
+        uint256 indexed modelId, address indexed previousOwner, address indexed newOwner
+    );
+    /// @notice Emitted for each request: everything a relayer needs to prove and fulfil it.
+    event InferenceRequested(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address indexed requester,
+        int256[] input,
+        uint32 callbackGasLimit,
+        uint256 fee,
+        uint64 deadline
+    );
+    /// @notice Emitted when a proof-checked output has been stored and the fee credited to the fulfiller. It is
+    ///         emitted after the consumer callback so that `callbackSuccess` reports its outcome; every other
+    ///         state change of the fulfilment happens before the callback.
+    event InferenceFulfilled(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address indexed fulfiller,
+        int256[] output,
+        bool callbackSuccess
+    );
+    /// @notice Emitted when a request that timed out is cancelled; `refund` is credited to the requester.
+    event InferenceCancelled(uint256 indexed requestId, address indexed requester, uint256 refund);
+    /// @notice Emitted when an account withdraws its credited fees or refunds.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+    /// @notice Emitted when the oracle owner starts an ownership transfer.
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    /// @notice Emitted when the oracle's ownership changes.
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    /// @notice Emitted when the oracle owner changes the timeout given to new requests.
+    event RequestTimeoutUpdated(uint64 requestTimeout);
+    /// @notice Emitted when the oracle owner changes the largest callback gas limit a request may ask for.
+    event MaxCallbackGasLimitUpdated(uint32 maxCallbackGasLimit);
+    /// @notice Emitted when the oracle owner pauses or unpauses new requests for all models.
+    event OraclePausedSet(bool paused);
+
+    /// @notice The model id is not registered.
+    error UnknownModel(uint256 modelId);
+    /// @notice The model is paused by its owner.
+    error ModelIsPaused(uint256 modelId);
+    /// @notice New requests are paused for all models by the oracle owner.
+    error OracleIsPaused();
+    /// @notice Only the model's owner may do this.
+    error NotModelOwner(uint256 modelId, address caller);
+    /// @notice Only the oracle owner (or, for `acceptOwnership`, the pending owner) may do this.
+    error Unauthorized(address caller);
+    /// @notice Registration parameters are invalid (zero verifier, zero lengths, ...).
+    error InvalidModelParams(string reason);
+    /// @notice An oracle configuration value is out of its allowed range.
+    error InvalidConfig(string reason);
+    /// @notice The input has the wrong number of values.
+    error InputLengthMismatch(uint256 expected, uint256 actual);
+    /// @notice The output has the wrong number of values.
+    error OutputLengthMismatch(uint256 expected, uint256 actual);
+    /// @notice An input value is outside the model's calibrated range or does not map to a field element.
+    error InputOutOfRange(uint256 index, int256 value);
+    /// @notice An output value does not map to a field element (|value| > (p - 1) / 2).
+    error OutputOutOfRange(uint256 index, int256 value);
+    /// @notice `msg.value` is not exactly the model's fee (the oracle takes exact payment, it never refunds).
+    error IncorrectFee(uint256 required, uint256 sent);
+    /// @notice The request does not exist or is no longer pending.
+    error RequestNotPending(uint256 requestId);
+    /// @notice The request's deadline has passed; it can only be cancelled.
+    error RequestExpired(uint256 requestId, uint64 deadline);
+    /// @notice The request's deadline has not passed yet.
+    error RequestNotExpired(uint256 requestId, uint64 deadline);
+    /// @notice The verifier rejected the proof for the instances built from the stored input and the posted
+    ///         output, reverted, or ran out of the model's verifier gas.
+    error InvalidProof(uint256 requestId);
+    /// @notice The callback gas limit exceeds the oracle's maximum.
+    error CallbackGasLimitTooHigh(uint32 requested, uint32 maximum);
+    /// @notice `fulfill` was sent with too little gas to give the consumer callback its full gas limit.
+    error InsufficientGasForCallback(uint256 requestId, uint32 callbackGasLimit);
+    /// @notice The caller has no credited balance to withdraw.
+    error NothingToWithdraw(address account);
+    /// @notice An ether transfer failed.
+    error TransferFailed(address to, uint256 amount);
+
+    /// @notice Registers a model (permissionless); the caller becomes its owner.
+    function registerModel(ModelParams calldata params) external returns (uint256 modelId);
+    /// @notice Changes a model's fee (model owner only); pending requests keep the fee they paid.
+    function setModelFee(uint256 modelId, uint256 fee) external;
+    /// @notice Pauses or unpauses a model (model owner only); paused models accept no requests, pending
+    ///         requests can still be fulfilled or cancelled.
+    function setModelPaused(uint256 modelId, bool paused) external;
+    /// @notice Hands a model to a new owner (model owner only).
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+    /// @notice Requests an inference of `modelId` on `input` (quantized at the model's input scale).
+    ///         `msg.value` must equal `estimateFee(modelId)`.
+    function requestInference(uint256 modelId, int256[] calldata input, uint32 callbackGasLimit)
+        external
+        payable
+        returns (uint256 requestId);
+    /// @notice Fulfils a pending request with its output and a proof of it; credits the fee to the caller.
+    function fulfill(uint256 requestId, int256[] calldata output, bytes calldata proof) external;
+    /// @notice After the deadline, anyone may cancel a pending request; the fee is credited back to the
+    ///         requester.
+    function cancel(uint256 requestId) external;
+    /// @notice Sends the caller's credited fees and refunds to `to`.
+    function withdraw(address payable to) external returns (uint256 amount);
+    /// @notice The fee a request to `modelId` costs now (the exact `msg.value` `requestInference` takes).
+    function estimateFee(uint256 modelId) external view returns (uint256);
+    /// @notice A registered model.
+    function getModel(uint256 modelId) external view returns (Model memory);
+    /// @notice A request's state.
+    function getRequest(uint256 requestId) external view returns (Request memory);
+    /// @notice A request's status and deadline, without its input (cheap for consumers).
+    function getRequestStatus(uint256 requestId) external view returns (RequestStatus status, uint64 deadline);
+    /// @notice The verified output of a fulfilled request (empty otherwise).
+    function getResult(uint256 requestId) external view returns (int256[] memory);
+    /// @notice The public instances `fulfill` would pass to the verifier for `output` on a pending or fulfilled
+    ///         request: lets a relayer check its encoding before sending a transaction.
+    function buildInstances(uint256 requestId, int256[] calldata output)
+        external
+        view
+        returns (uint256[] memory);
+    /// @notice Fees and refunds credited to `account` and not yet withdrawn.
+    function withdrawable(address account) external view returns (uint256);
+    /// @notice The BN254 scalar field modulus instances are reduced by.
+    function FIELD_MODULUS() external view returns (uint256);
+    /// @notice Number of registered models (model ids are 1..modelCount).
+    function modelCount() external view returns (uint256);
+    /// @notice Number of requests made (request ids are 1..requestCount).
+    function requestCount() external view returns (uint256);
+    /// @notice Seconds a new request stays fulfillable.
+    function requestTimeout() external view returns (uint64);
+    /// @notice The largest callback gas limit a request may ask for.
+    function maxCallbackGasLimit() external view returns (uint32);
+    /// @notice Whether new requests are paused for all models.
+    function paused() external view returns (bool);
+    /// @notice The oracle owner (configures timeout, callback gas cap and the global pause).
+    function owner() external view returns (address);
+    /// @notice The account that may accept ownership.
+    function pendingOwner() external view returns (address);
+    /// @notice Starts a two-step ownership transfer (owner only).
+    function transferOwnership(address newOwner) external;
+    /// @notice Completes an ownership transfer (pending owner only).
+    function acceptOwnership() external;
+    /// @notice Sets the timeout given to new requests (owner only).
+    function setRequestTimeout(uint64 requestTimeout) external;
+    /// @notice Sets the largest callback gas limit a request may ask for (owner only).
+    function setMaxCallbackGasLimit(uint32 maxCallbackGasLimit) external;
+    /// @notice Pauses or unpauses new requests for all models (owner only); fulfilment and cancellation of
+    ///         pending requests keep working.
+    function setPaused(bool paused) external;
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.26;
+
+import {IInferenceConsumer} from "./IInferenceConsumer.sol";
+
+/// @title IRiskParameterGate
+/// @notice Lending-style risk parameters (LTV and liquidation threshold) that change only through verified
+///         results of a registered risk model, inside risk-steward rails.
+interface IRiskParameterGate is IInferenceConsumer {
+    /// @notice The rails, fixed at deployment. All values in basis points except the times.
+    struct RiskConfig {
+        uint16 minLtvBps; // lowest LTV a result can set
+        uint16 maxLtvBps; // highest LTV a result can set
+        uint16 minLiquidationThresholdBps; // lowest liquidation threshold a result can set
+        uint16 maxLiquidationThresholdBps; // highest liquidation threshold a result can set (<= 10,000)
+        uint16 maxLtvChangeBps; // largest LTV change per update
+        uint16 maxLiquidationThresholdChangeBps; // largest liquidation threshold change per update
+        uint32 minUpdateDelay; // seconds between two applied updates
+        uint32 maxResultAge; // a result delivered more than this many seconds after its request is rejected
+        uint32 callbackGasLimit; // gas the oracle gives onInferenceResult
+    }
+
+    /// @notice Why a verified result was not applied.
+    enum RejectReason {
+        None,
+        ResultExpired,
+        UpdateTooSoon,
+        LtvNotBelowLiquidationThreshold
+    }
+
+    /// @notice Emitted when the keeper asks the oracle for new parameters.
+    event RiskUpdateRequested(uint256 indexed requestId, address indexed keeper);
+    /// @notice Emitted when a verified result changes the parameters.
+    event RiskParametersUpdated(
+        uint256 indexed requestId,
+        uint16 previousLtvBps,
+        uint16 newLtvBps,
+        uint16 previousLiquidationThresholdBps,
+        uint16 newLiquidationThresholdBps
+    );
+    /// @notice Emitted when a verified result is consumed without changing the parameters.
+    event RiskResultRejected(uint256 indexed requestId, RejectReason reason);
+    /// @notice Emitted when the owner changes the keeper.
+    event KeeperSet(address indexed keeper);
+    /// @notice Emitted when ownership changes.
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    /// @notice Emitted when the owner withdraws the gate's oracle credit (refunds of cancelled requests).
+    event OracleCreditWithdrawn(address indexed to, uint256 amount);
+
+    /// @notice Only the oracle may deliver results.
+    error NotOracle(address caller);
+    /// @notice The result is not for the request this gate is waiting for (or was already consumed).
+    error UnexpectedRequest(uint256 requestId);
+    /// @notice A request is still pending at the oracle.
+    error RequestStillPending(uint256 requestId, uint64 deadline);
+    /// @notice The minimum delay since the last update has not passed.
+    error UpdateTooSoon(uint256 nextAllowed);
+    /// @notice Only the owner (or, for requests, the keeper) may do this.
+    error Unauthorized(address caller);
+    /// @notice A constructor argument is invalid.
+    error InvalidConfig(string reason);
+
+    /// @notice Asks the oracle for new parameters from `features` (the risk model's input, quantized at its input
+    ///         scale). Keeper or owner only; `msg.value` must equal the oracle's fee.
+    function requestUpdate(int256[] calldata features) external payable returns (uint256 requestId);
+    /// @notice The current loan-to-value, in basis points.
+    function ltvBps() external view returns (uint16);
+    /// @notice The current liquidation threshold, in basis points.
+    function liquidationThresholdBps() external view returns (uint16);
+    /// @notice Sets the keeper (owner only).
+    function setKeeper(address keeper) external;
+    /// @notice Hands the gate to a new owner (owner only).
+    function transferOwnership(address newOwner) external;
+    /// @notice Sends the gate's oracle credit to `to` (owner only).
+    function withdrawOracleCredit(address payable to) external returns (uint256 amount);
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.26;
+
+import {RiskParameterGate} from "../RiskParameterGate.sol";
+import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
+import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
+import {IRiskParameterGate} from "../interfaces/IRiskParameterGate.sol";
+import {OracleTestBase} from "./helpers/OracleTestBase.sol";
+import {TestConsumer} from "./helpers/TestConsumer.sol";
+
+/// @notice End-to-end tests against the real generated verifier and golden proof of one model:
+///         `<dir>/verifier.bytecode` (the verifier's creation bytecode as hex, `0x` optional, surrounding
+///         whitespace allowed) and `<dir>/proof.json` with `proof` (0x hex) and `instances` (array of field
+///         elements, 0x hex or decimal strings, in zkoracle's order `[inputs..., outputs...]`), where `<dir>` is
+///         `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole suite is skipped while
+///         those files do not exist. Swapping the verifier is the `_deployVerifier()` override below.
+abstract contract GoldenVerifierBase is OracleTestBase {
+    uint32 internal constant GOLDEN_VERIFIER_GAS = 5_000_000;
+
+    bytes internal goldenProof;
+    uint256[] internal goldenInstances;
+    int256[] internal goldenInput;
+    int256[] internal goldenOutput;
+    uint256 internal goldenModel;
+
+    /// @dev The model's directory name under the golden root and its input and output counts.
+    function _model() internal pure virtual returns (string memory name, uint32 inputLen, uint32 outputLen);
+
+    function _dir() internal view returns (string memory) {
+        (string memory name,,) = _model();
+        return string.concat(vm.envOr("ZKORACLE_GOLDEN_DIR", string("tests/golden")), "/", name, "/");
+    }
+
+    function setUp() public virtual override {
+        string memory dir = _dir();
+        if (
+            !vm.exists(string.concat(dir, "verifier.bytecode"))
+                || !vm.exists(string.concat(dir, "proof.json"))
+        ) {
+            vm.skip(true);
+            return;
+        }
+        super.setUp();
+        string memory json = vm.readFile(string.concat(dir, "proof.json"));
+        goldenProof = vm.parseJsonBytes(json, ".proof");
+        goldenInstances = vm.parseJsonUintArray(json, ".instances");
+        (, uint32 inputLen, uint32 outputLen) = _model();
+        assertEq(
+            goldenInstances.length, uint256(inputLen) + outputLen, "instances are [inputs..., outputs...]"
+        );
+        for (uint256 i; i < inputLen; ++i) {
+            goldenInput.push(_signed(goldenInstances[i]));
+        }
+        for (uint256 j; j < outputLen; ++j) {
+            goldenOutput.push(_signed(goldenInstances[inputLen + j]));
+        }
+        IInferenceOracle.ModelParams memory p = _params(inputLen, outputLen);
+        p.maxAbsInput = HALF_P;
+        p.verifierGasLimit = GOLDEN_VERIFIER_GAS;
+        goldenModel = _register(p);
+    }
+
+    /// @dev The real verifier: deployed from the golden creation bytecode.
+    function _deployVerifier() internal override returns (IHalo2Verifier) {
+        bytes memory code = vm.parseBytes(_cleanHex(vm.readFile(string.concat(_dir(), "verifier.bytecode"))));
+        address deployed;
+        assembly ("memory-safe") {
+            deployed := create(0, add(code, 0x20), mload(code))
+        }
+        assertTrue(deployed != address(0) && deployed.code.length != 0, "golden verifier deploys");
+        return IHalo2Verifier(deployed);
+    }
+
+    /// @dev A real verifier cannot prove arbitrary instances: only the golden ones have a proof.
+    function _proof(uint256[] memory instances) internal view override returns (bytes memory) {
+        assertEq(
+            keccak256(abi.encode(instances)), keccak256(abi.encode(goldenInstances)), "only golden proofs"
+        );
+        return goldenProof;
+    }
+
+    function _cleanHex(string memory raw) internal pure returns (string memory) {
+        bytes memory b = bytes(raw);
+        bytes memory out = new bytes(b.length + 2);
+        uint256 n;
+        uint256 start;
+        while (start < b.length && _isSpace(b[start])) ++start;
+        if (start + 1 >= b.length || b[start] != "0" || (b[start + 1] != "x" && b[start + 1] != "X")) {
+            out[n++] = "0";
+            out[n++] = "x";
+        }
+        for (uint256 i = start; i < b.length; ++i) {
+            if (!_isSpace(b[i])) out[n++] = b[i];
+        }
+        assembly ("memory-safe") {
+            mstore(out, n)
+        }
+        return string(out);
+    }
+
+    function _isSpace(bytes1 c) internal pure returns (bool) {
+        return c == " " || c == "\n" || c == "\r" || c == "\t";
+    }
+
+    function _request(TestConsumer consumer) internal returns (uint256) {
+        return consumer.request{value: FEE}(goldenModel, goldenInput, 500_000);
+    }
+
+    // ==========================================================================================================
+    // tests every golden model runs
+    // ==========================================================================================================
+
+    function test_golden_verifierAcceptsGoldenProof() public view {
+        uint256 before = gasleft();
+        bool ok = verifier.verifyProof(goldenProof, goldenInstances);
+        uint256 used = before - gasleft();
+        assertTrue(ok, "golden proof verifies");
+        assertLe(used, GOLDEN_VERIFIER_GAS, "fits the verifier gas cap");
+    }
+
+    function test_golden_verifierRejectsTamperedInstance() public view {
+        uint256[] memory tampered = goldenInstances;
+        tampered[tampered.length - 1] = addmod(tampered[tampered.length - 1], 1, P);
+        (bool ok, bytes memory ret) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(
+            abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, tampered))
+        );
+        assertTrue(!ok || (ret.length >= 32 && abi.decode(ret, (uint256)) != 1), "tampered output rejected");
+    }
+
+    function test_golden_oracleFulfilsWithRealProof() public {
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = _request(consumer);
+        assertEq(
+            oracle.buildInstances(id, goldenOutput), goldenInstances, "oracle rebuilds the golden instances"
+        );
+        vm.prank(fulfiller);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertTrue(_status(id) == IInferenceOracle.RequestStatus.Fulfilled, "fulfilled");
+        assertEq(oracle.getResult(id), goldenOutput, "result");
+        assertTrue(oracle.getRequest(id).callbackSuccess, "callback ran");
+        assertEq(consumer.lastOutput(), goldenOutput, "consumer got the verified output");
+        assertEq(oracle.withdrawable(fulfiller), FEE, "fee credited");
+    }
+
+    function test_golden_oracleRejectsTamperedOutput() public {
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = _request(consumer);
+        int256[] memory tampered = goldenOutput;
+        tampered[0] += 1;
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(fulfiller);
+        oracle.fulfill(id, tampered, goldenProof);
+        assertEq(consumer.calls(), 0, "nothing delivered");
+    }
+
+    function test_golden_oracleRejectsTamperedProof() public {
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = _request(consumer);
+        for (uint256 k; k < 3; ++k) {
+            bytes memory tampered = bytes.concat(goldenProof);
+            // a byte inside the first G1 point, one in the middle, one in the last scalar
+            uint256 at = k == 0 ? 40 : (k == 1 ? tampered.length / 2 : tampered.length - 5);
+            tampered[at] = tampered[at] ^ 0x01;
+            uint256 before = gasleft();
+            vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+            vm.prank(fulfiller);
+            oracle.fulfill{gas: 20_000_000}(id, goldenOutput, tampered);
+            assertLe(before - gasleft(), uint256(GOLDEN_VERIFIER_GAS) + 500_000, "gas capped");
+        }
+        assertEq(consumer.calls(), 0, "nothing delivered");
+    }
+
+    function test_golden_oracleRejectsProofForOtherInput() public {
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        int256[] memory other = goldenInput;
+        other[0] = other[0] == 0 ? int256(1) : -other[0];
+        uint256 id = consumer.request{value: FEE}(goldenModel, other, 500_000);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(fulfiller);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+    }
+}
+
+/// @notice The AMM spread model (`spread_mlp`: 8 inputs, 1 output).
+contract GoldenSpreadMlpTest is GoldenVerifierBase {
+    function _model() internal pure override returns (string memory, uint32, uint32) {
+        return ("spread_mlp", 8, 1);
+    }
+}
+
+/// @notice The risk model (`risk_mlp`: 16 inputs, 4 outputs), also driven through the RiskParameterGate.
+contract GoldenRiskMlpTest is GoldenVerifierBase {
+    function _model() internal pure override returns (string memory, uint32, uint32) {
+        return ("risk_mlp", 16, 4);
+    }
+
+    function test_golden_riskGateConsumesRealResult() public {
+        IRiskParameterGate.RiskConfig memory c = IRiskParameterGate.RiskConfig({
+            minLtvBps: 5000,
+            maxLtvBps: 8000,
+            minLiquidationThresholdBps: 6000,
+            maxLiquidationThresholdBps: 9000,
+            maxLtvChangeBps: 200,
+            maxLiquidationThresholdChangeBps: 300,
+            minUpdateDelay: 1 days,
+            maxResultAge: 30 minutes,
+            callbackGasLimit: 150_000
+        });
+        address keeper = address(0x3EE);
+        RiskParameterGate gate =
+            new RiskParameterGate(oracle, goldenModel, c, 7000, 7500, address(this), keeper);
+        vm.deal(keeper, 1 ether);
+        vm.prank(keeper);
+        uint256 id = gate.requestUpdate{value: FEE}(goldenInput);
+        (uint16 expLtv, uint16 expLt, IRiskParameterGate.RejectReason reason) = gate.preview(goldenOutput);
+
+        vm.prank(fulfiller);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertTrue(oracle.getRequest(id).callbackSuccess, "gate callback ran");
+        assertEq(gate.pendingRequestId(), 0, "result consumed");
+        assertEq(uint256(gate.ltvBps()), uint256(expLtv), "ltv as previewed");
+        assertEq(uint256(gate.liquidationThresholdBps()), uint256(expLt), "lt as previewed");
+        if (reason == IRiskParameterGate.RejectReason.None) {
+            assertEq(uint256(gate.lastUpdate()), block.timestamp, "applied");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The prover's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong between an ONNX file and a verified proof.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ONNX file could not be parsed or run by tract.
+    #[error("{path}: not a valid ONNX model: {message}")]
+    Onnx {
+        /// The model file.
+        path: PathBuf,
+        /// What tract reported.
+        message: String,
+    },
+    /// The model uses an operator zkoracle cannot lower to a circuit.
+    #[error("unsupported ONNX op `{op}` in node `{node}`")]
+    UnsupportedOp {
+        /// The ONNX op type.
+        op: String,
+        /// The node's name (or its first output when unnamed).
+        node: String,
+    },
+    /// An op is supported, but not with these attributes or inputs.
+    #[error("ONNX node `{node}` ({op}): {reason}")]
+    InvalidNode {
+        /// The ONNX op type.
+        op: String,
+        /// The node's name.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A JSON file (input, circuit.json, proof.json) is malformed.
+    #[error("{path}: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input data does not fit the model.
+    #[error("input: {0}")]
+    Input(String),
+    /// A value left the range the circuit was calibrated for.
+    #[error("value out of calibrated range: {0}")]
+    OutOfRange(String),
+    /// A key, SRS or artifact file is corrupt or belongs to something else.
+    #[error("{path}: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The SRS is too small for the circuit.
+    #[error("{path}: SRS has k = {have}, the circuit needs k = {need}")]
+    SrsTooSmall {
+        /// The SRS file.
+        path: PathBuf,
+        /// Its k.
+        have: u32,
+        /// The circuit's k.
+        need: u32,
+    },
+    /// halo2 failed to synthesize, key or prove the circuit.
+    #[error("halo2: {0}")]
+    Halo2(String),
+    /// The proof did not verify.
+    #[error("proof verification failed: {0}")]
+    Verification(String),
+}
+
+/// The prover's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+
+    /// A corrupt-file error on `path`.
+    pub fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::Corrupt { path: path.into(), message: message.into() }
+    }
+
+    /// A JSON error on `path`.
+    pub fn json(path: impl Into<PathBuf>, message: impl ToString) -> Self {
+        Self::Json { path: path.into(), message: message.to_string() }
+    }
+}
+
+impl From<halo2_proofs::plonk::Error> for Error {
+    fn from(e: halo2_proofs::plonk::Error) -> Self {
+        Self::Halo2(format!("{e:?}"))
+    }
+}

@@ -1,0 +1,61 @@
+//! Input files: EZKL's `{"input_data": [[...]]}` (other keys ignored), or a plain array.
+
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// Reads the flattened input values of `path`; every value must be a finite number.
+pub fn read_input(path: &Path) -> Result<Vec<f64>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))?;
+    let data = match &v {
+        serde_json::Value::Object(o) => o.get("input_data").ok_or_else(|| {
+            Error::json(path, "missing `input_data` (EZKL format: {\"input_data\": [[...]]})")
+        })?,
+        arr @ serde_json::Value::Array(_) => arr,
+        _ => return Err(Error::json(path, "expected an object with `input_data` or an array of numbers")),
+    };
+    let mut out = Vec::new();
+    flatten(data, &mut out).map_err(|m| Error::json(path, format!("input_data: {m}")))?;
+    if out.is_empty() {
+        return Err(Error::json(path, "input_data is empty"));
+    }
+    Ok(out)
+}
+
+fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) -> std::result::Result<(), String> {
+    match v {
+        serde_json::Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out)),
+        serde_json::Value::Number(n) => {
+            let x = n.as_f64().ok_or_else(|| format!("value {n} is not representable"))?;
+            out.push(x);
+            Ok(())
+        }
+        // JSON has no NaN/inf literals; EZKL-style files sometimes carry them as strings.
+        serde_json::Value::String(s) => {
+            Err(format!("value #{} is a string ({s:?}); NaN/inf are not valid inputs", out.len()))
+        }
+        other => Err(format!("value #{} is not a number: {other}", out.len())),
+    }
+}
+
+/// Checks that `values` are finite and quantizes them at `scale`.
+pub fn quantize_inputs(values: &[f64], scale: u8) -> Result<Vec<i64>> {
+    let s = f64::powi(2.0, i32::from(scale));
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if !x.is_finite() {
+                return Err(Error::Input(format!("value #{i} is {x}; inputs must be finite")));
+            }
+            let q = (x * s).round();
+            if q.abs() > (1u64 << 52) as f64 {
+                return Err(Error::OutOfRange(format!(
+                    "input #{i} = {x} is far outside any calibrated range"
+                )));
+            }
+            Ok(q as i64)
+        })
+        .collect()
+}

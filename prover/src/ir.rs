@@ -1,0 +1,333 @@
+//! The quantized neuron graph every ONNX model is lowered to, and its exact integer evaluation.
+//!
+//! Every value is a fixed-point integer at one global scale `s` (real value = q / 2^s). A neuron computes
+//! `z` — an affine combination of earlier values with constant integer coefficients, or the product of two
+//! values — then optionally rescales it by `2^shift` with rounding and applies a table activation:
+//! `q = round(z / 2^shift)`, `y = act(q)`. The circuit lays out exactly this computation, and the evaluation
+//! here is bit-for-bit what the prover's witness contains.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Index of a value: `0..num_inputs` are the model inputs, `num_inputs + i` is the output of neuron `i`.
+pub type Var = u32;
+
+/// How a neuron computes its pre-activation value `z`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeuronOp {
+    /// `z = bias + Σ coef · v`.
+    Linear {
+        /// `(value, integer coefficient)` pairs.
+        terms: Vec<(Var, i64)>,
+        /// Integer bias.
+        bias: i64,
+    },
+    /// `z = a · b`.
+    Mul {
+        /// Left factor.
+        a: Var,
+        /// Right factor.
+        b: Var,
+    },
+}
+
+/// One neuron of the quantized graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neuron {
+    /// How `z` is computed.
+    pub op: NeuronOp,
+    /// `q = round(z / 2^shift)`; 0 keeps `z`.
+    pub shift: u8,
+    /// Index into [`Graph::acts`] of the activation applied to `q`, if any.
+    pub act: Option<u16>,
+}
+
+impl Neuron {
+    /// Whether the neuron needs the rescale/activation row (and its range and table lookups).
+    pub fn has_post(&self) -> bool {
+        self.shift > 0 || self.act.is_some()
+    }
+}
+
+/// A non-linear function evaluated through a lookup table over the calibrated range `[-L, L)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x >= 0`, `alpha · x` otherwise.
+    LeakyRelu {
+        /// Negative slope.
+        alpha: f64,
+    },
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `e^x` (saturated far outside any calibrated range).
+    Exp,
+    /// `min(max(x, min), max)`.
+    Clip {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// `1 / x` (0 at 0); used by Softmax.
+    Recip,
+    /// `1 / sqrt(x + eps)` (0 for x + eps <= 0); used by LayerNormalization.
+    Rsqrt {
+        /// Added before the square root.
+        eps: f64,
+    },
+    /// `x`: only range-checks a rescaled value.
+    Identity,
+}
+
+/// Table outputs are saturated here: far beyond any calibrated value, far below the field's wrap-around.
+const SATURATE: f64 = (1u64 << 50) as f64;
+
+impl Activation {
+    /// The activation on a fixed-point integer at `scale`, returning a fixed-point integer at `scale`.
+    pub fn apply(&self, q: i64, scale: u8) -> i64 {
+        let s = (1u64 << scale) as f64;
+        let x = q as f64 / s;
+        let y = match *self {
+            Self::Relu => return q.max(0),
+            Self::Identity => return q,
+            Self::LeakyRelu { alpha } => {
+                if q >= 0 {
+                    return q;
+                }
+                alpha * x
+            }
+            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Self::Tanh => x.tanh(),
+            Self::Exp => x.exp(),
+            Self::Clip { min, max } => x.clamp(min, max),
+            Self::Recip => {
+                if q == 0 {
+                    return 0;
+                }
+                1.0 / x
+            }
+            Self::Rsqrt { eps } => {
+                if x + eps <= 0.0 {
+                    return 0;
+                }
+                1.0 / (x + eps).sqrt()
+            }
+        };
+        (y * s).round().clamp(-SATURATE, SATURATE) as i64
+    }
+}
+
+/// The whole quantized model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    /// Number of model inputs (flattened).
+    pub num_inputs: u32,
+    /// Neurons in topological order.
+    pub neurons: Vec<Neuron>,
+    /// Distinct activations used.
+    pub acts: Vec<Activation>,
+    /// The values that are the model's outputs (flattened).
+    pub outputs: Vec<Var>,
+}
+
+/// Integer division rounding half up, for any sign of `z`.
+pub fn rescale(z: i128, shift: u8) -> (i128, i128) {
+    if shift == 0 {
+        return (z, 0);
+    }
+    let d = 1i128 << shift;
+    let half = d >> 1;
+    let q = (z + half).div_euclid(d);
+    let r = (z + half).rem_euclid(d);
+    (q, r)
+}
+
+/// The witness of one evaluation: every value, plus each neuron's `z` and pre-activation `q`.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Every value by [`Var`].
+    pub values: Vec<i64>,
+    /// Each neuron's `z`.
+    pub z: Vec<i128>,
+    /// Each neuron's rescaled pre-activation `q`.
+    pub q: Vec<i64>,
+}
+
+impl Evaluation {
+    /// The model outputs.
+    pub fn outputs(&self, graph: &Graph) -> Vec<i64> {
+        graph.outputs.iter().map(|&v| self.values[v as usize]).collect()
+    }
+}
+
+impl Graph {
+    /// Adds an activation (deduplicated) and returns its index.
+    pub fn act_id(&mut self, act: Activation) -> u16 {
+        if let Some(i) = self.acts.iter().position(|a| *a == act) {
+            return i as u16;
+        }
+        self.acts.push(act);
+        (self.acts.len() - 1) as u16
+    }
+
+    /// Appends a neuron and returns its value.
+    pub fn push(&mut self, neuron: Neuron) -> Var {
+        self.neurons.push(neuron);
+        self.num_inputs + self.neurons.len() as u32 - 1
+    }
+
+    /// Evaluates the graph exactly as the circuit does. With `bound = Some(L)`, every rescaled
+    /// pre-activation must lie in `[-L, L)`, as the circuit's lookup tables require.
+    pub fn evaluate(&self, inputs: &[i64], scale: u8, bound: Option<i64>) -> Result<Evaluation> {
+        if inputs.len() != self.num_inputs as usize {
+            return Err(Error::Input(format!(
+                "expected {} input values, got {}",
+                self.num_inputs,
+                inputs.len()
+            )));
+        }
+        let mut values = inputs.to_vec();
+        values.reserve(self.neurons.len());
+        let mut zs = Vec::with_capacity(self.neurons.len());
+        let mut qs = Vec::with_capacity(self.neurons.len());
+        for (i, n) in self.neurons.iter().enumerate() {
+            let z: i128 = match &n.op {
+                NeuronOp::Linear { terms, bias } => terms
+                    .iter()
+                    .fold(*bias as i128, |acc, (v, c)| acc + *c as i128 * values[*v as usize] as i128),
+                NeuronOp::Mul { a, b } => values[*a as usize] as i128 * values[*b as usize] as i128,
+            };
+            let (q, _) = rescale(z, n.shift);
+            let q = i64::try_from(q)
+                .map_err(|_| Error::OutOfRange(format!("neuron {i}: value {q} overflows 64 bits")))?;
+            if n.has_post() {
+                if let Some(l) = bound {
+                    if q < -l || q >= l {
+                        return Err(Error::OutOfRange(format!(
+                            "neuron {i}: rescaled value {q} outside the circuit's range [-{l}, {l}); \
+                             recompile with calibration data that covers this input"
+                        )));
+                    }
+                }
+            }
+            let y = match n.act {
+                Some(a) => self.acts[a as usize].apply(q, scale),
+                None => q,
+            };
+            zs.push(z);
+            qs.push(q);
+            values.push(y);
+        }
+        Ok(Evaluation { values, z: zs, q: qs })
+    }
+
+    /// Folds each single-input activation neuron into the neuron that feeds it when that neuron has no
+    /// activation and no other consumer, and drops neurons nothing depends on.
+    pub fn fuse_activations(&mut self) {
+        let n_in = self.num_inputs;
+        let mut uses = vec![0u32; (n_in as usize) + self.neurons.len()];
+        for n in &self.neurons {
+            for v in n.op.inputs() {
+                uses[v as usize] += 1;
+            }
+        }
+        for &o in &self.outputs {
+            uses[o as usize] += 1;
+        }
+        // alias[v] = the value v is replaced by.
+        let mut alias: Vec<Var> = (0..uses.len() as u32).collect();
+        for i in 0..self.neurons.len() {
+            let n = &self.neurons[i];
+            let NeuronOp::Linear { terms, bias } = &n.op else { continue };
+            let (Some(act), 0, 0, [(src, 1)]) = (n.act, n.shift, *bias, terms.as_slice()) else { continue };
+            let src = alias[*src as usize];
+            if src < n_in || uses[src as usize] != 1 {
+                continue;
+            }
+            let s = (src - n_in) as usize;
+            if self.neurons[s].act.is_some() {
+                continue;
+            }
+            self.neurons[s].act = Some(act);
+            alias[(n_in as usize) + i] = src;
+        }
+        // Rebuild without the fused neurons, renumbering values.
+        let mut new_index: Vec<Var> = (0..n_in).collect();
+        let mut kept = Vec::with_capacity(self.neurons.len());
+        for (i, n) in std::mem::take(&mut self.neurons).into_iter().enumerate() {
+            let old = n_in + i as u32;
+            if alias[old as usize] != old {
+                new_index.push(Var::MAX);
+                continue;
+            }
+            new_index.push(n_in + kept.len() as u32);
+            kept.push(n);
+        }
+        let resolve = |v: Var| new_index[alias[v as usize] as usize];
+        for n in &mut kept {
+            n.op.map_inputs(resolve);
+        }
+        self.outputs = self.outputs.iter().map(|&v| resolve(v)).collect();
+        self.neurons = kept;
+    }
+}
+
+impl NeuronOp {
+    /// The values this op reads.
+    pub fn inputs(&self) -> Vec<Var> {
+        match self {
+            Self::Linear { terms, .. } => terms.iter().map(|(v, _)| *v).collect(),
+            Self::Mul { a, b } => vec![*a, *b],
+        }
+    }
+
+    fn map_inputs(&mut self, f: impl Fn(Var) -> Var) {
+        match self {
+            Self::Linear { terms, .. } => terms.iter_mut().for_each(|(v, _)| *v = f(*v)),
+            Self::Mul { a, b } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_half_up_for_both_signs() {
+        assert_eq!(rescale(5, 1), (3, 0)); // 2.5 -> 3
+        assert_eq!(rescale(-5, 1), (-2, 0)); // -2.5 -> -2
+        assert_eq!(rescale(-6, 2), (-1, 0)); // -1.5 -> -1
+        assert_eq!(rescale(7, 2), (2, 1)); // 1.75 -> 2, 7 + 2 = 2*4 + 1
+        assert_eq!(rescale(9, 0), (9, 0));
+    }
+
+    #[test]
+    fn fusion_moves_activation_into_producer() {
+        let mut g = Graph { num_inputs: 1, neurons: vec![], acts: vec![], outputs: vec![] };
+        let relu = g.act_id(Activation::Relu);
+        let a = g.push(Neuron { op: NeuronOp::Linear { terms: vec![(0, 3)], bias: 1 }, shift: 2, act: None });
+        let b = g.push(Neuron {
+            op: NeuronOp::Linear { terms: vec![(a, 1)], bias: 0 },
+            shift: 0,
+            act: Some(relu),
+        });
+        g.outputs = vec![b];
+        let before = g.evaluate(&[-5], 4, None).expect("eval").outputs(&g);
+        g.fuse_activations();
+        assert_eq!(g.neurons.len(), 1);
+        assert_eq!(g.neurons[0].act, Some(relu));
+        assert_eq!(g.evaluate(&[-5], 4, None).expect("eval").outputs(&g), before);
+        assert_eq!(g.evaluate(&[5], 4, None).expect("eval").outputs(&g), vec![4]);
+    }
+}

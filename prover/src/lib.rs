@@ -1,0 +1,59 @@
+//! zkoracle's prover: ONNX model → quantized neuron graph → halo2 circuit → SHPLONK KZG proof on BN254 with
+//! the Keccak (EVM) transcript, verifiable by the Solidity verifier that `zkoracle-codegen` generates.
+//!
+//! Pipeline: [`compile::compile`] (calibrate, choose scale/width/k, write `circuit.json`), [`setup`] (keys),
+//! [`ProvingModel::prove`], [`proof::verify_bundle`].
+//!
+//! Public instances, in order: the quantized inputs (`round(x · 2^scale)`), then the quantized outputs; a
+//! negative value `x` is the field element `p − |x|`, `p` the BN254 scalar modulus.
+
+pub mod circuit;
+pub mod compile;
+mod error;
+pub mod fsutil;
+pub mod input;
+pub mod ir;
+pub mod keys;
+pub mod lower;
+pub mod proof;
+pub mod settings;
+pub mod srs;
+
+use std::path::Path;
+
+pub use error::{Error, Result};
+pub use proof::{ProofBundle, ProvingModel};
+pub use settings::CircuitSettings;
+
+/// Result of [`setup`].
+#[derive(Clone, Debug)]
+pub struct SetupReport {
+    /// keccak256 of the verifying key (0x hex).
+    pub vk_digest: String,
+    /// Whether the insecure development SRS was used.
+    pub dev_srs: bool,
+    /// Size of `pk.bin` in bytes.
+    pub pk_bytes: u64,
+    /// Size of `vk.bin` in bytes.
+    pub vk_bytes: u64,
+}
+
+/// `zkoracle setup`: keys for the compiled model in `dir`, with the SRS at `srs` or the development SRS.
+pub fn setup(dir: &Path, srs: Option<&Path>) -> Result<SetupReport> {
+    use keys::files;
+    let settings = CircuitSettings::read(&dir.join(files::CIRCUIT))?;
+    let (params, dev) = match srs {
+        Some(p) => (srs::fit_srs(srs::read_srs(p)?, settings.k, p)?, false),
+        None => (srs::dev_srs(settings.k)?, true),
+    };
+    let (pk, vk) = keys::generate_keys(&settings, &params)?;
+    srs::write_srs(&dir.join(files::SRS), &params)?;
+    keys::write_keys(dir, &pk, &vk)?;
+    let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+    Ok(SetupReport {
+        vk_digest: format!("0x{}", hex::encode(keys::vk_digest(&vk))),
+        dev_srs: dev,
+        pk_bytes: size(files::PK),
+        vk_bytes: size(files::VK),
+    })
+}

@@ -1,0 +1,174 @@
+//! Element-wise ops with numpy broadcasting: Add, Sub, Mul, Div and the table activations
+//! (Relu, LeakyRelu, Sigmoid, Tanh, Exp, Clip), plus Identity/Dropout/Neg.
+
+use tract_onnx::pb::NodeProto;
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn, Zip};
+
+use super::{attr_f, input, invalid, Ctx, OpLowering, Value};
+use crate::ir::Activation;
+use crate::Result;
+
+pub(crate) struct Elementwise;
+
+impl OpLowering for Elementwise {
+    fn op_types(&self) -> &'static [&'static str] {
+        &[
+            "Add",
+            "Sub",
+            "Mul",
+            "Div",
+            "Neg",
+            "Relu",
+            "LeakyRelu",
+            "Sigmoid",
+            "Tanh",
+            "Exp",
+            "Clip",
+            "Identity",
+            "Dropout",
+        ]
+    }
+
+    fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        let x = input(node, inputs, 0)?;
+        let act = match node.op_type.as_str() {
+            "Add" | "Sub" | "Mul" | "Div" => return Ok(vec![binary(cx, node, x, input(node, inputs, 1)?)?]),
+            "Identity" | "Dropout" => return Ok(vec![x.clone()]),
+            "Neg" => return Ok(vec![unary_affine(cx, x, -1.0)]),
+            "Relu" => Activation::Relu,
+            "LeakyRelu" => Activation::LeakyRelu { alpha: attr_f(node, "alpha", 0.01)? },
+            "Sigmoid" => Activation::Sigmoid,
+            "Tanh" => Activation::Tanh,
+            "Exp" => Activation::Exp,
+            _ => clip_bounds(node, inputs)?,
+        };
+        Ok(vec![match x {
+            Value::Const(c) => Value::Const(c.mapv(|v| act_f64(&act, v))),
+            Value::Dyn(d) => Value::Dyn(d.mapv(|v| cx.activation(v, act.clone()))),
+        }])
+    }
+}
+
+fn act_f64(act: &Activation, x: f64) -> f64 {
+    match *act {
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu { alpha } => {
+            if x >= 0.0 {
+                x
+            } else {
+                alpha * x
+            }
+        }
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::Tanh => x.tanh(),
+        Activation::Exp => x.exp(),
+        Activation::Clip { min, max } => x.clamp(min, max),
+        Activation::Recip => 1.0 / x,
+        Activation::Rsqrt { eps } => 1.0 / (x + eps).sqrt(),
+        Activation::Identity => x,
+    }
+}
+
+fn clip_bounds(node: &NodeProto, inputs: &[Option<Value>]) -> Result<Activation> {
+    let bound = |i: usize, attr: &str, default: f64| -> Result<f64> {
+        match inputs.get(i).and_then(|v| v.as_ref()) {
+            Some(Value::Const(c)) if c.len() == 1 => Ok(c.iter().next().copied().unwrap_or(default)),
+            Some(_) => Err(invalid(node, format!("bound input #{i} must be a constant scalar"))),
+            None => attr_f(node, attr, default),
+        }
+    };
+    let (min, max) = (bound(1, "min", f64::MIN)?, bound(2, "max", f64::MAX)?);
+    if min > max {
+        return Err(invalid(node, format!("min {min} > max {max}")));
+    }
+    Ok(Activation::Clip { min, max })
+}
+
+fn unary_affine(cx: &mut Ctx<'_>, x: &Value, coef: f64) -> Value {
+    match x {
+        Value::Const(c) => Value::Const(c.mapv(|v| v * coef)),
+        Value::Dyn(d) => Value::Dyn(d.mapv(|v| cx.affine(&[(v, coef)], 0.0))),
+    }
+}
+
+/// The numpy broadcast of two shapes.
+pub(crate) fn broadcast_shape(node: &NodeProto, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let get = |s: &[usize], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|i| match (get(a, i), get(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            (x, y) => Err(invalid(node, format!("shapes {a:?} and {b:?} do not broadcast ({x} vs {y})"))),
+        })
+        .collect()
+}
+
+fn bcast<T: Clone>(node: &NodeProto, a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>> {
+    a.broadcast(IxDyn(shape))
+        .map(|v| v.to_owned())
+        .ok_or_else(|| invalid(node, format!("cannot broadcast {:?} to {shape:?}", a.shape())))
+}
+
+fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Value> {
+    let op = node.op_type.as_str();
+    let shape = broadcast_shape(node, a.shape(), b.shape())?;
+    Ok(match (a, b) {
+        (Value::Const(x), Value::Const(y)) => {
+            let (x, y) = (bcast(node, x, &shape)?, bcast(node, y, &shape)?);
+            Value::Const(Zip::from(&x).and(&y).map_collect(|&p, &q| match op {
+                "Add" => p + q,
+                "Sub" => p - q,
+                "Mul" => p * q,
+                _ => p / q,
+            }))
+        }
+        (Value::Dyn(x), Value::Const(y)) => {
+            let (x, y) = (bcast(node, x, &shape)?, bcast(node, y, &shape)?);
+            if op == "Div" && y.iter().any(|&d| d == 0.0) {
+                return Err(invalid(node, "division by a constant zero"));
+            }
+            let mut out = Vec::with_capacity(x.len());
+            for (&v, &c) in x.iter().zip(y.iter()) {
+                out.push(match op {
+                    "Add" => cx.affine(&[(v, 1.0)], c),
+                    "Sub" => cx.affine(&[(v, 1.0)], -c),
+                    "Mul" => cx.affine(&[(v, c)], 0.0),
+                    _ => cx.affine(&[(v, 1.0 / c)], 0.0),
+                });
+            }
+            Value::Dyn(from_vec(node, &shape, out)?)
+        }
+        (Value::Const(x), Value::Dyn(y)) => {
+            let (x, y) = (bcast(node, x, &shape)?, bcast(node, y, &shape)?);
+            let mut out = Vec::with_capacity(y.len());
+            for (&c, &v) in x.iter().zip(y.iter()) {
+                out.push(match op {
+                    "Add" => cx.affine(&[(v, 1.0)], c),
+                    "Sub" => cx.affine(&[(v, -1.0)], c),
+                    "Mul" => cx.affine(&[(v, c)], 0.0),
+                    _ => return Err(invalid(node, "division by a computed tensor is not supported")),
+                });
+            }
+            Value::Dyn(from_vec(node, &shape, out)?)
+        }
+        (Value::Dyn(x), Value::Dyn(y)) => {
+            let (x, y) = (bcast(node, x, &shape)?, bcast(node, y, &shape)?);
+            let mut out = Vec::with_capacity(x.len());
+            for (&p, &q) in x.iter().zip(y.iter()) {
+                out.push(match op {
+                    "Add" => cx.affine(&[(p, 1.0), (q, 1.0)], 0.0),
+                    "Sub" => cx.affine(&[(p, 1.0), (q, -1.0)], 0.0),
+                    "Mul" => cx.mul(p, q),
+                    _ => return Err(invalid(node, "division by a computed tensor is not supported")),
+                });
+            }
+            Value::Dyn(from_vec(node, &shape, out)?)
+        }
+    })
+}
+
+pub(crate) fn from_vec<T>(node: &NodeProto, shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
+    ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| invalid(node, e.to_string()))
+}

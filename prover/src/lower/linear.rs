@@ -1,0 +1,238 @@
+//! Gemm, MatMul and Conv: dot products with constant weights become single affine neurons (one dense row
+//! per `width` terms in the circuit); products of two computed tensors become `Mul` neurons.
+
+use tract_onnx::pb::NodeProto;
+use tract_onnx::prelude::tract_ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
+
+use super::{attr_f, attr_i, attr_ints, const_input, input, invalid, Ctx, OpLowering, Value};
+use crate::ir::Var;
+use crate::Result;
+
+pub(crate) struct Linear;
+
+impl OpLowering for Linear {
+    fn op_types(&self) -> &'static [&'static str] {
+        &["Gemm", "MatMul", "Conv"]
+    }
+
+    fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        let out = match node.op_type.as_str() {
+            "Gemm" => gemm(cx, node, inputs)?,
+            "MatMul" => matmul(cx, node, inputs)?,
+            _ => conv(cx, node, inputs)?,
+        };
+        Ok(vec![out])
+    }
+}
+
+enum Mat {
+    Const(Array2<f64>),
+    Dyn(Array2<Var>),
+}
+
+fn as_matrix(node: &NodeProto, v: &Value, transpose: bool) -> Result<Mat> {
+    let err = |_| invalid(node, format!("expected a 2-D operand, got shape {:?}", v.shape()));
+    Ok(match v {
+        Value::Const(c) => {
+            let m = c.clone().into_dimensionality::<Ix2>().map_err(err)?;
+            Mat::Const(if transpose { m.reversed_axes() } else { m })
+        }
+        Value::Dyn(d) => {
+            let m = d.clone().into_dimensionality::<Ix2>().map_err(err)?;
+            Mat::Dyn(if transpose { m.reversed_axes() } else { m })
+        }
+    })
+}
+
+/// `alpha · A·B + beta · C` for 2-D A, B with at least one computed operand.
+fn matmul_2d(
+    cx: &mut Ctx<'_>,
+    node: &NodeProto,
+    a: &Mat,
+    b: &Mat,
+    alpha: f64,
+    bias: &Array2<f64>,
+) -> Result<Array2<Var>> {
+    let (m, k, n) = match (a, b) {
+        (Mat::Dyn(a), Mat::Const(b)) => (a.nrows(), a.ncols(), (b.nrows(), b.ncols())),
+        (Mat::Const(a), Mat::Dyn(b)) => (a.nrows(), a.ncols(), (b.nrows(), b.ncols())),
+        (Mat::Dyn(a), Mat::Dyn(b)) => (a.nrows(), a.ncols(), (b.nrows(), b.ncols())),
+        (Mat::Const(_), Mat::Const(_)) => return Err(invalid(node, "both operands constant")),
+    };
+    let (kb, n) = n;
+    if k != kb {
+        return Err(invalid(node, format!("inner dimensions differ: {k} vs {kb}")));
+    }
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            let b_ij = bias[[i, j]];
+            let v = match (a, b) {
+                (Mat::Dyn(a), Mat::Const(b)) => {
+                    let terms: Vec<(Var, f64)> = (0..k).map(|t| (a[[i, t]], alpha * b[[t, j]])).collect();
+                    cx.affine(&terms, b_ij)
+                }
+                (Mat::Const(a), Mat::Dyn(b)) => {
+                    let terms: Vec<(Var, f64)> = (0..k).map(|t| (b[[t, j]], alpha * a[[i, t]])).collect();
+                    cx.affine(&terms, b_ij)
+                }
+                (Mat::Dyn(a), Mat::Dyn(b)) => {
+                    let prods: Vec<(Var, f64)> =
+                        (0..k).map(|t| (cx.mul(a[[i, t]], b[[t, j]]), alpha)).collect();
+                    cx.affine(&prods, b_ij)
+                }
+                (Mat::Const(_), Mat::Const(_)) => return Err(invalid(node, "both operands constant")),
+            };
+            out.push(v);
+        }
+    }
+    Array2::from_shape_vec((m, n), out).map_err(|e| invalid(node, e.to_string()))
+}
+
+fn gemm(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
+    let a = as_matrix(node, input(node, inputs, 0)?, attr_i(node, "transA", 0)? != 0)?;
+    let b = as_matrix(node, input(node, inputs, 1)?, attr_i(node, "transB", 0)? != 0)?;
+    let alpha = attr_f(node, "alpha", 1.0)?;
+    let beta = attr_f(node, "beta", 1.0)?;
+    let m = match &a {
+        Mat::Const(a) => a.nrows(),
+        Mat::Dyn(a) => a.nrows(),
+    };
+    let n = match &b {
+        Mat::Const(b) => b.ncols(),
+        Mat::Dyn(b) => b.ncols(),
+    };
+    let bias = match inputs.get(2).and_then(|c| c.as_ref()) {
+        None => Array2::zeros((m, n)),
+        Some(Value::Const(c)) => c
+            .broadcast(IxDyn(&[m, n]))
+            .ok_or_else(|| {
+                invalid(node, format!("bias of shape {:?} does not broadcast to [{m}, {n}]", c.shape()))
+            })?
+            .mapv(|x| x * beta)
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| invalid(node, e.to_string()))?,
+        Some(Value::Dyn(_)) => return Err(invalid(node, "a computed bias (input C) is not supported")),
+    };
+    Ok(Value::Dyn(matmul_2d(cx, node, &a, &b, alpha, &bias)?.into_dyn()))
+}
+
+fn matmul(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
+    let a = input(node, inputs, 0)?;
+    let b = input(node, inputs, 1)?;
+    let (ra, rb) = (a.shape().len(), b.shape().len());
+    if ra == 2 && rb == 2 {
+        let (a, b) = (as_matrix(node, a, false)?, as_matrix(node, b, false)?);
+        let (m, n) = (
+            match &a {
+                Mat::Const(x) => x.nrows(),
+                Mat::Dyn(x) => x.nrows(),
+            },
+            match &b {
+                Mat::Const(x) => x.ncols(),
+                Mat::Dyn(x) => x.ncols(),
+            },
+        );
+        return Ok(Value::Dyn(matmul_2d(cx, node, &a, &b, 1.0, &Array2::zeros((m, n)))?.into_dyn()));
+    }
+    // Batched: computed [..., M, K] times constant [K, N].
+    let (Value::Dyn(a), Value::Const(b)) = (a, b) else {
+        return Err(invalid(node, "batched MatMul supports a computed [.., M, K] times a constant [K, N]"));
+    };
+    if rb != 2 || ra < 2 {
+        return Err(invalid(node, format!("unsupported MatMul shapes {:?} x {:?}", a.shape(), b.shape())));
+    }
+    let bm = Mat::Const(b.clone().into_dimensionality::<Ix2>().map_err(|e| invalid(node, e.to_string()))?);
+    let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
+    let n = b.shape()[1];
+    let lead: Vec<usize> = a.shape()[..ra - 2].to_vec();
+    let flat = a
+        .clone()
+        .into_shape_with_order(IxDyn(&[lead.iter().product::<usize>(), m, k]))
+        .map_err(|e| invalid(node, e.to_string()))?;
+    let mut out = Vec::new();
+    for batch in flat.axis_iter(Axis(0)) {
+        let am = Mat::Dyn(
+            batch.to_owned().into_dimensionality::<Ix2>().map_err(|e| invalid(node, e.to_string()))?,
+        );
+        out.extend(matmul_2d(cx, node, &am, &bm, 1.0, &Array2::zeros((m, n)))?.iter().copied());
+    }
+    let mut shape = lead;
+    shape.extend([m, n]);
+    Ok(Value::Dyn(ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| invalid(node, e.to_string()))?))
+}
+
+/// 2-D convolution with constant weights: strides, padding, dilations and groups.
+fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
+    let Value::Dyn(x) = input(node, inputs, 0)? else {
+        return Err(invalid(node, "the convolved tensor must be computed"));
+    };
+    let w = const_input(node, inputs, 1)?;
+    if x.ndim() != 4 || w.ndim() != 4 {
+        return Err(invalid(node, "only 2-D convolutions (NCHW) are supported"));
+    }
+    let auto_pad = node.get_attr_opt::<String>("auto_pad").ok().flatten().unwrap_or_default();
+    if !auto_pad.is_empty() && auto_pad != "NOTSET" && auto_pad != "VALID" {
+        return Err(invalid(node, format!("auto_pad {auto_pad} is not supported; export explicit pads")));
+    }
+    let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (m, cg, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+    let group = attr_i(node, "group", 1)? as usize;
+    if group == 0 || c != cg * group || m % group != 0 {
+        return Err(invalid(
+            node,
+            format!("channels {c} do not match weights {:?} with group {group}", w.shape()),
+        ));
+    }
+    let strides = attr_ints(node, "strides")?.unwrap_or_else(|| vec![1, 1]);
+    let dil = attr_ints(node, "dilations")?.unwrap_or_else(|| vec![1, 1]);
+    let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0, 0, 0, 0]);
+    if strides.len() != 2 || dil.len() != 2 || pads.len() != 4 || strides.iter().chain(&dil).any(|&s| s < 1) {
+        return Err(invalid(node, "strides/dilations/pads must describe a 2-D convolution"));
+    }
+    let bias = match inputs.get(2).and_then(|b| b.as_ref()) {
+        None => vec![0.0; m],
+        Some(Value::Const(b)) if b.len() == m => b.iter().copied().collect(),
+        Some(_) => return Err(invalid(node, "bias must be a constant of length M")),
+    };
+    let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
+    let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
+    let eff_h = dh * (kh - 1) + 1;
+    let eff_w = dw * (kw - 1) + 1;
+    if h + pt + pb < eff_h || wd + pl + pr < eff_w {
+        return Err(invalid(node, "kernel larger than the padded input"));
+    }
+    let oh = (h + pt + pb - eff_h) / sh + 1;
+    let ow = (wd + pl + pr - eff_w) / sw + 1;
+    let mg = m / group;
+    let mut out = Vec::with_capacity(n * m * oh * ow);
+    for b in 0..n {
+        for oc in 0..m {
+            let g = oc / mg;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut terms = Vec::with_capacity(cg * kh * kw);
+                    for ic in 0..cg {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                                let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                    continue;
+                                }
+                                terms.push((
+                                    x[[b, g * cg + ic, iy as usize, ix as usize]],
+                                    w[[oc, ic, ky, kx]],
+                                ));
+                            }
+                        }
+                    }
+                    out.push(cx.affine(&terms, bias[oc]));
+                }
+            }
+        }
+    }
+    Ok(Value::Dyn(
+        ArrayD::from_shape_vec(IxDyn(&[n, m, oh, ow]), out).map_err(|e| invalid(node, e.to_string()))?,
+    ))
+}

@@ -1,0 +1,276 @@
+//! ONNX → quantized neuron graph. One module per op family, each behind [`OpLowering`]; the driver walks the
+//! ONNX graph in order, folds constants and asks the family that claims each op type to lower it.
+
+mod elementwise;
+mod linear;
+mod norm;
+mod pool;
+mod shape;
+
+use std::collections::HashMap;
+
+use tract_onnx::pb::{self, NodeProto};
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
+
+use crate::ir::{Activation, Graph, Neuron, NeuronOp, Var};
+use crate::{Error, Result};
+
+/// A tensor flowing through the ONNX graph: known at compile time, or computed from the input.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    /// A constant (initializer, Constant node, or folded sub-graph).
+    Const(ArrayD<f64>),
+    /// A tensor of circuit values.
+    Dyn(ArrayD<Var>),
+}
+
+impl Value {
+    pub(crate) fn shape(&self) -> &[usize] {
+        match self {
+            Self::Const(a) => a.shape(),
+            Self::Dyn(a) => a.shape(),
+        }
+    }
+}
+
+/// A family of ONNX ops lowered together.
+pub(crate) trait OpLowering: Sync {
+    /// The ONNX op types this family lowers.
+    fn op_types(&self) -> &'static [&'static str];
+    /// Lowers one node. `inputs[i]` is `None` for an omitted optional input.
+    fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>>;
+}
+
+static FAMILIES: &[&dyn OpLowering] =
+    &[&linear::Linear, &elementwise::Elementwise, &pool::Pooling, &shape::Shape, &norm::Normalization];
+
+fn family_for(op_type: &str) -> Option<&'static dyn OpLowering> {
+    FAMILIES.iter().copied().find(|f| f.op_types().contains(&op_type))
+}
+
+/// Whether zkoracle can lower `op_type`.
+pub fn is_supported(op_type: &str) -> bool {
+    family_for(op_type).is_some()
+}
+
+/// The lowering context: the graph under construction and the fixed-point scale.
+pub(crate) struct Ctx<'a> {
+    pub(crate) graph: &'a mut Graph,
+    pub(crate) scale: u8,
+}
+
+impl Ctx<'_> {
+    /// `round(x · 2^(scale·times))`.
+    pub(crate) fn quantize(&self, x: f64, times: u32) -> i64 {
+        (x * f64::powi(2.0, (self.scale as u32 * times) as i32)).round() as i64
+    }
+
+    /// `bias + Σ coef · v` with real coefficients, at the model scale.
+    pub(crate) fn affine(&mut self, terms: &[(Var, f64)], bias: f64) -> Var {
+        let integral = terms.iter().all(|(_, c)| c.fract() == 0.0 && c.abs() < 1e6);
+        let neuron = if integral {
+            Neuron {
+                op: NeuronOp::Linear {
+                    terms: terms.iter().filter(|(_, c)| *c != 0.0).map(|(v, c)| (*v, *c as i64)).collect(),
+                    bias: self.quantize(bias, 1),
+                },
+                shift: 0,
+                act: None,
+            }
+        } else {
+            Neuron {
+                op: NeuronOp::Linear {
+                    terms: terms
+                        .iter()
+                        .map(|(v, c)| (*v, self.quantize(*c, 1)))
+                        .filter(|(_, c)| *c != 0)
+                        .collect(),
+                    bias: self.quantize(bias, 2),
+                },
+                shift: self.scale,
+                act: None,
+            }
+        };
+        self.graph.push(neuron)
+    }
+
+    /// `act(v)`.
+    pub(crate) fn activation(&mut self, v: Var, act: Activation) -> Var {
+        let act = self.graph.act_id(act);
+        self.graph.push(Neuron {
+            op: NeuronOp::Linear { terms: vec![(v, 1)], bias: 0 },
+            shift: 0,
+            act: Some(act),
+        })
+    }
+
+    /// `a · b` of two circuit values.
+    pub(crate) fn mul(&mut self, a: Var, b: Var) -> Var {
+        self.graph.push(Neuron { op: NeuronOp::Mul { a, b }, shift: self.scale, act: None })
+    }
+
+    /// `max(a, b) = relu(a − b) + b`.
+    pub(crate) fn max(&mut self, a: Var, b: Var) -> Var {
+        let d = self.affine(&[(a, 1.0), (b, -1.0)], 0.0);
+        let r = self.activation(d, Activation::Relu);
+        self.affine(&[(r, 1.0), (b, 1.0)], 0.0)
+    }
+}
+
+/// Node context for error messages.
+pub(crate) fn node_name(node: &NodeProto) -> String {
+    if !node.name.is_empty() {
+        node.name.clone()
+    } else {
+        node.output.first().cloned().unwrap_or_default()
+    }
+}
+
+/// An "invalid node" error.
+pub(crate) fn invalid(node: &NodeProto, reason: impl Into<String>) -> Error {
+    Error::InvalidNode { op: node.op_type.clone(), node: node_name(node), reason: reason.into() }
+}
+
+/// A required input.
+pub(crate) fn input<'v>(node: &NodeProto, inputs: &'v [Option<Value>], i: usize) -> Result<&'v Value> {
+    inputs.get(i).and_then(|v| v.as_ref()).ok_or_else(|| invalid(node, format!("missing input #{i}")))
+}
+
+/// A required constant input.
+pub(crate) fn const_input<'v>(
+    node: &NodeProto,
+    inputs: &'v [Option<Value>],
+    i: usize,
+) -> Result<&'v ArrayD<f64>> {
+    match input(node, inputs, i)? {
+        Value::Const(c) => Ok(c),
+        Value::Dyn(_) => Err(invalid(node, format!("input #{i} must be a constant (weights are fixed)"))),
+    }
+}
+
+/// An attribute, or `default`.
+pub(crate) fn attr_i(node: &NodeProto, name: &str, default: i64) -> Result<i64> {
+    Ok(node.get_attr_opt::<i64>(name).map_err(|e| invalid(node, e.to_string()))?.unwrap_or(default))
+}
+
+/// A float attribute, or `default`.
+pub(crate) fn attr_f(node: &NodeProto, name: &str, default: f64) -> Result<f64> {
+    Ok(node.get_attr_opt::<f32>(name).map_err(|e| invalid(node, e.to_string()))?.map_or(default, f64::from))
+}
+
+/// An int-list attribute.
+pub(crate) fn attr_ints(node: &NodeProto, name: &str) -> Result<Option<Vec<i64>>> {
+    node.get_attr_opt_vec::<i64>(name).map_err(|e| invalid(node, e.to_string()))
+}
+
+/// Resolves a possibly negative axis against `rank`.
+pub(crate) fn axis(node: &NodeProto, a: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    if a < -r || a >= r {
+        return Err(invalid(node, format!("axis {a} out of range for rank {rank}")));
+    }
+    Ok(if a < 0 { (a + r) as usize } else { a as usize })
+}
+
+/// The result of lowering a whole model.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// The quantized graph.
+    pub graph: Graph,
+    /// Shape of each model input.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Shape of each model output.
+    pub output_shapes: Vec<Vec<usize>>,
+}
+
+fn tensor_to_f64(t: &pb::TensorProto, what: &str) -> Result<ArrayD<f64>> {
+    let resolver = tract_onnx::data_resolver::MmapDataResolver;
+    let tensor = tract_onnx::tensor::load_tensor(&resolver, t, None)
+        .and_then(|t| t.cast_to::<f64>().map(|c| c.into_owned()))
+        .map_err(|e| Error::Input(format!("tensor `{what}`: {e}")))?;
+    let arr =
+        tensor.to_plain_array_view::<f64>().map_err(|e| Error::Input(format!("tensor `{what}`: {e}")))?;
+    Ok(arr.to_owned())
+}
+
+fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+    use pb::type_proto::Value as TV;
+    let Some(TV::TensorType(tt)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Err(Error::Input(format!("graph input `{}` is not a tensor", vi.name)));
+    };
+    let Some(shape) = tt.shape.as_ref() else {
+        return Err(Error::Input(format!("graph input `{}` has no shape", vi.name)));
+    };
+    Ok(shape
+        .dim
+        .iter()
+        .map(|d| match &d.value {
+            // A symbolic dimension is the batch: zkoracle proves one sample at a time.
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if *v > 0 => *v as usize,
+            _ => 1,
+        })
+        .collect())
+}
+
+/// Lowers an ONNX model to the quantized neuron graph at `scale`.
+pub fn lower_model(model: &pb::ModelProto, scale: u8) -> Result<Lowered> {
+    let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
+    let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };
+    let mut env: HashMap<String, Value> = HashMap::new();
+    for init in &g.initializer {
+        env.insert(init.name.clone(), Value::Const(tensor_to_f64(init, &init.name)?));
+    }
+    let mut input_shapes = vec![];
+    let graph_inputs: Vec<&pb::ValueInfoProto> =
+        g.input.iter().filter(|vi| !env.contains_key(&vi.name)).collect();
+    for vi in graph_inputs {
+        let shape = value_info_shape(vi)?;
+        let n: usize = shape.iter().product();
+        let start = graph.num_inputs;
+        let vars: Vec<Var> = (start..start + n as u32).collect();
+        graph.num_inputs += n as u32;
+        let arr = ArrayD::from_shape_vec(IxDyn(&shape), vars).map_err(|e| Error::Input(e.to_string()))?;
+        env.insert(vi.name.clone(), Value::Dyn(arr));
+        input_shapes.push(shape);
+    }
+    if graph.num_inputs == 0 {
+        return Err(Error::Input("the ONNX model has no non-constant input".into()));
+    }
+    let mut cx = Ctx { graph: &mut graph, scale };
+    for node in &g.node {
+        let family = family_for(&node.op_type)
+            .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node_name(node) })?;
+        let inputs: Vec<Option<Value>> = node
+            .input
+            .iter()
+            .map(|name| {
+                if name.is_empty() {
+                    Ok(None)
+                } else {
+                    env.get(name).cloned().map(Some).ok_or_else(|| {
+                        invalid(node, format!("input `{name}` is not produced by any earlier node"))
+                    })
+                }
+            })
+            .collect::<Result<_>>()?;
+        let outputs = family.lower(&mut cx, node, &inputs)?;
+        for (name, value) in node.output.iter().zip(outputs) {
+            env.insert(name.clone(), value);
+        }
+    }
+    let mut output_shapes = vec![];
+    for vo in &g.output {
+        match env.get(&vo.name) {
+            Some(Value::Dyn(arr)) => {
+                output_shapes.push(arr.shape().to_vec());
+                graph.outputs.extend(arr.iter().copied());
+            }
+            Some(Value::Const(_)) => {
+                return Err(Error::Input(format!("graph output `{}` does not depend on the input", vo.name)))
+            }
+            None => return Err(Error::Input(format!("graph output `{}` is never produced", vo.name))),
+        }
+    }
+    graph.fuse_activations();
+    Ok(Lowered { graph, input_shapes, output_shapes })
+}

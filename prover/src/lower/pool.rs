@@ -1,0 +1,200 @@
+//! Pooling and reductions: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceSum, ReduceMean,
+//! ReduceMax. Sums and means are single affine neurons; maxima are chains of `relu(a − b) + b`.
+
+use tract_onnx::pb::NodeProto;
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
+
+use super::elementwise::from_vec;
+use super::{attr_i, attr_ints, axis, input, invalid, Ctx, OpLowering, Value};
+use crate::ir::Var;
+use crate::Result;
+
+pub(crate) struct Pooling;
+
+impl OpLowering for Pooling {
+    fn op_types(&self) -> &'static [&'static str] {
+        &[
+            "MaxPool",
+            "AveragePool",
+            "GlobalAveragePool",
+            "GlobalMaxPool",
+            "ReduceSum",
+            "ReduceMean",
+            "ReduceMax",
+        ]
+    }
+
+    fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        let Value::Dyn(x) = input(node, inputs, 0)? else {
+            return Err(invalid(node, "constant input: nothing to prove"));
+        };
+        let out = match node.op_type.as_str() {
+            "MaxPool" | "AveragePool" => pool(cx, node, x)?,
+            "GlobalAveragePool" | "GlobalMaxPool" => {
+                if x.ndim() < 3 {
+                    return Err(invalid(node, "expects N x C x spatial..."));
+                }
+                let axes: Vec<usize> = (2..x.ndim()).collect();
+                reduce(cx, node, x, &axes, true, node.op_type == "GlobalMaxPool")?
+            }
+            _ => {
+                let rank = x.ndim();
+                let axes = match inputs.get(1).and_then(|v| v.as_ref()) {
+                    Some(Value::Const(a)) => Some(a.iter().map(|&v| v as i64).collect::<Vec<_>>()),
+                    Some(Value::Dyn(_)) => return Err(invalid(node, "axes must be constant")),
+                    None => attr_ints(node, "axes")?,
+                };
+                let axes: Vec<usize> = match axes {
+                    Some(a) if !a.is_empty() => {
+                        a.iter().map(|&a| axis(node, a, rank)).collect::<Result<_>>()?
+                    }
+                    _ if attr_i(node, "noop_with_empty_axes", 0)? != 0 => {
+                        return Ok(vec![Value::Dyn(x.clone())])
+                    }
+                    _ => (0..rank).collect(),
+                };
+                let keep = attr_i(node, "keepdims", 1)? != 0;
+                reduce(cx, node, x, &axes, keep, node.op_type == "ReduceMax")?
+            }
+        };
+        Ok(vec![Value::Dyn(out)])
+    }
+}
+
+/// Max of several values as a balanced tree of `relu(a − b) + b`.
+pub(crate) fn max_of(cx: &mut Ctx<'_>, vals: &[Var]) -> Var {
+    let mut layer = vals.to_vec();
+    while layer.len() > 1 {
+        layer = layer.chunks(2).map(|p| if p.len() == 2 { cx.max(p[0], p[1]) } else { p[0] }).collect();
+    }
+    layer[0]
+}
+
+fn combine(cx: &mut Ctx<'_>, vals: &[Var], mode: Mode) -> Var {
+    match mode {
+        Mode::Max => max_of(cx, vals),
+        Mode::Sum => cx.affine(&vals.iter().map(|&v| (v, 1.0)).collect::<Vec<_>>(), 0.0),
+        Mode::Mean(n) => cx.affine(&vals.iter().map(|&v| (v, 1.0 / n as f64)).collect::<Vec<_>>(), 0.0),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Max,
+    Sum,
+    Mean(usize),
+}
+
+fn reduce(
+    cx: &mut Ctx<'_>,
+    node: &NodeProto,
+    x: &ArrayD<Var>,
+    axes: &[usize],
+    keep: bool,
+    max: bool,
+) -> Result<ArrayD<Var>> {
+    let shape = x.shape();
+    let count: usize = axes.iter().map(|&a| shape[a]).product();
+    let mode = if max {
+        Mode::Max
+    } else if node.op_type == "ReduceSum" {
+        Mode::Sum
+    } else {
+        Mode::Mean(count)
+    };
+    let out_full: Vec<usize> =
+        shape.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+    let mut out = Vec::with_capacity(out_full.iter().product());
+    for idx in ndindex(&out_full) {
+        let mut group = Vec::with_capacity(count);
+        for sub in ndindex(&axes.iter().map(|&a| shape[a]).collect::<Vec<_>>()) {
+            let mut full = idx.clone();
+            for (k, &a) in axes.iter().enumerate() {
+                full[a] = sub[k];
+            }
+            group.push(x[IxDyn(&full)]);
+        }
+        out.push(combine(cx, &group, mode));
+    }
+    let out_shape: Vec<usize> = if keep {
+        out_full
+    } else {
+        shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect()
+    };
+    from_vec(node, &out_shape, out)
+}
+
+fn pool(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<Var>> {
+    if x.ndim() != 4 {
+        return Err(invalid(node, "only 2-D pooling (NCHW) is supported"));
+    }
+    let kernel = attr_ints(node, "kernel_shape")?.ok_or_else(|| invalid(node, "kernel_shape is required"))?;
+    let strides = attr_ints(node, "strides")?.unwrap_or_else(|| vec![1, 1]);
+    let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0, 0, 0, 0]);
+    let dil = attr_ints(node, "dilations")?.unwrap_or_else(|| vec![1, 1]);
+    if attr_i(node, "ceil_mode", 0)? != 0 {
+        return Err(invalid(node, "ceil_mode = 1 is not supported"));
+    }
+    if kernel.len() != 2 || strides.len() != 2 || pads.len() != 4 || dil.len() != 2 {
+        return Err(invalid(node, "kernel/strides/pads must describe 2-D pooling"));
+    }
+    let include_pad = attr_i(node, "count_include_pad", 0)? != 0;
+    let is_max = node.op_type == "MaxPool";
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
+    let (sh, sw) = (strides[0].max(1) as usize, strides[1].max(1) as usize);
+    let (dh, dw) = (dil[0].max(1) as usize, dil[1].max(1) as usize);
+    let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
+    let (eh, ew) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+    if kh == 0 || kw == 0 || h + pt + pb < eh || w + pl + pr < ew {
+        return Err(invalid(node, "kernel larger than the padded input"));
+    }
+    let (oh, ow) = ((h + pt + pb - eh) / sh + 1, (w + pl + pr - ew) / sw + 1);
+    let mut out = Vec::with_capacity(n * c * oh * ow);
+    for b in 0..n {
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut win = vec![];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                            let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                            if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                win.push(x[[b, ch, iy as usize, ix as usize]]);
+                            }
+                        }
+                    }
+                    if win.is_empty() {
+                        return Err(invalid(node, "a pooling window lies entirely in the padding"));
+                    }
+                    let mode = if is_max {
+                        Mode::Max
+                    } else {
+                        Mode::Mean(if include_pad { kh * kw } else { win.len() })
+                    };
+                    out.push(combine(cx, &win, mode));
+                }
+            }
+        }
+    }
+    from_vec(node, &[n, c, oh, ow], out)
+}
+
+/// All multi-indices of `shape` in row-major order.
+pub(crate) fn ndindex(shape: &[usize]) -> Vec<Vec<usize>> {
+    let total: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..total {
+        out.push(idx.clone());
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}

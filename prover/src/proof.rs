@@ -1,0 +1,265 @@
+//! `zkoracle prove` / `verify`: SHPLONK KZG proofs over BN254 with the Keccak (EVM) transcript.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use alloy_primitives::{Bytes, U256};
+use alloy_sol_types::{sol, SolCall};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::plonk::{create_proof, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::TranscriptWriterBuffer;
+use serde::{Deserialize, Serialize};
+use snark_verifier::loader::native::NativeLoader;
+use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+
+use crate::circuit::{to_field, CircuitSpec, InferenceCircuit};
+use crate::input::quantize_inputs;
+use crate::keys::{files, read_pk, read_vk, vk_digest};
+use crate::settings::CircuitSettings;
+use crate::srs::read_srs;
+use crate::{Error, Result};
+
+sol! {
+    /// The generated verifier's entry point (same ABI as EZKL's and PSE's).
+    function verifyProof(bytes proof, uint256[] instances) external view returns (bool);
+}
+
+type Transcript<S> = EvmTranscript<G1Affine, NativeLoader, S, Vec<u8>>;
+
+/// `proof.json`: what `zkoracle prove` writes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProofBundle {
+    /// Dequantized model outputs.
+    pub outputs: Vec<f64>,
+    /// Outputs as fixed-point integers at `scale` (what goes on-chain).
+    pub outputs_quantized: Vec<i64>,
+    /// Inputs as fixed-point integers at `scale`.
+    pub inputs_quantized: Vec<i64>,
+    /// The fixed-point scale.
+    pub scale: u8,
+    /// Public instances: inputs then outputs, 0x-hex 32-byte big-endian field elements.
+    pub instances: Vec<String>,
+    /// The proof bytes (0x hex).
+    #[serde(with = "hex_bytes")]
+    pub proof: Vec<u8>,
+    /// ABI-encoded `verifyProof(bytes,uint256[])` call for the generated verifier (0x hex).
+    #[serde(with = "hex_bytes")]
+    pub calldata: Vec<u8>,
+    /// keccak256 of the verifying key (0x hex).
+    pub vk_digest: String,
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(b)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A field element as 0x-hex big-endian.
+pub fn fr_to_hex(f: &Fr) -> String {
+    let mut b = f.to_repr();
+    b.reverse();
+    format!("0x{}", hex::encode(b))
+}
+
+/// Parses a 0x-hex big-endian field element; values at or above the modulus are rejected.
+pub fn fr_from_hex(s: &str) -> Option<Fr> {
+    let raw = hex::decode(s.trim_start_matches("0x")).ok()?;
+    if raw.len() > 32 {
+        return None;
+    }
+    let mut le = [0u8; 32];
+    for (i, b) in raw.iter().rev().enumerate() {
+        le[i] = *b;
+    }
+    Option::from(Fr::from_repr(le))
+}
+
+/// ABI-encodes `verifyProof(proof, instances)`.
+pub fn encode_calldata(proof: &[u8], instances: &[Fr]) -> Vec<u8> {
+    let instances = instances.iter().map(|f| {
+        let mut b = f.to_repr();
+        b.reverse();
+        U256::from_be_bytes(b)
+    });
+    verifyProofCall { proof: Bytes::copy_from_slice(proof), instances: instances.collect() }.abi_encode()
+}
+
+/// A compiled, set-up model loaded once and shared by provers (`Send + Sync`).
+pub struct ProvingModel {
+    dir: PathBuf,
+    settings: CircuitSettings,
+    spec: Arc<CircuitSpec>,
+    params: ParamsKZG<Bn256>,
+    pk: ProvingKey<G1Affine>,
+    vk_digest: String,
+}
+
+impl std::fmt::Debug for ProvingModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvingModel").field("dir", &self.dir).field("k", &self.settings.k).finish()
+    }
+}
+
+/// Loads `circuit.json` and the SRS of a model directory.
+pub fn load_settings_and_srs(dir: &Path) -> Result<(CircuitSettings, ParamsKZG<Bn256>)> {
+    let settings = CircuitSettings::read(&dir.join(files::CIRCUIT))?;
+    let srs_path = dir.join(files::SRS);
+    let params = read_srs(&srs_path)?;
+    if params.k() != settings.k {
+        return Err(Error::corrupt(
+            &srs_path,
+            format!("SRS has k = {}, circuit.json says {}", params.k(), settings.k),
+        ));
+    }
+    Ok((settings, params))
+}
+
+impl ProvingModel {
+    /// Loads a directory made by `zkoracle compile` and `zkoracle setup`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let (settings, params) = load_settings_and_srs(dir)?;
+        let pk = read_pk(&dir.join(files::PK), &settings)?;
+        let vk_digest = format!("0x{}", hex::encode(vk_digest(pk.get_vk())));
+        Ok(Self { dir: dir.into(), spec: Arc::new(settings.spec()), settings, params, pk, vk_digest })
+    }
+
+    /// The compiled settings.
+    pub fn settings(&self) -> &CircuitSettings {
+        &self.settings
+    }
+
+    /// Number of (flattened) inputs.
+    pub fn input_len(&self) -> usize {
+        self.settings.input_len()
+    }
+
+    /// Number of (flattened) outputs.
+    pub fn output_len(&self) -> usize {
+        self.settings.output_len()
+    }
+
+    /// Largest |quantized input| the model was calibrated for.
+    pub fn max_abs_input(&self) -> i64 {
+        self.settings.max_abs_input
+    }
+
+    /// keccak256 of the verifying key (0x hex).
+    pub fn vk_digest(&self) -> &str {
+        &self.vk_digest
+    }
+
+    /// Quantizes real-valued `input` and proves.
+    pub fn prove(&self, input: &[f64]) -> Result<ProofBundle> {
+        self.prove_quantized(&quantize_inputs(input, self.settings.scale)?)
+    }
+
+    /// Proves the model on fixed-point `input` (at the model's scale). CPU-heavy and blocking.
+    pub fn prove_quantized(&self, input: &[i64]) -> Result<ProofBundle> {
+        let s = &self.settings;
+        if input.len() != s.input_len() {
+            return Err(Error::Input(format!(
+                "expected {} input values, got {}",
+                s.input_len(),
+                input.len()
+            )));
+        }
+        let witness = s.graph.evaluate(input, s.scale, Some(s.bound))?;
+        let outputs_q = witness.outputs(&s.graph);
+        let instances: Vec<Fr> = input.iter().chain(&outputs_q).map(|&v| to_field(i128::from(v))).collect();
+        let circuit = InferenceCircuit { spec: self.spec.clone(), witness: Some(Arc::new(witness)) };
+        let mut transcript = Transcript::<_>::init(Vec::new());
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            &self.params,
+            &self.pk,
+            &[circuit],
+            &[&[&instances]],
+            rand::rngs::OsRng,
+            &mut transcript,
+        )?;
+        let proof = transcript.finalize();
+        let scale = f64::powi(2.0, i32::from(s.scale));
+        Ok(ProofBundle {
+            outputs: outputs_q.iter().map(|&q| q as f64 / scale).collect(),
+            outputs_quantized: outputs_q,
+            inputs_quantized: input.to_vec(),
+            scale: s.scale,
+            instances: instances.iter().map(fr_to_hex).collect(),
+            calldata: encode_calldata(&proof, &instances),
+            proof,
+            vk_digest: self.vk_digest.clone(),
+        })
+    }
+}
+
+/// Verifies `proof` against `instances` with `vk`.
+pub fn verify_with(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    proof: &[u8],
+    instances: &[Fr],
+) -> Result<()> {
+    let verifier_params = params.verifier_params();
+    let strategy = SingleStrategy::new(verifier_params);
+    let mut transcript = Transcript::<_>::new(proof);
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            verifier_params,
+            vk,
+            strategy,
+            &[&[instances]],
+            &mut transcript,
+        )
+    }));
+    match ok {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::Verification(format!("{e:?}"))),
+        Err(_) => Err(Error::Verification("malformed proof".into())),
+    }
+}
+
+/// `zkoracle verify`: checks a `proof.json` against the model directory.
+pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<()> {
+    let (settings, params) = load_settings_and_srs(dir)?;
+    let vk = read_vk(&dir.join(files::VK), &settings)?;
+    if bundle.instances.len() != settings.num_instances {
+        return Err(Error::Verification(format!(
+            "{} instances, the circuit has {}",
+            bundle.instances.len(),
+            settings.num_instances
+        )));
+    }
+    let instances: Vec<Fr> = bundle
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            fr_from_hex(h).ok_or_else(|| Error::Verification(format!("instance #{i} is not a field element")))
+        })
+        .collect::<Result<_>>()?;
+    verify_with(&params, &vk, &bundle.proof, &instances)
+}
+
+/// Reads a `proof.json`.
+pub fn read_bundle(path: &Path) -> Result<ProofBundle> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
+}
+
+/// Writes a `proof.json` atomically.
+pub fn write_bundle(path: &Path, bundle: &ProofBundle) -> Result<()> {
+    let json = serde_json::to_vec_pretty(bundle).map_err(|e| Error::json(path, e))?;
+    crate::fsutil::write_atomic(path, &json)
+}

@@ -1,0 +1,148 @@
+//! `circuit.json`: the versioned, self-describing description of a compiled model.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::circuit::{CircuitParams, CircuitSpec};
+use crate::ir::Graph;
+use crate::{Error, Result};
+
+/// Version of the `circuit.json` format; bumped on any incompatible change.
+pub const SETTINGS_VERSION: u32 = 1;
+
+/// How model weights enter the circuit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamsVisibility {
+    /// Weights are constants of the circuit, fixed into the verifying key.
+    #[default]
+    Fixed,
+}
+
+/// Where the model came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// File name of the ONNX model.
+    pub file: String,
+    /// keccak256 of the ONNX file (0x hex).
+    pub keccak256: String,
+    /// Input shapes.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Output shapes.
+    pub output_shapes: Vec<Vec<usize>>,
+}
+
+/// What calibration measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Inputs evaluated (the sample plus perturbed copies).
+    pub samples: usize,
+    /// Largest |output − float output| over the samples (real units).
+    pub max_abs_error: f64,
+    /// Largest |rescaled value| seen, in fixed point.
+    pub max_abs_preactivation: i64,
+    /// Float outputs of the sample input, from tract.
+    pub float_outputs: Vec<f64>,
+}
+
+/// Everything `setup`, `prove` and `verify` need; written as `<dir>/circuit.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CircuitSettings {
+    /// Format version ([`SETTINGS_VERSION`]).
+    pub version: u32,
+    /// zkoracle version that compiled it.
+    pub zkoracle_version: String,
+    /// The source model.
+    pub model: ModelInfo,
+    /// Weight visibility.
+    pub params_visibility: ParamsVisibility,
+    /// Fixed-point scale: real = integer / 2^scale, for inputs, outputs and every intermediate value.
+    pub scale: u8,
+    /// log2 of the number of rows.
+    pub k: u32,
+    /// Column shape.
+    pub circuit_params: CircuitParams,
+    /// Rescaled values must lie in `[-bound, bound)`.
+    pub bound: i64,
+    /// Largest |quantized input| accepted (what the oracle registers as `maxAbsInput`).
+    pub max_abs_input: i64,
+    /// Number of public instances: inputs, then outputs.
+    pub num_instances: usize,
+    /// Rows used by the layout.
+    pub rows: usize,
+    /// Calibration figures.
+    pub calibration: Calibration,
+    /// The quantized graph itself.
+    pub graph: Graph,
+}
+
+impl CircuitSettings {
+    /// The circuit spec.
+    pub fn spec(&self) -> CircuitSpec {
+        CircuitSpec {
+            graph: self.graph.clone(),
+            scale: self.scale,
+            bound: self.bound,
+            params: self.circuit_params,
+        }
+    }
+
+    /// Number of (flattened) inputs.
+    pub fn input_len(&self) -> usize {
+        self.graph.num_inputs as usize
+    }
+
+    /// Number of (flattened) outputs.
+    pub fn output_len(&self) -> usize {
+        self.graph.outputs.len()
+    }
+
+    /// Reads and checks `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))?;
+        let version = v.get("version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(SETTINGS_VERSION)) {
+            return Err(Error::json(
+                path,
+                format!(
+                    "unsupported circuit.json version {version:?} (this zkoracle reads {SETTINGS_VERSION})"
+                ),
+            ));
+        }
+        let s: Self = serde_json::from_value(v).map_err(|e| Error::json(path, e))?;
+        s.validate().map_err(|m| Error::json(path, m))?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let g = &self.graph;
+        let total = g.num_inputs as usize + g.neurons.len();
+        for (i, n) in g.neurons.iter().enumerate() {
+            let own = g.num_inputs as usize + i;
+            if n.op.inputs().iter().any(|&v| v as usize >= own) {
+                return Err(format!("graph neuron {i} reads a value that is not computed before it"));
+            }
+            if n.act.is_some_and(|a| a as usize >= g.acts.len()) || n.shift > 24 {
+                return Err(format!("graph neuron {i} has an invalid activation or shift"));
+            }
+        }
+        if g.outputs.iter().any(|&o| o as usize >= total) {
+            return Err("graph output refers to a missing value".into());
+        }
+        if self.circuit_params.width < 4 || !(4..=26).contains(&self.k) || self.bound < 1 || self.scale > 20 {
+            return Err("invalid width, k, bound or scale".into());
+        }
+        if self.num_instances != self.input_len() + self.output_len() {
+            return Err("num_instances does not match the graph".into());
+        }
+        Ok(())
+    }
+
+    /// Writes `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::json(path, e))?;
+        crate::fsutil::write_atomic(path, &json)
+    }
+}

@@ -1,0 +1,89 @@
+//! KZG parameters (structured reference strings).
+//!
+//! Files use halo2's raw layout — the one of the public Perpetual Powers of Tau conversions (`kzg{k}.srs`)
+//! that EZKL downloads: u32 LE `k`, 2^k G1 points (monomial), 2^k G1 points (Lagrange), g2, s·g2.
+//! Without a file, a deterministic development SRS is generated and cached; its toxic waste is known, so it
+//! is insecure for anything but development.
+
+use std::path::{Path, PathBuf};
+
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::fsutil::write_atomic;
+use crate::{Error, Result};
+
+/// Seed of the development SRS. Public on purpose: anyone can forge proofs against it.
+const DEV_SEED: u64 = 0x7a6b_6f72_6163_6c65;
+
+/// Size in bytes of a raw SRS file for `k`.
+pub fn srs_file_len(k: u32) -> u64 {
+    4 + 128 * (1u64 << k) + 256
+}
+
+/// Directory of cached development SRS files: `$ZKORACLE_SRS_DIR`, else `$HOME/.cache/zkoracle/srs`.
+pub fn dev_srs_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ZKORACLE_SRS_DIR") {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("zkoracle").join("srs")
+}
+
+/// Reads a raw SRS file, checking its length and every point.
+pub fn read_srs(path: &Path) -> Result<ParamsKZG<Bn256>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() < 4 {
+        return Err(Error::corrupt(path, "SRS file is truncated (no header)"));
+    }
+    let k = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if !(1..=28).contains(&k) || bytes.len() as u64 != srs_file_len(k) {
+        return Err(Error::corrupt(
+            path,
+            format!("not a halo2 KZG SRS: header says k = {k} but the file has {} bytes", bytes.len()),
+        ));
+    }
+    let parsed = std::panic::catch_unwind(|| {
+        ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytes)
+    });
+    match parsed {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(Error::corrupt(path, format!("invalid SRS: {e}"))),
+        Err(_) => Err(Error::corrupt(path, "invalid SRS: a point is not on the curve")),
+    }
+}
+
+/// Writes `params` in the raw layout.
+pub fn write_srs(path: &Path, params: &ParamsKZG<Bn256>) -> Result<()> {
+    let mut buf = Vec::with_capacity(srs_file_len(params.k()) as usize);
+    params.write_custom(&mut buf, SerdeFormat::RawBytes).map_err(|e| Error::io(path, e))?;
+    write_atomic(path, &buf)
+}
+
+/// The development SRS for `k`, generated once and cached.
+pub fn dev_srs(k: u32) -> Result<ParamsKZG<Bn256>> {
+    let path = dev_srs_dir().join(format!("dev-kzg{k}.srs"));
+    if path.exists() {
+        if let Ok(p) = read_srs(&path) {
+            return Ok(p);
+        }
+    }
+    let params = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::seed_from_u64(DEV_SEED ^ u64::from(k)));
+    write_srs(&path, &params)?;
+    Ok(params)
+}
+
+/// `params` cut down to `k` (an error when smaller).
+pub fn fit_srs(mut params: ParamsKZG<Bn256>, k: u32, source: &Path) -> Result<ParamsKZG<Bn256>> {
+    if params.k() < k {
+        return Err(Error::SrsTooSmall { path: source.into(), have: params.k(), need: k });
+    }
+    if params.k() > k {
+        params.downsize(k);
+    }
+    Ok(params)
+}

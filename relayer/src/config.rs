@@ -1,0 +1,392 @@
+//! `relayer.toml`: the daemon's configuration.
+
+use crate::error::{Error, Result};
+use alloy::primitives::{Address, U256};
+use serde::Deserialize;
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// Smallest fee bump geth-style pools accept for a same-nonce replacement is 10%; we require 12.5%.
+pub const MIN_FEE_BUMP_BPS: u32 = 1250;
+
+/// The relayer's configuration, usually read from `relayer.toml` with [`Config::from_file`].
+///
+/// Relative paths (`db_path`, model `dir`, `signer.keystore`) are resolved against the config file's
+/// directory by [`Config::from_file`].
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// JSON-RPC endpoint: `http(s)://` (polling) or `ws(s)://` (new-head subscription + polling fallback).
+    pub rpc_url: String,
+    /// The `InferenceOracle` contract address.
+    pub oracle: Address,
+    /// The chain id the node must report (checked at start-up and stored in the database).
+    pub chain_id: u64,
+    /// First block to scan when the database has no cursor yet (usually the oracle's deployment block).
+    #[serde(default)]
+    pub start_block: u64,
+    /// Blocks a log (and a fulfilment receipt) must be buried under before the relayer acts on it.
+    #[serde(default = "defaults::confirmations")]
+    pub confirmations: u64,
+    /// How often the chain is polled (also the fallback tick in WebSocket mode), in milliseconds.
+    #[serde(default = "defaults::poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Timeout of one JSON-RPC call, in milliseconds.
+    #[serde(default = "defaults::rpc_timeout_ms")]
+    pub rpc_timeout_ms: u64,
+    /// Largest block range of one `eth_getLogs` call.
+    #[serde(default = "defaults::max_block_range")]
+    pub max_block_range: u64,
+    /// How many recent processed blocks keep their hash for reorg detection.
+    #[serde(default = "defaults::reorg_window")]
+    pub reorg_window: u64,
+    /// SQLite database file (created if missing).
+    pub db_path: PathBuf,
+    /// The models this relayer proves.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+    /// Concurrent proofs (blocking worker threads).
+    #[serde(default = "defaults::workers")]
+    pub workers: usize,
+    /// Proving jobs that may wait for a worker; the dispatcher blocks when the queue is full.
+    #[serde(default = "defaults::queue_capacity")]
+    pub queue_capacity: usize,
+    /// Requests whose deadline is less than this many seconds after the latest block are skipped.
+    #[serde(default = "defaults::deadline_margin_secs")]
+    pub deadline_margin_secs: u64,
+    /// Gas and fee policy.
+    #[serde(default)]
+    pub gas: GasConfig,
+    /// HTTP server (metrics, health, off-chain proving API).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Where the fulfilment key comes from.
+    pub signer: SignerConfig,
+}
+
+/// One model the relayer serves.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The on-chain model id (`registerModel`'s return value): an integer or a decimal/0x string.
+    #[serde(deserialize_with = "de_u256")]
+    pub model_id: U256,
+    /// Directory written by `zkoracle compile` + `zkoracle setup` (circuit.json, pk.bin, vk.bin).
+    pub dir: PathBuf,
+}
+
+/// Gas, fee and replacement policy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GasConfig {
+    /// Replacement bump of both fee fields, in basis points (1250 = 12.5%, the minimum).
+    pub fee_bump_bps: u32,
+    /// A transaction not mined after this many seconds is replaced with bumped fees (same nonce).
+    pub bump_after_secs: u64,
+    /// A pending transaction is re-broadcast at most this often, in seconds.
+    pub rebroadcast_secs: u64,
+    /// Upper bound for `maxFeePerGas`, in wei (no bump goes above it); unset = no cap.
+    pub max_fee_per_gas_wei: Option<u128>,
+    /// Lower bound for `maxPriorityFeePerGas`, in wei.
+    pub min_priority_fee_wei: u128,
+    /// Gas limit = estimate * this / 100.
+    pub gas_limit_multiplier_pct: u64,
+}
+
+impl Default for GasConfig {
+    fn default() -> Self {
+        Self {
+            fee_bump_bps: 2000,
+            bump_after_secs: 60,
+            rebroadcast_secs: 15,
+            max_fee_per_gas_wei: None,
+            min_priority_fee_wei: 0,
+            gas_limit_multiplier_pct: 130,
+        }
+    }
+}
+
+/// The HTTP server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address; loopback by default. Set `enabled = false` to run without a server.
+    pub listen: SocketAddr,
+    /// Whether to serve at all.
+    pub enabled: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9464)), enabled: true }
+    }
+}
+
+/// Where the fulfilment key comes from: exactly one of `private_key_env` or `keystore`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// Name of an environment variable holding the hex private key.
+    pub private_key_env: Option<String>,
+    /// Path of an encrypted JSON keystore (EIP-2335 / geth style).
+    pub keystore: Option<PathBuf>,
+    /// Name of an environment variable holding the keystore password.
+    pub keystore_password_env: Option<String>,
+}
+
+impl fmt::Debug for SignerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names and paths only: the key and password themselves never live in the config.
+        f.debug_struct("SignerConfig")
+            .field("private_key_env", &self.private_key_env)
+            .field("keystore", &self.keystore)
+            .field("keystore_password_env", &self.keystore_password_env)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("rpc_url", &redact_url(&self.rpc_url))
+            .field("oracle", &self.oracle)
+            .field("chain_id", &self.chain_id)
+            .field("start_block", &self.start_block)
+            .field("confirmations", &self.confirmations)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("db_path", &self.db_path)
+            .field("models", &self.models)
+            .field("workers", &self.workers)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("gas", &self.gas)
+            .field("http", &self.http)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// RPC URLs often carry API keys in the path or user-info: show scheme and host only.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or_default();
+            let host = host.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}/…")
+        }
+        None => "…".to_string(),
+    }
+}
+
+mod defaults {
+    pub(super) const fn confirmations() -> u64 {
+        3
+    }
+    pub(super) const fn poll_interval_ms() -> u64 {
+        2000
+    }
+    pub(super) const fn rpc_timeout_ms() -> u64 {
+        10_000
+    }
+    pub(super) const fn max_block_range() -> u64 {
+        1000
+    }
+    pub(super) const fn reorg_window() -> u64 {
+        128
+    }
+    pub(super) const fn workers() -> usize {
+        2
+    }
+    pub(super) const fn queue_capacity() -> usize {
+        64
+    }
+    pub(super) const fn deadline_margin_secs() -> u64 {
+        30
+    }
+}
+
+fn de_u256<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<U256, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Int(u64),
+        Str(String),
+    }
+    match Repr::deserialize(d)? {
+        Repr::Int(v) => Ok(U256::from(v)),
+        Repr::Str(s) => parse_u256(&s).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Parses a decimal or `0x`-hex unsigned 256-bit integer.
+pub fn parse_u256(s: &str) -> std::result::Result<U256, String> {
+    let s = s.trim();
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => U256::from_str_radix(hex, 16),
+        None => U256::from_str_radix(s, 10),
+    };
+    parsed.map_err(|e| format!("`{s}` is not a 256-bit unsigned integer: {e}"))
+}
+
+impl Config {
+    /// Reads, parses and validates a TOML config; relative paths become relative to the file's directory.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::ConfigRead { path: path.to_path_buf(), source })?;
+        let mut config = Self::from_toml_str(&text)
+            .map_err(|source| Error::ConfigParse { path: path.to_path_buf(), source: Box::new(source) })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        config.resolve_paths(base);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML string without resolving paths or validating.
+    pub fn from_toml_str(text: &str) -> std::result::Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Makes relative paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.db_path);
+        for m in &mut self.models {
+            fix(&mut m.dir);
+        }
+        if let Some(k) = self.signer.keystore.as_mut() {
+            fix(k);
+        }
+    }
+
+    /// Checks every value for consistency; errors name the offending key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        let scheme = self.rpc_url.split("://").next().unwrap_or_default();
+        if !matches!(scheme, "http" | "https" | "ws" | "wss") {
+            return bad(format!("rpc_url must start with http://, https://, ws:// or wss:// (got `{scheme}`)"));
+        }
+        if self.oracle == Address::ZERO {
+            return bad("oracle must be a non-zero address".into());
+        }
+        if self.poll_interval_ms == 0 || self.rpc_timeout_ms == 0 {
+            return bad("poll_interval_ms and rpc_timeout_ms must be positive".into());
+        }
+        if self.max_block_range == 0 {
+            return bad("max_block_range must be positive".into());
+        }
+        if self.reorg_window <= self.confirmations {
+            return bad(format!(
+                "reorg_window ({}) must exceed confirmations ({})",
+                self.reorg_window, self.confirmations
+            ));
+        }
+        if self.workers == 0 || self.queue_capacity == 0 {
+            return bad("workers and queue_capacity must be positive".into());
+        }
+        if self.gas.fee_bump_bps < MIN_FEE_BUMP_BPS {
+            return bad(format!(
+                "gas.fee_bump_bps must be at least {MIN_FEE_BUMP_BPS} (12.5%), got {}",
+                self.gas.fee_bump_bps
+            ));
+        }
+        if self.gas.gas_limit_multiplier_pct < 100 {
+            return bad("gas.gas_limit_multiplier_pct must be at least 100".into());
+        }
+        let mut ids: Vec<U256> = self.models.iter().map(|m| m.model_id).collect();
+        ids.sort();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return bad(format!("model_id {} is listed twice", w[0]));
+        }
+        match (&self.signer.private_key_env, &self.signer.keystore) {
+            (Some(_), Some(_)) => bad("signer: set private_key_env or keystore, not both".into()),
+            (None, None) => bad("signer: set private_key_env or keystore".into()),
+            (None, Some(_)) if self.signer.keystore_password_env.is_none() => {
+                bad("signer: keystore needs keystore_password_env".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Poll interval as a [`Duration`].
+    pub const fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// RPC timeout as a [`Duration`].
+    pub const fn rpc_timeout(&self) -> Duration {
+        Duration::from_millis(self.rpc_timeout_ms)
+    }
+
+    /// Whether `rpc_url` is a WebSocket endpoint.
+    pub fn is_ws(&self) -> bool {
+        self.rpc_url.starts_with("ws://") || self.rpc_url.starts_with("wss://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        rpc_url = "http://127.0.0.1:8545"
+        oracle = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+        chain_id = 31337
+        db_path = "relayer.sqlite"
+        [signer]
+        private_key_env = "RELAYER_KEY"
+        [[models]]
+        model_id = 1
+        dir = "build/spread_mlp"
+        [[models]]
+        model_id = "0x02"
+        dir = "/abs/model"
+    "#;
+
+    #[test]
+    fn parses_defaults_and_resolves_paths() {
+        let mut c = Config::from_toml_str(MINIMAL).unwrap();
+        c.resolve_paths(Path::new("/etc/zk"));
+        c.validate().unwrap();
+        assert_eq!(c.confirmations, 3);
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(c.db_path, PathBuf::from("/etc/zk/relayer.sqlite"));
+        assert_eq!(c.models[0].dir, PathBuf::from("/etc/zk/build/spread_mlp"));
+        assert_eq!(c.models[1].model_id, U256::from(2));
+        assert_eq!(c.models[1].dir, PathBuf::from("/abs/model"));
+    }
+
+    #[test]
+    fn rejects_bad_values_by_name() {
+        let with = |extra: &str| {
+            let c = Config::from_toml_str(&format!("{MINIMAL}\n[gas]\n{extra}")).unwrap();
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(with("fee_bump_bps = 1000").contains("fee_bump_bps"));
+        assert!(with("gas_limit_multiplier_pct = 90").contains("gas_limit_multiplier_pct"));
+        let dup = MINIMAL.replace("\"0x02\"", "1");
+        let e = Config::from_toml_str(&dup).unwrap().validate().unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        let e = Config::from_toml_str(&MINIMAL.replace("http://", "ftp://")).unwrap().validate();
+        assert!(e.unwrap_err().to_string().contains("rpc_url"));
+        assert!(Config::from_toml_str(&format!("{MINIMAL}\nbogus = 1")).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_url_secrets() {
+        let c = Config::from_toml_str(
+            &MINIMAL.replace("http://127.0.0.1:8545", "https://user:pw@rpc.example/v2/SECRETKEY"),
+        )
+        .unwrap();
+        let s = format!("{c:?}");
+        assert!(!s.contains("SECRETKEY") && !s.contains("pw@"), "{s}");
+        assert!(s.contains("rpc.example"));
+    }
+}

@@ -1,0 +1,98 @@
+//! The relayer's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the relayer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML for [`crate::Config`].
+    #[error("invalid config {path}: {source}")]
+    ConfigParse {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// The signing key could not be loaded.
+    #[error("signer: {0}")]
+    Signer(String),
+    /// The SQLite database failed.
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// A database migration failed.
+    #[error("database migration {version}: {source}")]
+    Migration {
+        /// The migration version that failed.
+        version: u32,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database holds a value this version cannot read.
+    #[error("database holds an invalid value: {0}")]
+    Corrupt(String),
+    /// The database belongs to a different chain or oracle.
+    #[error("database mismatch: {0}")]
+    DbMismatch(String),
+    /// A JSON-RPC call failed.
+    #[error("rpc: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    /// A contract call failed.
+    #[error("contract call: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// A JSON-RPC call did not answer in time.
+    #[error("rpc call `{0}` timed out")]
+    RpcTimeout(&'static str),
+    /// The node is on a different chain than configured.
+    #[error("chain id mismatch: config says {expected}, node says {actual}")]
+    ChainId {
+        /// Configured chain id.
+        expected: u64,
+        /// The node's chain id.
+        actual: u64,
+    },
+    /// A model could not be loaded.
+    #[error("model {model_id} from {dir}: {reason}")]
+    ModelLoad {
+        /// The model id.
+        model_id: String,
+        /// The model directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Proving failed.
+    #[error("proving failed: {0}")]
+    Prove(String),
+    /// Signing a transaction failed.
+    #[error("signing: {0}")]
+    Sign(String),
+    /// The HTTP server failed.
+    #[error("http server on {addr}: {source}")]
+    Http {
+        /// Listen address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A background task panicked or was cancelled.
+    #[error("task failed: {0}")]
+    Task(String),
+}
+
+/// The relayer's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

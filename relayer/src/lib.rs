@@ -1,0 +1,265 @@
+//! zkoracle relayer: watches an `InferenceOracle` for `InferenceRequested` events, proves each request with
+//! the registered model and fulfils it on-chain — restart-safe (SQLite state machine, persisted signed
+//! transactions), reorg-safe (confirmations + block-hash tracking) and exactly-once.
+//!
+//! ```no_run
+//! # async fn f() -> zkoracle_relayer::Result<()> {
+//! let config = zkoracle_relayer::Config::from_file("relayer.toml")?;
+//! zkoracle_relayer::run(config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! Pipeline: [`intake`](crate) (confirmed log ranges from a persisted cursor) → SQLite (`seen`) →
+//! dispatcher (validation, bounded queue) → proving workers (blocking threads) → `proved` → submitter
+//! (nonce, fees, sign, persist, broadcast) → `submitted` → monitor (receipts, confirmations, bumps,
+//! reconciliation) → `confirmed` / `failed(reason)`; `skipped(reason)` and `dropped` (reorg) on the side.
+
+mod chain;
+mod config;
+mod db;
+mod error;
+mod http;
+mod intake;
+mod metrics;
+mod pipeline;
+mod prover;
+mod txmgr;
+
+pub use chain::{decode_revert, IInferenceOracle, OnChainStatus};
+pub use config::{parse_u256, Config, GasConfig, HttpConfig, ModelConfig, SignerConfig, MIN_FEE_BUMP_BPS};
+pub use db::{Db, RequestRow, State};
+pub use error::{Error, Result};
+pub use metrics::Metrics;
+pub use prover::{check_input, ModelLoader, Models, Proof, Prover, ProverPool};
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::Address,
+    signers::local::PrivateKeySigner,
+};
+use std::{
+    future::Future,
+    str::FromStr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+use tokio::{
+    sync::{mpsc, Mutex, Notify},
+    task::JoinSet,
+};
+
+/// State shared by the relayer's tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) health: Health,
+    pub(crate) poll_interval: Duration,
+    pub(crate) wake_dispatcher: Notify,
+    pub(crate) wake_submitter: Notify,
+    pub(crate) wake_monitor: Notify,
+}
+
+impl Shared {
+    /// Sleeps one poll interval or until `wake` is notified.
+    pub(crate) async fn sleep_or(&self, wake: &Notify) {
+        tokio::select! {
+            () = tokio::time::sleep(self.poll_interval) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Liveness of the intake loop.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    last_scan_ok: AtomicU64,
+}
+
+impl Health {
+    pub(crate) fn mark_scan_ok(&self) {
+        self.last_scan_ok.store(db::now_secs(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn scan_age_secs(&self) -> Option<u64> {
+        match self.last_scan_ok.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(db::now_secs().saturating_sub(t)),
+        }
+    }
+}
+
+/// Loads the fulfilment key from the environment variable or the encrypted keystore named in the config.
+/// Error messages name the variable or file, never the secret.
+pub fn load_signer(cfg: &SignerConfig) -> Result<PrivateKeySigner> {
+    if let Some(var) = &cfg.private_key_env {
+        let key = std::env::var(var)
+            .map_err(|_| Error::Signer(format!("environment variable {var} is not set (or not UTF-8)")))?;
+        return PrivateKeySigner::from_str(key.trim())
+            .map_err(|_| Error::Signer(format!("environment variable {var} does not hold a hex secp256k1 key")));
+    }
+    let (Some(path), Some(pw_var)) = (&cfg.keystore, &cfg.keystore_password_env) else {
+        return Err(Error::Signer("set private_key_env, or keystore and keystore_password_env".into()));
+    };
+    let password = std::env::var(pw_var)
+        .map_err(|_| Error::Signer(format!("environment variable {pw_var} is not set (or not UTF-8)")))?;
+    PrivateKeySigner::decrypt_keystore(path, password)
+        .map_err(|e| Error::Signer(format!("cannot decrypt keystore {}: {e}", path.display())))
+}
+
+/// Runs the relayer until `shutdown` completes, loading the configured models with `loader`.
+pub async fn run_with_loader(
+    config: Config,
+    loader: Arc<dyn ModelLoader>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    config.validate()?;
+    let models = Models::load(loader, &config.models).await?;
+    run_with_models(config, models, shutdown).await
+}
+
+/// Connects, retrying with backoff until the node answers (or `shutdown`); checks the chain id.
+async fn connect(config: &Config) -> Result<chain::Chain> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let attempt = async {
+            let c = chain::Chain::connect(&config.rpc_url, config.oracle, config.rpc_timeout()).await?;
+            let id = c.chain_id().await?;
+            Ok::<_, Error>((c, id))
+        };
+        match attempt.await {
+            Ok((c, id)) if id == config.chain_id => return Ok(c),
+            Ok((_, actual)) => return Err(Error::ChainId { expected: config.chain_id, actual }),
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cannot reach the RPC endpoint"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Refuses to serve a model whose on-chain shape differs from the local proving key's.
+async fn check_models(chain: &chain::Chain, models: &Models) -> Result<()> {
+    for id in models.ids() {
+        let Some(local) = models.get(id) else { continue };
+        match chain.model(id).await {
+            Ok(m) => {
+                let (inl, outl) = (m.params.inputLen as usize, m.params.outputLen as usize);
+                if inl != local.input_len() || outl != local.output_len() {
+                    return Err(Error::Config(format!(
+                        "model {id}: on-chain shape {inl}->{outl} differs from the local model {}->{}",
+                        local.input_len(),
+                        local.output_len()
+                    )));
+                }
+            }
+            Err(e) => tracing::warn!(model_id = %id, error = %e, "cannot read the model on-chain (not registered yet?)"),
+        }
+    }
+    Ok(())
+}
+
+/// Runs the relayer with already loaded models until `shutdown` completes (or a task fails).
+///
+/// Dropping the returned future stops every task at once (as a crash would); the database stays
+/// consistent and the next run resumes from it.
+pub async fn run_with_models(config: Config, models: Models, shutdown: impl Future<Output = ()>) -> Result<()> {
+    config.validate()?;
+    let key = load_signer(&config.signer)?;
+    let address: Address = key.address();
+    let db = Db::open(&config.db_path)?;
+    db.check_identity(config.chain_id, config.oracle)?;
+    let metrics = Arc::new(Metrics::new());
+    let shared = Arc::new(Shared {
+        metrics: metrics.clone(),
+        health: Health::default(),
+        poll_interval: config.poll_interval(),
+        wake_dispatcher: Notify::new(),
+        wake_submitter: Notify::new(),
+        wake_monitor: Notify::new(),
+    });
+    tokio::pin!(shutdown);
+    let chain = tokio::select! {
+        c = connect(&config) => c?,
+        () = &mut shutdown => return Ok(()),
+    };
+    check_models(&chain, &models).await?;
+    let requeued = db.reset_in_flight()?;
+    tracing::info!(%address, oracle = %config.oracle, chain_id = config.chain_id, requeued, models = ?models, "relayer starting");
+
+    let pool = ProverPool::new(models, config.workers, metrics);
+    let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
+    let queue_rx = Arc::new(Mutex::new(queue_rx));
+    let signer = txmgr::TxSigner {
+        wallet: EthereumWallet::from(key),
+        address,
+        oracle: config.oracle,
+        chain_id: config.chain_id,
+    };
+    let mut tasks = JoinSet::new();
+    if config.http.enabled {
+        let (_, server) = http::serve(config.http.listen, db.clone(), pool.clone(), shared.clone()).await?;
+        tasks.spawn(server);
+    }
+    let params = intake::IntakeParams {
+        start_block: config.start_block,
+        confirmations: config.confirmations,
+        max_block_range: config.max_block_range,
+        reorg_window: config.reorg_window,
+    };
+    tasks.spawn(intake::Intake { chain: chain.clone(), db: db.clone(), params, shared: shared.clone() }.run());
+    tasks.spawn(
+        pipeline::Dispatcher {
+            chain: chain.clone(),
+            db: db.clone(),
+            pool: pool.clone(),
+            queue: queue_tx,
+            deadline_margin_secs: config.deadline_margin_secs,
+            shared: shared.clone(),
+        }
+        .run(),
+    );
+    for _ in 0..config.workers {
+        let worker =
+            pipeline::Worker { db: db.clone(), pool: pool.clone(), queue: queue_rx.clone(), shared: shared.clone() };
+        tasks.spawn(worker.run());
+    }
+    tasks.spawn(
+        txmgr::Submitter {
+            chain: chain.clone(),
+            db: db.clone(),
+            signer: signer.clone(),
+            gas: config.gas.clone(),
+            shared: shared.clone(),
+            next_nonce: None,
+        }
+        .run(),
+    );
+    tasks.spawn(
+        txmgr::Monitor {
+            chain,
+            db,
+            signer,
+            gas: config.gas.clone(),
+            confirmations: config.confirmations,
+            reorg_window: config.reorg_window,
+            shared,
+        }
+        .run(),
+    );
+
+    let outcome = tokio::select! {
+        () = &mut shutdown => {
+            tracing::info!("shutdown requested");
+            Ok(())
+        }
+        Some(res) = tasks.join_next() => match res {
+            Ok(Ok(())) => Err(Error::Task("a relayer task stopped unexpectedly".into())),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::Task(e.to_string())),
+        },
+    };
+    tasks.shutdown().await;
+    outcome
+}

@@ -1,0 +1,170 @@
+//! The prover boundary: a small trait over `zkoracle_prover::ProvingModel`, the loaded models, and a bounded
+//! pool that runs proofs on blocking threads, off the async runtime.
+
+use crate::{
+    error::{Error, Result},
+    metrics::Metrics,
+};
+use alloy::primitives::{I256, U256};
+use serde::Serialize;
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::Semaphore;
+
+/// A proof and the outputs it proves (mirrors `zkoracle_prover::ProofBundle`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Proof {
+    /// Outputs dequantized at the model's output scale.
+    pub outputs: Vec<f64>,
+    /// Quantized outputs: what `fulfill` posts.
+    pub outputs_quantized: Vec<i64>,
+    /// Public instances as 0x hex field elements.
+    pub instances: Vec<String>,
+    /// Proof bytes: what `fulfill` posts.
+    #[serde(serialize_with = "ser_hex")]
+    pub proof: Vec<u8>,
+    /// Verifier calldata (`verifyProof(proof, instances)`).
+    #[serde(serialize_with = "ser_hex")]
+    pub calldata: Vec<u8>,
+}
+
+fn ser_hex<S: serde::Serializer>(v: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("0x{}", hex::encode(v)))
+}
+
+/// One loaded model that can prove. Implementations are CPU-heavy and blocking.
+pub trait Prover: Send + Sync + 'static {
+    /// Number of quantized inputs.
+    fn input_len(&self) -> usize;
+    /// Number of quantized outputs.
+    fn output_len(&self) -> usize;
+    /// Largest |input| the circuit was calibrated for.
+    fn max_abs_input(&self) -> i64;
+    /// Runs the model on `input` and proves it (blocking, 0.1–5 s).
+    fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String>;
+}
+
+/// Loads a model directory (made by `zkoracle compile` + `zkoracle setup`) into a [`Prover`].
+pub trait ModelLoader: Send + Sync {
+    /// Loads `dir`; called once per configured model, on a blocking thread.
+    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, String>;
+}
+
+/// The models this relayer serves, keyed by on-chain model id.
+#[derive(Clone, Default)]
+pub struct Models {
+    map: BTreeMap<U256, Arc<dyn Prover>>,
+}
+
+impl fmt::Debug for Models {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.map.keys()).finish()
+    }
+}
+
+impl Models {
+    /// Loads every `(model_id, dir)` with `loader`, each once, on blocking threads.
+    pub async fn load(loader: Arc<dyn ModelLoader>, models: &[crate::ModelConfig]) -> Result<Self> {
+        let mut map = BTreeMap::new();
+        for m in models {
+            let (loader, dir) = (loader.clone(), m.dir.clone());
+            let started = Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || loader.load(&dir))
+                .await
+                .map_err(|e| Error::Task(format!("loading model {}: {e}", m.model_id)))?
+                .map_err(|reason| Error::ModelLoad {
+                    model_id: m.model_id.to_string(),
+                    dir: m.dir.clone(),
+                    reason,
+                })?;
+            tracing::info!(
+                model_id = %m.model_id,
+                dir = %m.dir.display(),
+                input_len = loaded.input_len(),
+                output_len = loaded.output_len(),
+                secs = started.elapsed().as_secs_f64(),
+                "model loaded"
+            );
+            map.insert(m.model_id, loaded);
+        }
+        Ok(Self { map })
+    }
+
+    /// Builds a set from already loaded provers.
+    pub fn from_provers(provers: impl IntoIterator<Item = (U256, Arc<dyn Prover>)>) -> Self {
+        Self { map: provers.into_iter().collect() }
+    }
+
+    /// The prover for `model_id`.
+    pub fn get(&self, model_id: U256) -> Option<&Arc<dyn Prover>> {
+        self.map.get(&model_id)
+    }
+
+    /// Configured model ids.
+    pub fn ids(&self) -> impl Iterator<Item = U256> + '_ {
+        self.map.keys().copied()
+    }
+}
+
+/// Checks an on-chain input against a model: length, i64 representability and calibrated range.
+/// Returns the input as `i64`s or the reason to skip the request.
+pub fn check_input(prover: &dyn Prover, input: &[I256]) -> std::result::Result<Vec<i64>, String> {
+    if input.len() != prover.input_len() {
+        return Err(format!("wrong input length: expected {}, got {}", prover.input_len(), input.len()));
+    }
+    let max = prover.max_abs_input();
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match i64::try_from(*v) {
+            Ok(x) if x.checked_abs().is_some_and(|a| a <= max) => Ok(x),
+            _ => Err(format!("input[{i}] = {v} is outside the calibrated range ±{max}")),
+        })
+        .collect()
+}
+
+/// Bounded proving: at most `workers` proofs run at once, each on a blocking thread.
+#[derive(Clone, Debug)]
+pub struct ProverPool {
+    models: Models,
+    permits: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+}
+
+impl ProverPool {
+    /// A pool of `workers` concurrent proofs over `models`.
+    pub fn new(models: Models, workers: usize, metrics: Arc<Metrics>) -> Self {
+        Self { models, permits: Arc::new(Semaphore::new(workers)), metrics }
+    }
+
+    /// The served models.
+    pub const fn models(&self) -> &Models {
+        &self.models
+    }
+
+    /// Proves `input` (already checked with [`check_input`]) on `model_id`; waits for a free worker.
+    pub async fn prove(&self, model_id: U256, input: Vec<i64>) -> Result<(Proof, Duration)> {
+        let prover = self
+            .models
+            .get(model_id)
+            .cloned()
+            .ok_or_else(|| Error::Prove(format!("model {model_id} is not served by this relayer")))?;
+        let _permit = self.permits.acquire().await.map_err(|e| Error::Task(e.to_string()))?;
+        let started = Instant::now();
+        let out = tokio::task::spawn_blocking(move || prover.prove_quantized(&input))
+            .await
+            .map_err(|e| Error::Task(format!("prover thread: {e}")))?
+            .map_err(Error::Prove)?;
+        let took = started.elapsed();
+        self.metrics.proving_seconds.observe(took.as_secs_f64());
+        if out.outputs_quantized.is_empty() || out.proof.is_empty() {
+            return Err(Error::Prove("prover returned an empty output or proof".into()));
+        }
+        Ok((out, took))
+    }
+}

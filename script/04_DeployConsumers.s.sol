@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.26;
+
+import {SpreadGatedAMM} from "../contracts/SpreadGatedAMM.sol";
+import {DemoToken} from "../contracts/demo/DemoToken.sol";
+import {IInferenceOracle} from "../contracts/interfaces/IInferenceOracle.sol";
+import {IRiskParameterGate} from "../contracts/interfaces/IRiskParameterGate.sol";
+import {ISpreadGatedAMM} from "../contracts/interfaces/ISpreadGatedAMM.sol";
+import {DeployBase} from "./DeployBase.sol";
+
+/// @title DeployConsumers
+/// @notice Deploys the demo consumers: two DemoTokens and a SpreadGatedAMM seeded with liquidity, and a
+///         RiskParameterGate. Records `Token0`, `Token1`, `SpreadGatedAMM`, `RiskParameterGate`.
+/// @dev Env: PRIVATE_KEY (required; owner of everything, and the gate's keeper unless KEEPER is set); ORACLE
+///      (default: `InferenceOracle` from the book); SPREAD_MODEL_ID (default: `spread_mlpModelId` from the
+///      book); RISK_MODEL_ID (default: `risk_mlpModelId` from the book; the gate is skipped when there is none);
+///      INITIAL_LIQUIDITY per token in wei (default 1,000,000e18); KEEPER (default: the deployer).
+///      Spread rails: fee 5..100 bps, default 30, step 10, results valid 1 h, callback gas 200,000, 100 bps per
+///      unit of output. Risk rails: LTV 50..80%, LT 60..90%, steps 2% / 3%, 1 day between updates, results
+///      expire 30 min after their request, start at 70% / 75%.
+contract DeployConsumers is DeployBase {
+    string internal constant TOKEN = "DemoToken.sol:DemoToken";
+    string internal constant AMM = "SpreadGatedAMM.sol:SpreadGatedAMM";
+    string internal constant GATE = "RiskParameterGate.sol:RiskParameterGate";
+
+    function run() external {
+        _loadBook();
+        (uint256 key, address deployer) = _deployer();
+        IInferenceOracle oracle = IInferenceOracle(_addressSetting("ORACLE", "InferenceOracle"));
+        uint256 spreadModel = _uintSetting("SPREAD_MODEL_ID", "spread_mlpModelId");
+        uint256 riskModel = _uintSettingOrZero("RISK_MODEL_ID", "risk_mlpModelId");
+
+        vm.startBroadcast(key);
+        (DemoToken token0, DemoToken token1, SpreadGatedAMM amm) = _deployPool(oracle, spreadModel, deployer);
+        address gate;
+        if (riskModel != 0) {
+            address keeper = vm.envOr("KEEPER", deployer);
+            gate = _deployArtifact(
+                GATE,
+                abi.encode(oracle, riskModel, _riskConfig(), uint16(7000), uint16(7500), deployer, keeper)
+            );
+        }
+        vm.stopBroadcast();
+
+        _recordAddress("Token0", address(token0));
+        _recordAddress("Token1", address(token1));
+        _recordAddress("SpreadGatedAMM", address(amm));
+        if (gate != address(0)) _recordAddress("RiskParameterGate", gate);
+        _saveBook();
+    }
+
+    /// @dev Two demo tokens and the pool, seeded with INITIAL_LIQUIDITY of each token (broadcasting).
+    function _deployPool(IInferenceOracle oracle, uint256 spreadModel, address deployer)
+        internal
+        returns (DemoToken token0, DemoToken token1, SpreadGatedAMM amm)
+    {
+        uint256 liquidity = vm.envOr("INITIAL_LIQUIDITY", uint256(1_000_000e18));
+        token0 = DemoToken(_deployArtifact(TOKEN, abi.encode("zkoracle demo token A", "ZKA")));
+        token1 = DemoToken(_deployArtifact(TOKEN, abi.encode("zkoracle demo token B", "ZKB")));
+        amm = SpreadGatedAMM(
+            _deployArtifact(AMM, abi.encode(oracle, spreadModel, token0, token1, _spreadConfig(), deployer))
+        );
+        token0.mint(deployer, liquidity);
+        token1.mint(deployer, liquidity);
+        token0.approve(address(amm), liquidity);
+        token1.approve(address(amm), liquidity);
+        amm.addLiquidity(liquidity, liquidity, 0);
+    }
+
+    function _spreadConfig() internal pure returns (ISpreadGatedAMM.SpreadConfig memory) {
+        return ISpreadGatedAMM.SpreadConfig({
+            minFeeBps: 5,
+            maxFeeBps: 100,
+            defaultFeeBps: 30,
+            maxStepBps: 10,
+            stalenessWindow: 1 hours,
+            callbackGasLimit: 200_000,
+            bpsPerUnit: 100
+        });
+    }
+
+    function _riskConfig() internal pure returns (IRiskParameterGate.RiskConfig memory) {
+        return IRiskParameterGate.RiskConfig({
+            minLtvBps: 5000,
+            maxLtvBps: 8000,
+            minLiquidationThresholdBps: 6000,
+            maxLiquidationThresholdBps: 9000,
+            maxLtvChangeBps: 200,
+            maxLiquidationThresholdChangeBps: 300,
+            minUpdateDelay: 1 days,
+            maxResultAge: 30 minutes,
+            callbackGasLimit: 150_000
+        });
+    }
+
+    function _uintSetting(string memory envName, string memory bookKey) internal view returns (uint256 v) {
+        v = _uintSettingOrZero(envName, bookKey);
+        if (v == 0) revert MissingSetting(envName);
+    }
+
+    function _uintSettingOrZero(string memory envName, string memory bookKey)
+        internal
+        view
+        returns (uint256 v)
+    {
+        v = vm.envOr(envName, uint256(0));
+        if (v == 0 && _bookHas(bookKey)) v = vm.parseJsonUint(_book, string.concat(".", bookKey));
+    }
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Checks the deployment scripts against a real, throw-away anvil chain and measures transaction gas.
+#
+#   script/anvil-smoke.sh            (from the repository root, after `forge build`)
+#
+# 1. starts anvil on a free 127.0.0.1 port (stopped by PID on exit) and uses its first dev key;
+# 2. runs script/01..04 with --broadcast, writing deployments/31337.json (removed on exit unless KEEP_DEPLOYMENTS=1);
+#    the spread and risk models are registered against the HashCheckVerifier test verifier
+#    (contracts/test/helpers), which accepts exactly proof = abi.encode(instances);
+# 3. sends requests and fulfilments (direct, through the AMM, through the risk gate) and prints gasUsed;
+# 4. for each model with golden files ($GOLDEN_DIR/<model>/verifier.bytecode + proof.json, default tests/golden),
+#    deploys the real verifier, registers the model, requests the golden input and fulfils it with the golden
+#    proof, printing the real verification gas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=node_modules/.bin
+GOLDEN_DIR=${GOLDEN_DIR:-tests/golden}
+BOOK=deployments/31337.json
+SMOKE_VERIFIER=deployments/.smoke-verifier.bytecode
+FEE=10000000000000000
+
+if [[ -e $BOOK ]]; then
+  echo "refusing to overwrite an existing $BOOK" >&2
+  exit 1
+fi
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG=$(mktemp)
+$BIN/anvil --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+ANVIL_PID=$!
+cleanup() {
+  kill "$ANVIL_PID" 2>/dev/null || true
+  rm -f "$LOG" "$SMOKE_VERIFIER"
+  if [[ ${KEEP_DEPLOYMENTS:-0} != 1 ]]; then rm -f "$BOOK"; fi
+}
+trap cleanup EXIT
+RPC=http://127.0.0.1:$PORT
+for _ in $(seq 50); do $BIN/cast chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.2; done
+
+# anvil's first development key (public, for local chains only)
+PRIVATE_KEY=$(grep -A3 'Private Keys' "$LOG" | sed -n 4p | awk '{print $2}')
+export PRIVATE_KEY
+
+script() {
+  local out
+  if ! out=$($BIN/forge script "$@" --rpc-url "$RPC" --broadcast 2>&1); then
+    echo "$out" >&2
+    echo "FAIL: forge script $1" >&2
+    exit 1
+  fi
+  grep -E '^  [A-Za-z0-9_]+: |wrote' <<<"$out" || true
+}
+send_gas() { $BIN/cast send --rpc-url "$RPC" --private-key "$PRIVATE_KEY" --json "$@" | jq -r .gasUsed | xargs printf '%d'; }
+call() { $BIN/cast call --rpc-url "$RPC" "$@" | sed -E 's/ \[[^]]*\]//g'; }
+hashcheck_proof() { $BIN/cast abi-encode 'f(uint256[])' "$(call "$ORACLE" 'buildInstances(uint256,int256[])(uint256[])' "$1" "$2")"; }
+inputs() { python3 -c "print('[' + ','.join(str((i * 37) % 200 - 100) for i in range($1)) + ']')"; }
+digest() { printf '0x%064x' "$1"; }
+
+python3 -c "import json; print(json.load(open('out/HashCheckVerifier.sol/HashCheckVerifier.json'))['bytecode']['object'])" >"$SMOKE_VERIFIER"
+script script/01_DeployOracle.s.sol
+VERIFIER_BYTECODE=$SMOKE_VERIFIER script script/02_DeployVerifier.s.sol
+MODEL_NAME=spread_mlp INPUT_LEN=8 OUTPUT_LEN=1 MAX_ABS_INPUT=1000 FEE=$FEE VK_DIGEST=$(digest 1) \
+  script script/03_RegisterModel.s.sol
+MODEL_NAME=risk_mlp INPUT_LEN=16 OUTPUT_LEN=4 MAX_ABS_INPUT=1000 FEE=$FEE VK_DIGEST=$(digest 2) \
+  script script/03_RegisterModel.s.sol
+script script/04_DeployConsumers.s.sol
+ORACLE=$(jq -r .InferenceOracle "$BOOK")
+AMM=$(jq -r .SpreadGatedAMM "$BOOK")
+GATE=$(jq -r .RiskParameterGate "$BOOK")
+
+echo "== gasUsed (HashCheckVerifier) =="
+for spec in "1 8 [-3]" "2 16 [91,99,-5,7]"; do
+  read -r model n out <<<"$spec"
+  g1=$(send_gas "$ORACLE" 'requestInference(uint256,int256[],uint32)' "$model" "$(inputs "$n")" 0 --value $FEE)
+  id=$(call "$ORACLE" 'requestCount()(uint256)')
+  g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$out" "$(hashcheck_proof "$id" "$out")")
+  echo "EOA, $n inputs: requestInference $g1, fulfill $g2 (no callback)"
+done
+g1=$(send_gas "$AMM" 'requestSpreadUpdate()' --value $FEE)
+id=$(call "$AMM" 'pendingRequestId()(uint256)')
+g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" '[256]' "$(hashcheck_proof "$id" '[256]')")
+echo "SpreadGatedAMM: requestSpreadUpdate $g1, fulfill with callback $g2, fee now $(call "$AMM" 'currentFeeBps()(uint16)') bps"
+g1=$(send_gas "$GATE" 'requestUpdate(int256[])' "$(inputs 16)" --value $FEE)
+id=$(call "$GATE" 'pendingRequestId()(uint256)')
+g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" '[91,99,-5,7]' "$(hashcheck_proof "$id" '[91,99,-5,7]')")
+echo "RiskParameterGate: requestUpdate $g1, fulfill with callback $g2," \
+  "ltv $(call "$GATE" 'ltvBps()(uint16)') lt $(call "$GATE" 'liquidationThresholdBps()(uint16)')"
+if $BIN/cast send --rpc-url "$RPC" --private-key "$PRIVATE_KEY" "$ORACLE" 'fulfill(uint256,int256[],bytes)' \
+  "$id" '[91,99,-5,7]' "$(hashcheck_proof "$id" '[91,99,-5,7]')" >/dev/null 2>&1; then
+  echo "FAIL: a replayed fulfilment was accepted" >&2
+  exit 1
+fi
+echo "replayed fulfilment rejected"
+
+for spec in "spread_mlp 8 1" "risk_mlp 16 4"; do
+  read -r name n_in n_out <<<"$spec"
+  dir=$GOLDEN_DIR/$name
+  [[ -f $dir/verifier.bytecode && -f $dir/proof.json ]] || { echo "no golden files for $name: skipped"; continue; }
+  VERIFIER_BYTECODE=$dir/verifier.bytecode VERIFIER_NAME=${name}Verifier script script/02_DeployVerifier.s.sol
+  # golden input, output, and the tightest valid input range (max |input|, at least 1)
+  read -r golden_in golden_out max_abs < <(python3 - "$dir/proof.json" "$n_in" <<'EOF'
+import json, sys
+p = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+inst = [int(x, 0) if isinstance(x, str) else int(x) for x in json.load(open(sys.argv[1]))["instances"]]
+signed = [x if x <= (p - 1) // 2 else x - p for x in inst]
+n = int(sys.argv[2])
+print("[" + ",".join(map(str, signed[:n])) + "]", "[" + ",".join(map(str, signed[n:])) + "]",
+      max([1] + [abs(x) for x in signed[:n]]))
+EOF
+  )
+  VERIFIER=$(jq -r ".${name}Verifier" "$BOOK") MODEL_NAME=golden_$name INPUT_LEN=$n_in OUTPUT_LEN=$n_out \
+    MAX_ABS_INPUT=$max_abs FEE=$FEE VERIFIER_GAS_LIMIT=5000000 VK_DIGEST=$(digest 3) \
+    script script/03_RegisterModel.s.sol
+  model=$(jq -r ".golden_${name}ModelId" "$BOOK")
+  proof=$(jq -r .proof "$dir/proof.json")
+  g1=$(send_gas "$ORACLE" 'requestInference(uint256,int256[],uint32)' "$model" "$golden_in" 0 --value $FEE)
+  id=$(call "$ORACLE" 'requestCount()(uint256)')
+  g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$golden_out" "$proof")
+  echo "golden $name (real verifier, $(( (${#proof} - 2) / 2 ))-byte proof): requestInference $g1, fulfill $g2"
+done

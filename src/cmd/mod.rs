@@ -1,0 +1,47 @@
+//! Subcommands, one `Args` struct per file.
+
+mod compile;
+mod progress;
+mod prove;
+mod setup;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+/// zkoracle: verifiable ML inference for EVM chains.
+#[derive(Debug, Parser)]
+#[command(name = "zkoracle", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Calibrate and quantize an ONNX model into a circuit (`<dir>/circuit.json`).
+    Compile(compile::CompileArgs),
+    /// Generate the proving and verifying keys (`<dir>/pk.bin`, `<dir>/vk.bin`).
+    Setup(setup::SetupArgs),
+    /// Prove an inference (`proof.json`).
+    Prove(prove::ProveArgs),
+    /// Verify a `proof.json` natively; exit 0 only when valid.
+    Verify(verify::VerifyArgs),
+}
+
+/// Parses arguments, runs the command, and turns any error into a one-line reason and exit code 1.
+pub(crate) fn run() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compile(a) => a.run(),
+        Command::Setup(a) => a.run(),
+        Command::Prove(a) => a.run(),
+        Command::Verify(a) => a.run(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

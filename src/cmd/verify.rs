@@ -1,0 +1,25 @@
+//! `zkoracle verify <dir> <proof.json>`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use zkoracle_prover::proof::{read_bundle, verify_bundle};
+
+/// Arguments of `zkoracle verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Directory made by `zkoracle compile` and `zkoracle setup`.
+    dir: PathBuf,
+    /// The proof to check.
+    proof: PathBuf,
+}
+
+impl VerifyArgs {
+    pub(crate) fn run(self) -> eyre::Result<()> {
+        let bundle = read_bundle(&self.proof)?;
+        let start = std::time::Instant::now();
+        verify_bundle(&self.dir, &bundle)?;
+        println!("proof valid ({:.1} ms)", start.elapsed().as_secs_f64() * 1e3);
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! The `zkoracle` command-line program.
+
+mod cmd;
+
+fn main() -> std::process::ExitCode {
+    cmd::run()
+}
