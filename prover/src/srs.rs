@@ -7,10 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::{Bn256, Fq, G1Affine, G2Affine};
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::halo2curves::CurveAffine;
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use halo2_proofs::SerdeFormat;
+use halo2_proofs::{SerdeCurveAffine, SerdeFormat};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -47,6 +49,7 @@ pub fn read_srs(path: &Path) -> Result<ParamsKZG<Bn256>> {
             format!("not a halo2 KZG SRS: header says k = {k} but the file has {} bytes", bytes.len()),
         ));
     }
+    check_points(path, k, &bytes)?;
     let parsed = std::panic::catch_unwind(|| {
         ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytes)
     });
@@ -55,6 +58,29 @@ pub fn read_srs(path: &Path) -> Result<ParamsKZG<Bn256>> {
         Ok(Err(e)) => Err(Error::corrupt(path, format!("invalid SRS: {e}"))),
         Err(_) => Err(Error::corrupt(path, "invalid SRS: a point is not on the curve")),
     }
+}
+
+/// Every G1 and G2 point of a raw SRS file must be on its curve (halo2's raw reader does not check).
+fn check_points(path: &Path, k: u32, bytes: &[u8]) -> Result<()> {
+    let n = 1usize << k;
+    let g1_end = 4 + 2 * n * 64;
+    for (i, chunk) in bytes[4..g1_end].chunks_exact(64).enumerate() {
+        let p = G1Affine::read(&mut &chunk[..], SerdeFormat::RawBytes)
+            .map_err(|e| Error::corrupt(path, format!("invalid SRS: G1 point #{i}: {e}")))?;
+        // y² = x³ + 3 (checked by hand: the curve library's check accepts raw points it should not).
+        let on_curve = p.y.square() - p.x.square() * p.x == Fq::from(3u64);
+        if !on_curve && !bool::from(p.is_identity()) {
+            return Err(Error::corrupt(path, format!("invalid SRS: G1 point #{i} is not on the curve")));
+        }
+    }
+    for (i, chunk) in bytes[g1_end..].chunks_exact(128).enumerate() {
+        let p = G2Affine::read(&mut &chunk[..], SerdeFormat::RawBytes)
+            .map_err(|e| Error::corrupt(path, format!("invalid SRS: G2 point #{i}: {e}")))?;
+        if !bool::from(p.is_on_curve()) {
+            return Err(Error::corrupt(path, format!("invalid SRS: G2 point #{i} is not on the curve")));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `params` in the raw layout.
@@ -86,4 +112,26 @@ pub fn fit_srs(mut params: ParamsKZG<Bn256>, k: u32, source: &Path) -> Result<Pa
         params.downsize(k);
     }
     Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flipped_point_byte_is_rejected() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("kzg.srs");
+        let params = ParamsKZG::<Bn256>::setup(5, ChaCha20Rng::seed_from_u64(1));
+        write_srs(&path, &params).expect("write");
+        read_srs(&path).expect("honest SRS reads");
+        let good = std::fs::read(&path).expect("read");
+        for pos in [4 + 30, 4 + 64 * 32 + 64 + 62, good.len() - 100] {
+            let mut bad = good.clone();
+            bad[pos] ^= 0x55;
+            std::fs::write(&path, &bad).expect("write");
+            let err = read_srs(&path).expect_err("corrupt SRS accepted");
+            assert!(err.to_string().contains("kzg.srs"), "{err}");
+        }
+    }
 }

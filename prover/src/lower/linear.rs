@@ -178,7 +178,7 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
     let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (m, cg, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
     let group = attr_i(node, "group", 1)? as usize;
-    if group == 0 || c != cg * group || m % group != 0 {
+    if group == 0 || c != cg * group || !m.is_multiple_of(group) {
         return Err(invalid(
             node,
             format!("channels {c} do not match weights {:?} with group {group}", w.shape()),

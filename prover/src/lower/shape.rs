@@ -107,7 +107,7 @@ fn move_indices(node: &NodeProto, inputs: &[Option<Value>], x: ArrayD<usize>) ->
             }
             if let Some(i) = infer {
                 let known: usize = out.iter().product();
-                if known == 0 || total % known != 0 {
+                if known == 0 || !total.is_multiple_of(known) {
                     return Err(invalid(node, format!("cannot infer -1 reshaping {shape:?} to {target:?}")));
                 }
                 out[i] = total / known;

@@ -1,0 +1,137 @@
+//! End-to-end prover tests on the committed test models: MockProver satisfaction, accuracy against the float
+//! reference, real proofs that verify, and tampering that must not.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use halo2_proofs::dev::MockProver;
+use halo2_proofs::halo2curves::bn256::Fr;
+use zkoracle_prover::circuit::{to_field, InferenceCircuit};
+use zkoracle_prover::compile::{compile, CompileOptions};
+use zkoracle_prover::input::{quantize_inputs, read_input};
+use zkoracle_prover::proof::{verify_bundle, write_bundle};
+use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+fn expected(name: &str) -> Vec<f64> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models().join(format!("{name}.expected.json"))).expect("read"))
+            .expect("json");
+    let mut out = vec![];
+    fn flat(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+            serde_json::Value::Number(n) => out.push(n.as_f64().expect("f64")),
+            _ => {}
+        }
+    }
+    flat(&v["output_data"], &mut out);
+    out
+}
+
+fn compiled(name: &str, opts: &CompileOptions) -> CircuitSettings {
+    let m = models();
+    compile(&m.join(format!("{name}.onnx")), &m.join(format!("{name}.input.json")), opts).expect("compile")
+}
+
+/// MockProver accepts the witness, and outputs match the float reference within `tol`.
+fn check_model(name: &str, tol: f64) {
+    let settings = compiled(name, &CompileOptions::default());
+    let input = read_input(&models().join(format!("{name}.input.json"))).expect("input");
+    let q = quantize_inputs(&input, settings.scale).expect("quantize");
+    let ev = settings.graph.evaluate(&q, settings.scale, Some(settings.bound)).expect("evaluate");
+    let outs = ev.outputs(&settings.graph);
+    let s = f64::powi(2.0, i32::from(settings.scale));
+    let reference = expected(name);
+    assert_eq!(outs.len(), reference.len(), "{name}: output count");
+    for (i, (o, r)) in outs.iter().zip(&reference).enumerate() {
+        let err = (*o as f64 / s - r).abs();
+        assert!(err <= tol, "{name}: output {i} = {} vs float {r} (error {err} > {tol})", *o as f64 / s);
+    }
+    let instances: Vec<Fr> = q.iter().chain(&outs).map(|&v| to_field(i128::from(v))).collect();
+    let circuit = InferenceCircuit { spec: Arc::new(settings.spec()), witness: Some(Arc::new(ev)) };
+    let prover = MockProver::run(settings.k, &circuit, vec![instances.clone()]).expect("mock run");
+    assert!(prover.verify().is_ok(), "{name}: MockProver rejected an honest witness");
+    // A wrong output instance must be rejected.
+    let mut bad = instances;
+    let last = bad.len() - 1;
+    bad[last] += Fr::one();
+    let prover = MockProver::run(settings.k, &circuit, vec![bad]).expect("mock run");
+    assert!(prover.verify().is_err(), "{name}: MockProver accepted a wrong output");
+}
+
+#[test]
+fn spread_mlp_gemm_relu() {
+    check_model("spread_mlp", 0.05);
+}
+
+#[test]
+fn risk_mlp_gemm_relu() {
+    check_model("risk_mlp", 0.1);
+}
+
+#[test]
+fn act_mlp_sigmoid_tanh_leakyrelu_softmax() {
+    check_model("act_mlp", 0.08);
+}
+
+#[test]
+fn pool_cnn_conv_groups_maxpool_avgpool_globalavgpool() {
+    check_model("pool_cnn", 0.08);
+}
+
+#[test]
+fn norm_mlp_batchnorm_layernorm() {
+    check_model("norm_mlp", 0.15);
+}
+
+#[test]
+fn shape_ops_data_movement_and_elementwise() {
+    check_model("shape_ops", 0.15);
+}
+
+#[test]
+fn cnn_mnist_conv_strides_padding() {
+    check_model("cnn_mnist", 0.1);
+}
+
+/// Compile → setup → prove → verify for the spread model, then tampering with every part of the proof.
+#[test]
+fn real_proof_verifies_and_tampering_fails() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let settings = compiled("spread_mlp", &CompileOptions::default());
+    settings.write(&d.join("circuit.json")).expect("write");
+    std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
+    setup(d, None).expect("setup");
+    let model = ProvingModel::load(d).expect("load");
+    let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
+    let bundle = model.prove(&input).expect("prove");
+    verify_bundle(d, &bundle).expect("honest proof verifies");
+    write_bundle(&d.join("proof.json"), &bundle).expect("write proof");
+
+    // Flip one byte in each 32-byte word of the proof.
+    for pos in (0..bundle.proof.len()).step_by(32) {
+        let mut b = bundle.clone();
+        b.proof[pos] ^= 1;
+        assert!(verify_bundle(d, &b).is_err(), "flipped proof byte {pos} verified");
+    }
+    let mut b = bundle.clone();
+    b.proof.truncate(b.proof.len() - 1);
+    assert!(verify_bundle(d, &b).is_err(), "truncated proof verified");
+    // Change each instance.
+    for i in 0..bundle.instances.len() {
+        let mut b = bundle.clone();
+        b.instances[i] = zkoracle_prover::proof::fr_to_hex(
+            &(zkoracle_prover::proof::fr_from_hex(&b.instances[i]).expect("fr") + Fr::one()),
+        );
+        assert!(verify_bundle(d, &b).is_err(), "changed instance {i} verified");
+    }
+    // An instance at or above the modulus is refused outright.
+    let mut b = bundle.clone();
+    b.instances[0] = format!("0x{}", "ff".repeat(32));
+    assert!(matches!(verify_bundle(d, &b), Err(Error::Verification(_))));
+}
