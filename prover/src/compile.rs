@@ -21,6 +21,8 @@ pub struct CompileOptions {
     pub scale: Option<u8>,
     /// Operand columns; `None` picks the cheapest for the model.
     pub width: Option<usize>,
+    /// Weight scale in bits; `None` uses the table room the circuit's `k` leaves (at most 12).
+    pub weight_scale: Option<u8>,
 }
 
 /// Scales tried by automatic calibration.
@@ -81,6 +83,8 @@ impl OnnxModel {
 struct Candidate {
     graph: Graph,
     scale: u8,
+    weight_scale: u8,
+    output_scale: u8,
     bound: i64,
     params: CircuitParams,
     k: u32,
@@ -105,14 +109,44 @@ fn calibration_inputs(sample: &[f64]) -> Vec<Vec<f64>> {
     out
 }
 
-fn candidate(
+/// Largest weight scale tried: its remainder table (2^weight_scale rows) must stay small.
+const MAX_WEIGHT_SCALE: u8 = 12;
+
+/// The candidate at `scale` whose weight scale uses the table room left at that circuit's `k`.
+fn best_candidate(
     model: &OnnxModel,
     scale: u8,
     cal: &[(Vec<f64>, Vec<f64>)],
     width: Option<usize>,
 ) -> Result<Candidate> {
-    let lowered = lower_model(&model.proto, scale)?;
-    let graph = lowered.graph;
+    let base = candidate(model, scale, scale, cal, width)?;
+    let spec = CircuitSpec { graph: base.graph.clone(), scale, bound: base.bound, params: base.params };
+    let size = spec.layout_size();
+    // Rows free for a larger remainder table at the same k (blinding rows kept aside generously).
+    let usable = (1usize << base.k).saturating_sub(16);
+    let room = usable.saturating_sub(size.range_table_rows);
+    let mut ws = scale;
+    while ws < MAX_WEIGHT_SCALE && (1usize << (ws + 1)) <= room {
+        ws += 1;
+    }
+    if ws == scale {
+        return Ok(base);
+    }
+    let wider = candidate(model, scale, ws, cal, width)?;
+    Ok(if wider.k == base.k && wider.max_err <= base.max_err { wider } else { base })
+}
+
+fn candidate(
+    model: &OnnxModel,
+    scale: u8,
+    weight_scale: u8,
+    cal: &[(Vec<f64>, Vec<f64>)],
+    width: Option<usize>,
+) -> Result<Candidate> {
+    let lowered = lower_model(&model.proto, scale, weight_scale)?;
+    let mut graph = lowered.graph;
+    let output_scale = scale + graph.keep_outputs_exact();
+    let out_div = f64::powi(2.0, i32::from(output_scale));
     let (mut max_q, mut max_err, mut max_input) = (0i64, 0f64, 0i64);
     let s = f64::powi(2.0, i32::from(scale));
     for (x, float_out) in cal {
@@ -125,7 +159,7 @@ fn candidate(
             }
         }
         for (q, f) in ev.outputs(&graph).iter().zip(float_out) {
-            max_err = max_err.max((*q as f64 / s - f).abs());
+            max_err = max_err.max((*q as f64 / out_div - f).abs());
         }
     }
     let bound = ((max_q + max_q / 2 + 1) as u64).next_power_of_two() as i64;
@@ -141,7 +175,19 @@ fn candidate(
         }
     }
     let (_, params, k, rows) = best.ok_or_else(|| Error::Input("no circuit width candidate".into()))?;
-    Ok(Candidate { graph, scale, bound, params, k, rows, max_err, max_q, max_input })
+    Ok(Candidate {
+        graph,
+        scale,
+        weight_scale,
+        output_scale,
+        bound,
+        params,
+        k,
+        rows,
+        max_err,
+        max_q,
+        max_input,
+    })
 }
 
 /// Compiles `model` with the sample input `data`.
@@ -150,7 +196,7 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
                                   // Lower once at a default scale to learn the shapes and reject unsupported ops early.
-    let probe = lower_model(&model.proto, 8)?;
+    let probe = lower_model(&model.proto, 8, 8)?;
     let n_in: usize = probe.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
     if sample.len() != n_in {
         return Err(Error::Input(format!(
@@ -165,11 +211,14 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         .map(|x| model.float_inference(&probe.input_shapes, &x).map(|f| (x, f)))
         .collect::<Result<_>>()?;
     let chosen = match opts.scale {
-        Some(s) => candidate(&model, s, &cal, opts.width)?,
+        Some(s) => match opts.weight_scale {
+            Some(ws) => candidate(&model, s, ws, &cal, opts.width)?,
+            None => best_candidate(&model, s, &cal, opts.width)?,
+        },
         None => {
             let mut cands = vec![];
             for s in AUTO_SCALES {
-                cands.push(candidate(&model, s, &cal, opts.width)?);
+                cands.push(best_candidate(&model, s, &cal, opts.width)?);
             }
             let min_k = cands.iter().map(|c| c.k).min().unwrap_or(0);
             cands
@@ -191,6 +240,8 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         },
         params_visibility: ParamsVisibility::Fixed,
         scale: chosen.scale,
+        weight_scale: chosen.weight_scale,
+        output_scale: chosen.output_scale,
         k: chosen.k,
         circuit_params: chosen.params,
         bound: chosen.bound,

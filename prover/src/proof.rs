@@ -36,12 +36,14 @@ type Transcript<S> = EvmTranscript<G1Affine, NativeLoader, S, Vec<u8>>;
 pub struct ProofBundle {
     /// Dequantized model outputs.
     pub outputs: Vec<f64>,
-    /// Outputs as fixed-point integers at `scale` (what goes on-chain).
+    /// Outputs as fixed-point integers at `output_scale` (what goes on-chain).
     pub outputs_quantized: Vec<i64>,
     /// Inputs as fixed-point integers at `scale`.
     pub inputs_quantized: Vec<i64>,
-    /// The fixed-point scale.
+    /// The fixed-point scale of the inputs.
     pub scale: u8,
+    /// The fixed-point scale of the outputs.
+    pub output_scale: u8,
     /// Public instances: inputs then outputs, 0x-hex 32-byte big-endian field elements.
     pub instances: Vec<String>,
     /// The proof bytes (0x hex).
@@ -190,12 +192,13 @@ impl ProvingModel {
             &mut transcript,
         )?;
         let proof = transcript.finalize();
-        let scale = f64::powi(2.0, i32::from(s.scale));
+        let out_div = f64::powi(2.0, i32::from(s.output_scale));
         Ok(ProofBundle {
-            outputs: outputs_q.iter().map(|&q| q as f64 / scale).collect(),
+            outputs: outputs_q.iter().map(|&q| q as f64 / out_div).collect(),
             outputs_quantized: outputs_q,
             inputs_quantized: input.to_vec(),
             scale: s.scale,
+            output_scale: s.output_scale,
             instances: instances.iter().map(fr_to_hex).collect(),
             calldata: encode_calldata(&proof, &instances),
             proof,

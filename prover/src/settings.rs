@@ -59,6 +59,10 @@ pub struct CircuitSettings {
     pub params_visibility: ParamsVisibility,
     /// Fixed-point scale: real = integer / 2^scale, for inputs, outputs and every intermediate value.
     pub scale: u8,
+    /// Scale of the constant weights (coefficients are round(w · 2^weight_scale)).
+    pub weight_scale: u8,
+    /// Scale of the outputs (real = integer / 2^output_scale); at least `scale`.
+    pub output_scale: u8,
     /// log2 of the number of rows.
     pub k: u32,
     /// Column shape.
@@ -131,7 +135,13 @@ impl CircuitSettings {
         if g.outputs.iter().any(|&o| o as usize >= total) {
             return Err("graph output refers to a missing value".into());
         }
-        if self.circuit_params.width < 4 || !(4..=26).contains(&self.k) || self.bound < 1 || self.scale > 20 {
+        if self.circuit_params.width < 4
+            || !(4..=26).contains(&self.k)
+            || self.bound < 1
+            || self.scale > 20
+            || self.weight_scale > 20
+            || self.output_scale > 40
+        {
             return Err("invalid width, k, bound or scale".into());
         }
         if self.num_instances != self.input_len() + self.output_len() {

@@ -157,6 +157,7 @@ fn dummy_bundle() -> zkoracle_prover::ProofBundle {
         outputs_quantized: vec![],
         inputs_quantized: vec![],
         scale: 0,
+        output_scale: 0,
         instances: vec![],
         proof: vec![],
         calldata: vec![],

@@ -44,7 +44,7 @@ fn check_model(name: &str, tol: f64) {
     let q = quantize_inputs(&input, settings.scale).expect("quantize");
     let ev = settings.graph.evaluate(&q, settings.scale, Some(settings.bound)).expect("evaluate");
     let outs = ev.outputs(&settings.graph);
-    let s = f64::powi(2.0, i32::from(settings.scale));
+    let s = f64::powi(2.0, i32::from(settings.output_scale));
     let reference = expected(name);
     assert_eq!(outs.len(), reference.len(), "{name}: output count");
     for (i, (o, r)) in outs.iter().zip(&reference).enumerate() {
@@ -65,12 +65,12 @@ fn check_model(name: &str, tol: f64) {
 
 #[test]
 fn spread_mlp_gemm_relu() {
-    check_model("spread_mlp", 0.05);
+    check_model("spread_mlp", 0.02);
 }
 
 #[test]
 fn risk_mlp_gemm_relu() {
-    check_model("risk_mlp", 0.1);
+    check_model("risk_mlp", 0.03);
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn act_mlp_sigmoid_tanh_leakyrelu_softmax() {
 
 #[test]
 fn pool_cnn_conv_groups_maxpool_avgpool_globalavgpool() {
-    check_model("pool_cnn", 0.08);
+    check_model("pool_cnn", 0.04);
 }
 
 #[test]

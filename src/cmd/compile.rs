@@ -24,6 +24,9 @@ pub(crate) struct CompileArgs {
     /// Operand columns per row (default: the cheapest for the model).
     #[arg(long)]
     width: Option<usize>,
+    /// Weight scale in bits (default: as large as the circuit's tables allow, at most 12).
+    #[arg(long)]
+    weight_scale: Option<u8>,
     /// How model weights enter the circuit.
     #[arg(long, value_enum, default_value = "fixed")]
     params: ParamsMode,
@@ -38,16 +41,17 @@ enum ParamsMode {
 impl CompileArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let ParamsMode::Fixed = self.params;
-        let opts = CompileOptions { scale: self.scale, width: self.width };
+        let opts = CompileOptions { scale: self.scale, width: self.width, weight_scale: self.weight_scale };
         let settings = compile(&self.model, &self.data, &opts)?;
         let path = self.output.join(files::CIRCUIT);
         settings.write(&path).wrap_err("writing circuit.json")?;
         println!(
-            "compiled {}: {} inputs, {} outputs, scale 2^{}, k = {}, width {}, {} rows, range [-{}, {})",
+            "compiled {}: {} inputs, {} outputs, scale 2^{} (weights 2^{}), k = {}, width {}, {} rows, range [-{}, {})",
             settings.model.file,
             settings.input_len(),
             settings.output_len(),
             settings.scale,
+            settings.weight_scale,
             settings.k,
             settings.circuit_params.width,
             settings.rows,

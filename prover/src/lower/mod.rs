@@ -53,18 +53,21 @@ pub fn is_supported(op_type: &str) -> bool {
     family_for(op_type).is_some()
 }
 
-/// The lowering context: the graph under construction and the fixed-point scale.
+/// The lowering context: the graph under construction and the fixed-point scales.
 pub(crate) struct Ctx<'a> {
     pub(crate) graph: &'a mut Graph,
+    /// Scale of every value (activations, inputs, outputs).
     pub(crate) scale: u8,
+    /// Scale of constant coefficients (weights); products are rescaled by it.
+    pub(crate) weight_scale: u8,
+}
+
+/// `round(x · 2^bits)`.
+fn fixed(x: f64, bits: u8) -> i64 {
+    (x * f64::powi(2.0, i32::from(bits))).round() as i64
 }
 
 impl Ctx<'_> {
-    /// `round(x · 2^(scale·times))`.
-    pub(crate) fn quantize(&self, x: f64, times: u32) -> i64 {
-        (x * f64::powi(2.0, (self.scale as u32 * times) as i32)).round() as i64
-    }
-
     /// `bias + Σ coef · v` with real coefficients, at the model scale.
     pub(crate) fn affine(&mut self, terms: &[(Var, f64)], bias: f64) -> Var {
         let integral = terms.iter().all(|(_, c)| c.fract() == 0.0 && c.abs() < 1e6);
@@ -72,7 +75,7 @@ impl Ctx<'_> {
             Neuron {
                 op: NeuronOp::Linear {
                     terms: terms.iter().filter(|(_, c)| *c != 0.0).map(|(v, c)| (*v, *c as i64)).collect(),
-                    bias: self.quantize(bias, 1),
+                    bias: fixed(bias, self.scale),
                 },
                 shift: 0,
                 act: None,
@@ -82,12 +85,12 @@ impl Ctx<'_> {
                 op: NeuronOp::Linear {
                     terms: terms
                         .iter()
-                        .map(|(v, c)| (*v, self.quantize(*c, 1)))
+                        .map(|(v, c)| (*v, fixed(*c, self.weight_scale)))
                         .filter(|(_, c)| *c != 0)
                         .collect(),
-                    bias: self.quantize(bias, 2),
+                    bias: fixed(bias, self.scale + self.weight_scale),
                 },
-                shift: self.scale,
+                shift: self.weight_scale,
                 act: None,
             }
         };
@@ -212,8 +215,8 @@ fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .collect())
 }
 
-/// Lowers an ONNX model to the quantized neuron graph at `scale`.
-pub fn lower_model(model: &pb::ModelProto, scale: u8) -> Result<Lowered> {
+/// Lowers an ONNX model to the quantized neuron graph: values at `scale`, weights at `weight_scale`.
+pub fn lower_model(model: &pb::ModelProto, scale: u8, weight_scale: u8) -> Result<Lowered> {
     let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
     let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };
     let mut env: HashMap<String, Value> = HashMap::new();
@@ -236,7 +239,7 @@ pub fn lower_model(model: &pb::ModelProto, scale: u8) -> Result<Lowered> {
     if graph.num_inputs == 0 {
         return Err(Error::Input("the ONNX model has no non-constant input".into()));
     }
-    let mut cx = Ctx { graph: &mut graph, scale };
+    let mut cx = Ctx { graph: &mut graph, scale, weight_scale };
     for node in &g.node {
         let family = family_for(&node.op_type)
             .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node_name(node) })?;
