@@ -148,7 +148,6 @@ fn candidate(
     let output_scale = scale + graph.keep_outputs_exact();
     let out_div = f64::powi(2.0, i32::from(output_scale));
     let (mut max_q, mut max_err, mut max_input) = (0i64, 0f64, 0i64);
-    let s = f64::powi(2.0, i32::from(scale));
     for (x, float_out) in cal {
         let q_in = quantize_inputs(x, scale)?;
         max_input = max_input.max(q_in.iter().map(|v| v.abs()).max().unwrap_or(0));
