@@ -284,7 +284,7 @@ contract InferenceOracle is IInferenceOracle {
         StoredRequest storage stored = _requests[requestId];
         request.modelId = stored.modelId;
         request.requester = stored.requester;
-        request.deadline = stored.deadline;
+        request.deadline = uint64(stored.deadline);
         request.callbackGasLimit = stored.callbackGasLimit;
         request.status = stored.status;
         request.callbackSuccess = stored.callbackSuccess;

@@ -21,7 +21,7 @@ pub enum Error {
         path: PathBuf,
         /// What went wrong.
         #[source]
-        source: foundry_compilers::error::SolcError,
+        source: Box<foundry_compilers::error::SolcError>,
     },
     /// The Solidity compiler reported errors.
     #[error("solc reported errors:\n{0}")]

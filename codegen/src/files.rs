@@ -19,9 +19,9 @@ pub fn write_verifier_files(
     let mut written = vec![];
     let json_path = match compiled {
         Some(_) => {
-            let stem = out_sol.file_stem().ok_or_else(|| {
-                Error::InvalidInput(format!("{} has no file name", out_sol.display()))
-            })?;
+            let stem = out_sol
+                .file_stem()
+                .ok_or_else(|| Error::InvalidInput(format!("{} has no file name", out_sol.display())))?;
             Some(out_sol.with_file_name(format!("{}.json", stem.to_string_lossy())))
         }
         None => None,

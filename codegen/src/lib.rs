@@ -55,10 +55,14 @@ pub struct VerifierSource {
     pub placement: VkPlacement,
     /// `keccak256` of the `Halo2VerifyingKey` runtime code the verifier accepts, when separate.
     pub vk_code_hash: Option<[u8; 32]>,
+    /// The runtime code `Halo2VerifyingKey`'s constructor deploys (`0x00 ‖ words`), when separate.
+    pub vk_runtime: Option<Vec<u8>>,
     /// The number of public instances `verifyProof` accepts.
     pub num_instances: usize,
     /// The exact proof length in bytes `verifyProof` accepts.
     pub proof_len: usize,
+    /// Byte offset in the proof where the evaluations (32-byte scalars) start.
+    pub evaluations_offset: usize,
 }
 
 impl VerifierSource {
@@ -99,8 +103,10 @@ pub fn generate_verifier_with(
         solidity: rendered.solidity,
         placement,
         vk_code_hash: rendered.vk_code_hash,
+        vk_runtime: rendered.vk_runtime,
         num_instances,
         proof_len: plan.proof_len,
+        evaluations_offset: plan.evals_start,
     })
 }
 

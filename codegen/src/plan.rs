@@ -151,7 +151,6 @@ pub(crate) struct RotationSet {
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub(crate) k: u32,
-    pub(crate) n: u64,
     pub(crate) omega: Fr,
     pub(crate) omega_inv: Fr,
     pub(crate) n_inv: Fr,
@@ -195,21 +194,60 @@ pub(crate) struct Plan {
     pub(crate) all_rots: Vec<i32>,
 }
 
-/// Hands out proof offsets in transcript order.
-struct Cursor {
+/// Hands out proof offsets in transcript order and records what the transcript absorbs.
+struct Reader {
     at: usize,
+    script: Script,
 }
 
-impl Cursor {
+impl Reader {
+    /// A G1 point read from the proof (and absorbed).
     fn point(&mut self) -> usize {
         let o = self.at;
         self.at += POINT_LEN;
+        self.script.absorb(o, POINT_LEN, true);
         o
     }
+    /// A scalar read from the proof (and absorbed).
     fn scalar(&mut self) -> usize {
         let o = self.at;
         self.at += SCALAR_LEN;
+        self.script.absorb(o, SCALAR_LEN, false);
         o
+    }
+    fn squeeze(&mut self, c: Challenge) {
+        self.script.squeeze(c, self.at);
+    }
+}
+
+/// Proof offsets of the commitments, in halo2-axiom's transcript order.
+struct Commitments {
+    advice: Vec<usize>,
+    lookup: Vec<[usize; 3]>,
+    perm_z: Vec<usize>,
+    random: usize,
+    quotient: Vec<usize>,
+}
+
+impl Commitments {
+    /// Advice (first phase; round 0 also absorbs the vk representative and the instances, which
+    /// the renderer prefixes), θ, lookup permuted pairs, β, γ, permutation products, lookup
+    /// products, the random polynomial, y, the quotient pieces, x.
+    fn read(rd: &mut Reader, advice: usize, lookups: usize, perm_sets: usize, quotient: usize) -> Self {
+        let advice = (0..advice).map(|_| rd.point()).collect();
+        rd.squeeze(Challenge::Theta);
+        let mut lookup: Vec<[usize; 3]> = (0..lookups).map(|_| [rd.point(), rd.point(), 0]).collect();
+        rd.squeeze(Challenge::Beta);
+        rd.squeeze(Challenge::Gamma);
+        let perm_z = (0..perm_sets).map(|_| rd.point()).collect();
+        for l in lookup.iter_mut() {
+            l[2] = rd.point();
+        }
+        let random = rd.point();
+        rd.squeeze(Challenge::Y);
+        let quotient = (0..quotient).map(|_| rd.point()).collect();
+        rd.squeeze(Challenge::X);
+        Commitments { advice, lookup, perm_z, random, quotient }
     }
 }
 
@@ -287,135 +325,82 @@ impl Plan {
         }
         let quotient_pieces = domain.get_quotient_poly_degree();
 
-        let advice_phase = cs.advice_column_phase();
         let challenge_phase = cs.challenge_phase();
-        let num_phases = advice_phase.iter().chain(&challenge_phase).copied().max().unwrap_or(0) + 1;
-
-        let mut cur = Cursor { at: 0 };
-        let mut script = Script { rounds: vec![] };
-        // Round 0 also absorbs vk.transcript_repr() and the instances; the renderer prefixes them.
-        let mut advice_coms = vec![0; cs.num_advice_columns()];
-        for phase in 0..num_phases {
-            for (col, p) in advice_phase.iter().enumerate() {
-                if *p == phase {
-                    advice_coms[col] = cur.point();
-                    script.absorb(advice_coms[col], POINT_LEN, true);
-                }
-            }
-            for (i, p) in challenge_phase.iter().enumerate() {
-                if *p == phase {
-                    script.squeeze(Challenge::User(i), cur.at);
-                }
-            }
+        let num_phases =
+            cs.advice_column_phase().iter().chain(&challenge_phase).copied().max().unwrap_or(0) + 1;
+        if num_phases > 1 || !challenge_phase.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{num_phases} advice phases and {} challenges (only first-phase circuits without \
+                 challenges are supported)",
+                challenge_phase.len()
+            )));
         }
-        script.squeeze(Challenge::Theta, cur.at);
-        let mut lookup_coms = Vec::with_capacity(cs.lookups().len());
-        for _ in cs.lookups() {
-            let a = cur.point();
-            script.absorb(a, POINT_LEN, true);
-            let s = cur.point();
-            script.absorb(s, POINT_LEN, true);
-            lookup_coms.push([a, s, 0]);
-        }
-        script.squeeze(Challenge::Beta, cur.at);
-        script.squeeze(Challenge::Gamma, cur.at);
 
+        let mut rd = Reader { at: 0, script: Script { rounds: vec![] } };
         let perm_columns = cs.permutation().get_columns();
         let chunk_len = cs_degree - 2;
         let num_sets = perm_columns.len().div_ceil(chunk_len);
-        let mut perm_z_coms = Vec::with_capacity(num_sets);
-        for _ in 0..num_sets {
-            let o = cur.point();
-            script.absorb(o, POINT_LEN, true);
-            perm_z_coms.push(o);
-        }
-        for l in lookup_coms.iter_mut() {
-            l[2] = cur.point();
-            script.absorb(l[2], POINT_LEN, true);
-        }
-        let random_com = cur.point();
-        script.absorb(random_com, POINT_LEN, true);
-        script.squeeze(Challenge::Y, cur.at);
-        let quotient_coms: Vec<usize> = (0..quotient_pieces)
-            .map(|_| {
-                let o = cur.point();
-                script.absorb(o, POINT_LEN, true);
-                o
-            })
-            .collect();
-        script.squeeze(Challenge::X, cur.at);
+        let coms = Commitments::read(
+            &mut rd,
+            cs.num_advice_columns(),
+            cs.lookups().len(),
+            num_sets,
+            quotient_pieces,
+        );
 
-        let evals_start = cur.at;
-        let mut eval = |script: &mut Script| {
-            let o = cur.scalar();
-            script.absorb(o, SCALAR_LEN, false);
-            o
-        };
+        let evals_start = rd.at;
         let advice_queries: Vec<(usize, i32)> =
             cs.advice_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
-        let advice_evals: Vec<usize> = advice_queries.iter().map(|_| eval(&mut script)).collect();
+        let advice_evals: Vec<usize> = advice_queries.iter().map(|_| rd.scalar()).collect();
         let fixed_queries: Vec<(usize, i32)> =
             cs.fixed_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
-        let fixed_evals: Vec<usize> = fixed_queries.iter().map(|_| eval(&mut script)).collect();
-        let random_eval = eval(&mut script);
-        let sigma_evals: Vec<usize> =
-            vk.permutation().commitments().iter().map(|_| eval(&mut script)).collect();
+        let fixed_evals: Vec<usize> = fixed_queries.iter().map(|_| rd.scalar()).collect();
+        let random_eval = rd.scalar();
+        let sigma_evals: Vec<usize> = vk.permutation().commitments().iter().map(|_| rd.scalar()).collect();
         let instance_queries: Vec<i32> = cs.instance_queries().iter().map(|(_, r)| r.0).collect();
-
         let mut perm_sets = Vec::with_capacity(num_sets);
         for (i, chunk) in perm_columns.chunks(chunk_len).enumerate() {
             let columns = chunk
                 .iter()
                 .map(|col| {
                     Ok(match col.column_type() {
-                        Any::Advice(_) => ColumnEval::Advice(query_index(
-                            &advice_queries,
-                            &(col.index(), 0),
-                            "advice",
-                        )?),
-                        Any::Fixed => ColumnEval::Fixed(query_index(
-                            &fixed_queries,
-                            &(col.index(), 0),
-                            "fixed",
-                        )?),
+                        Any::Advice(_) => {
+                            ColumnEval::Advice(query_index(&advice_queries, &(col.index(), 0), "advice")?)
+                        }
+                        Any::Fixed => {
+                            ColumnEval::Fixed(query_index(&fixed_queries, &(col.index(), 0), "fixed")?)
+                        }
                         Any::Instance => {
                             ColumnEval::Instance(query_index(&instance_queries, &0, "instance")?)
                         }
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let z = eval(&mut script);
-            let z_next = eval(&mut script);
-            let z_last = (i + 1 < num_sets).then(|| eval(&mut script));
+            let (z, z_next) = (rd.scalar(), rd.scalar());
+            let z_last = (i + 1 < num_sets).then(|| rd.scalar());
             perm_sets.push(PermSet { columns, first_column: i * chunk_len, z, z_next, z_last });
         }
-        let mut lookups = Vec::with_capacity(cs.lookups().len());
-        for l in cs.lookups() {
-            let z = eval(&mut script);
-            let z_next = eval(&mut script);
-            let input = eval(&mut script);
-            let input_prev = eval(&mut script);
-            let table = eval(&mut script);
-            lookups.push(Lookup {
+        let lookups = cs
+            .lookups()
+            .iter()
+            .map(|l| Lookup {
                 name: l.name().to_string(),
                 inputs: l.input_expressions().clone(),
                 tables: l.table_expressions().clone(),
-                z,
-                z_next,
-                input,
-                input_prev,
-                table,
-            });
-        }
-        let evals_len = cur.at - evals_start;
-        script.squeeze(Challenge::ShplonkY, cur.at);
-        script.squeeze(Challenge::ShplonkV, cur.at);
-        let w = cur.point();
-        script.absorb(w, POINT_LEN, true);
-        script.squeeze(Challenge::ShplonkU, cur.at);
-        let w_prime = cur.point();
-        script.absorb(w_prime, POINT_LEN, true);
-        let proof_len = cur.at;
+                z: rd.scalar(),
+                z_next: rd.scalar(),
+                input: rd.scalar(),
+                input_prev: rd.scalar(),
+                table: rd.scalar(),
+            })
+            .collect();
+        let evals_len = rd.at - evals_start;
+        rd.squeeze(Challenge::ShplonkY);
+        rd.squeeze(Challenge::ShplonkV);
+        let w = rd.point();
+        rd.squeeze(Challenge::ShplonkU);
+        let w_prime = rd.point();
+        let proof_len = rd.at;
 
         let constraints = cs
             .gates()
@@ -431,7 +416,6 @@ impl Plan {
 
         let mut plan = Plan {
             k,
-            n,
             omega: domain.get_omega(),
             omega_inv: domain.get_omega_inv(),
             n_inv: Option::from(Fr::from(n).invert())
@@ -447,11 +431,11 @@ impl Plan {
             s_g2: params.s_g2(),
             fixed_commitments: vk.fixed_commitments().clone(),
             sigma_commitments: vk.permutation().commitments().clone(),
-            advice_coms,
-            lookup_coms,
-            perm_z_coms,
-            random_com,
-            quotient_coms,
+            advice_coms: coms.advice,
+            lookup_coms: coms.lookup,
+            perm_z_coms: coms.perm_z,
+            random_com: coms.random,
+            quotient_coms: coms.quotient,
             advice_queries,
             advice_evals,
             fixed_queries,
@@ -462,13 +446,13 @@ impl Plan {
             perm_sets,
             lookups,
             constraints,
-            num_user_challenges: challenge_phase.len(),
+            num_user_challenges: 0,
             w,
             w_prime,
             proof_len,
             evals_start,
             evals_len,
-            rounds: script.rounds,
+            rounds: rd.script.rounds,
             queries: vec![],
             rotation_sets: vec![],
             all_rots: vec![],

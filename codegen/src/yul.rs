@@ -92,13 +92,27 @@ impl E {
     }
 }
 
-/// a + b.
-pub(crate) fn add(a: E, b: E) -> E {
-    E::Add(Box::new(a), Box::new(b))
+impl E {
+    fn is_lit(&self, v: &str) -> bool {
+        matches!(self, E::Lit(s) if s == v)
+    }
 }
-/// a · b.
+
+/// a + b (folds a literal 0).
+pub(crate) fn add(a: E, b: E) -> E {
+    match (a.is_lit("0"), b.is_lit("0")) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => E::Add(Box::new(a), Box::new(b)),
+    }
+}
+/// a · b (folds a literal 1).
 pub(crate) fn mul(a: E, b: E) -> E {
-    E::Mul(Box::new(a), Box::new(b))
+    match (a.is_lit("1"), b.is_lit("1")) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => E::Mul(Box::new(a), Box::new(b)),
+    }
 }
 /// a − b.
 pub(crate) fn sub(a: E, b: E) -> E {

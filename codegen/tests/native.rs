@@ -6,7 +6,7 @@ use common::circuit::Shape;
 #[test]
 fn fixtures_verify_natively() {
     for (lookups, n) in [(false, 3), (true, 3), (true, 100)] {
-        let fx = common::build("native", 8, Shape { lookups }, n);
+        let fx = common::build("native", 8, if lookups { Shape::full(0) } else { Shape::simple(0) }, n);
         let cs = fx.vk().cs();
         eprintln!(
             "lookups={lookups} n={n}: proof {} B, advice queries {:?}, fixed queries {:?}, instance queries {:?}, perm columns {:?}, degree {}, blinding {}",

@@ -46,8 +46,7 @@ interface IInferenceOracle {
     struct Request {
         uint256 modelId;
         address requester;
-        uint40 deadline; // last timestamp at which `fulfill` is accepted; `cancel` works after it (uint40 packs
-        //                  requester, deadline, callbackGasLimit, status and callbackSuccess in one slot)
+        uint64 deadline; // last timestamp at which `fulfill` is accepted; `cancel` works after it
         uint32 callbackGasLimit;
         RequestStatus status;
         bool callbackSuccess; // true only if the requester's `onInferenceResult` was called and did not revert

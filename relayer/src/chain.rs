@@ -11,12 +11,18 @@ use alloy::{
 };
 use std::{future::IntoFuture, time::Duration};
 
-alloy::sol!(
-    #[sol(rpc, all_derives)]
-    "../contracts/interfaces/IInferenceOracle.sol"
-);
+/// `sol!` bindings generated from `contracts/interfaces/IInferenceOracle.sol` (the ABI the relayer speaks).
+#[allow(missing_docs, unreachable_pub)]
+mod bindings {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../contracts/interfaces/IInferenceOracle.sol"
+    );
+}
 
-pub use IInferenceOracle::{IInferenceOracleErrors, IInferenceOracleInstance, InferenceRequested};
+pub use bindings::IInferenceOracle;
+
+use IInferenceOracle::{IInferenceOracleErrors, IInferenceOracleInstance, InferenceRequested};
 
 /// A request's on-chain status (`IInferenceOracle.RequestStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +53,7 @@ pub fn decode_revert(data: &[u8]) -> String {
 }
 
 /// The decoded revert reason of a failed `eth_call`/`eth_estimateGas`, if the error carries revert data.
-pub fn revert_reason(err: &Error) -> Option<String> {
+pub(crate) fn revert_reason(err: &Error) -> Option<String> {
     let data = match err {
         Error::Rpc(e) => e.as_error_resp().and_then(|p| p.as_revert_data()),
         Error::Contract(e) => e.as_revert_data(),
@@ -57,7 +63,7 @@ pub fn revert_reason(err: &Error) -> Option<String> {
 }
 
 /// The text of a JSON-RPC error response, lower-cased (empty for transport failures).
-pub fn rpc_message(err: &Error) -> String {
+pub(crate) fn rpc_message(err: &Error) -> String {
     match err {
         Error::Rpc(e) => e.as_error_resp().map(|p| p.message.to_lowercase()).unwrap_or_default(),
         _ => String::new(),
@@ -66,7 +72,7 @@ pub fn rpc_message(err: &Error) -> String {
 
 /// A JSON-RPC connection plus the oracle binding; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Chain {
+pub(crate) struct Chain {
     provider: alloy::providers::DynProvider,
     oracle: IInferenceOracleInstance<alloy::providers::DynProvider>,
     timeout: Duration,
@@ -75,11 +81,12 @@ pub struct Chain {
 
 impl Chain {
     /// Connects over HTTP or WebSocket (the latter reconnects forever, re-issuing subscriptions).
-    pub async fn connect(url: &str, oracle: Address, timeout: Duration) -> Result<Self> {
+    pub(crate) async fn connect(url: &str, oracle: Address, timeout: Duration) -> Result<Self> {
         let ws = url.starts_with("ws://") || url.starts_with("wss://");
         let builder = ProviderBuilder::new().disable_recommended_fillers();
         let provider = if ws {
-            let conn = WsConnect::new(url).with_max_retries(u32::MAX).with_retry_interval(Duration::from_secs(1));
+            let conn =
+                WsConnect::new(url).with_max_retries(u32::MAX).with_retry_interval(Duration::from_secs(1));
             tokio::time::timeout(timeout, builder.connect_ws(conn))
                 .await
                 .map_err(|_| Error::RpcTimeout("connect"))??
@@ -94,18 +101,8 @@ impl Chain {
         Ok(Self { provider, oracle, timeout, ws })
     }
 
-    /// The underlying provider.
-    pub const fn provider(&self) -> &alloy::providers::DynProvider {
-        &self.provider
-    }
-
-    /// The oracle binding.
-    pub const fn oracle(&self) -> &IInferenceOracleInstance<alloy::providers::DynProvider> {
-        &self.oracle
-    }
-
     /// Whether this is a WebSocket connection.
-    pub const fn is_ws(&self) -> bool {
+    pub(crate) const fn is_ws(&self) -> bool {
         self.ws
     }
 
@@ -114,35 +111,40 @@ impl Chain {
         what: &'static str,
         fut: impl IntoFuture<Output = std::result::Result<T, E>>,
     ) -> Result<T> {
-        tokio::time::timeout(self.timeout, fut.into_future()).await.map_err(|_| Error::RpcTimeout(what))?.map_err(Into::into)
+        tokio::time::timeout(self.timeout, fut.into_future())
+            .await
+            .map_err(|_| Error::RpcTimeout(what))?
+            .map_err(Into::into)
     }
 
     /// `eth_chainId`.
-    pub async fn chain_id(&self) -> Result<u64> {
+    pub(crate) async fn chain_id(&self) -> Result<u64> {
         self.timed("eth_chainId", self.provider.get_chain_id()).await
     }
 
     /// `eth_blockNumber`.
-    pub async fn block_number(&self) -> Result<u64> {
+    pub(crate) async fn block_number(&self) -> Result<u64> {
         self.timed("eth_blockNumber", self.provider.get_block_number()).await
     }
 
     /// Hash of block `n`, `None` if the chain is shorter.
-    pub async fn block_hash(&self, n: u64) -> Result<Option<B256>> {
-        let block =
-            self.timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Number(n))).await?;
+    pub(crate) async fn block_hash(&self, n: u64) -> Result<Option<B256>> {
+        let block = self
+            .timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Number(n)))
+            .await?;
         Ok(block.map(|b| b.header.hash))
     }
 
     /// Timestamp of the latest block.
-    pub async fn latest_timestamp(&self) -> Result<u64> {
-        let block =
-            self.timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Latest)).await?;
+    pub(crate) async fn latest_timestamp(&self) -> Result<u64> {
+        let block = self
+            .timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Latest))
+            .await?;
         block.map(|b| b.header.timestamp).ok_or(Error::RpcTimeout("latest block missing"))
     }
 
     /// `InferenceRequested` logs of the oracle in `[from, to]`.
-    pub async fn request_logs(&self, from: u64, to: u64) -> Result<Vec<Log>> {
+    pub(crate) async fn request_logs(&self, from: u64, to: u64) -> Result<Vec<Log>> {
         let filter = Filter::new()
             .address(*self.oracle.address())
             .event_signature(InferenceRequested::SIGNATURE_HASH)
@@ -152,7 +154,7 @@ impl Chain {
     }
 
     /// `getRequest(id).status`.
-    pub async fn request_status(&self, id: U256) -> Result<OnChainStatus> {
+    pub(crate) async fn request_status(&self, id: U256) -> Result<OnChainStatus> {
         let req = self.timed("getRequest", self.oracle.getRequest(id).call()).await?;
         Ok(match req.status {
             IInferenceOracle::RequestStatus::Pending => OnChainStatus::Pending,
@@ -163,27 +165,31 @@ impl Chain {
     }
 
     /// `getModel(id)`.
-    pub async fn model(&self, id: U256) -> Result<IInferenceOracle::Model> {
+    pub(crate) async fn model(&self, id: U256) -> Result<IInferenceOracle::Model> {
         self.timed("getModel", self.oracle.getModel(id).call()).await
     }
 
     /// Account nonce at `block` (`pending` for the pool's view).
-    pub async fn nonce(&self, addr: Address, block: BlockId) -> Result<u64> {
+    pub(crate) async fn nonce(&self, addr: Address, block: BlockId) -> Result<u64> {
         self.timed("eth_getTransactionCount", self.provider.get_transaction_count(addr).block_id(block)).await
     }
 
     /// Balance in wei.
-    pub async fn balance(&self, addr: Address) -> Result<U256> {
+    pub(crate) async fn balance(&self, addr: Address) -> Result<U256> {
         self.timed("eth_getBalance", self.provider.get_balance(addr)).await
     }
 
     /// `eth_estimateGas`.
-    pub async fn estimate_gas(&self, tx: TransactionRequest) -> Result<u64> {
+    pub(crate) async fn estimate_gas(&self, tx: TransactionRequest) -> Result<u64> {
         self.timed("eth_estimateGas", self.provider.estimate_gas(tx)).await
     }
 
     /// `eth_call` at `block`; returns the revert reason on revert.
-    pub async fn call_revert_reason(&self, tx: TransactionRequest, block: BlockId) -> Result<Option<String>> {
+    pub(crate) async fn call_revert_reason(
+        &self,
+        tx: TransactionRequest,
+        block: BlockId,
+    ) -> Result<Option<String>> {
         match self.timed("eth_call", self.provider.call(tx).block(block)).await {
             Ok(_) => Ok(None),
             Err(e) => match revert_reason(&e) {
@@ -194,24 +200,24 @@ impl Chain {
     }
 
     /// Current EIP-1559 fee estimate: `(max_fee_per_gas, max_priority_fee_per_gas)`.
-    pub async fn fees(&self) -> Result<(u128, u128)> {
+    pub(crate) async fn fees(&self) -> Result<(u128, u128)> {
         let est = self.timed("eth_feeHistory", self.provider.estimate_eip1559_fees()).await?;
         Ok((est.max_fee_per_gas, est.max_priority_fee_per_gas))
     }
 
     /// `eth_sendRawTransaction`.
-    pub async fn send_raw(&self, raw: &[u8]) -> Result<B256> {
+    pub(crate) async fn send_raw(&self, raw: &[u8]) -> Result<B256> {
         let pending = self.timed("eth_sendRawTransaction", self.provider.send_raw_transaction(raw)).await?;
         Ok(*pending.tx_hash())
     }
 
     /// `eth_getTransactionReceipt`.
-    pub async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
+    pub(crate) async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
         self.timed("eth_getTransactionReceipt", self.provider.get_transaction_receipt(hash)).await
     }
 
     /// Subscribes to new heads (WebSocket only).
-    pub async fn subscribe_heads(
+    pub(crate) async fn subscribe_heads(
         &self,
     ) -> Result<alloy::pubsub::Subscription<alloy::rpc::types::Header>> {
         self.timed("eth_subscribe", async { self.provider.subscribe_blocks().await }).await
@@ -219,7 +225,7 @@ impl Chain {
 }
 
 /// Decodes an `InferenceRequested` log.
-pub fn decode_request_log(log: &Log) -> std::result::Result<crate::db::NewRequest, String> {
+pub(crate) fn decode_request_log(log: &Log) -> std::result::Result<crate::db::NewRequest, String> {
     let decoded = log.log_decode::<InferenceRequested>().map_err(|e| format!("undecodable log: {e}"))?;
     let ev = &decoded.inner.data;
     Ok(crate::db::NewRequest {
@@ -238,7 +244,7 @@ pub fn decode_request_log(log: &Log) -> std::result::Result<crate::db::NewReques
 }
 
 /// ABI-encodes `fulfill(requestId, output, proof)`.
-pub fn fulfill_calldata(request_id: U256, output: &[i64], proof: &[u8]) -> Bytes {
+pub(crate) fn fulfill_calldata(request_id: U256, output: &[i64], proof: &[u8]) -> Bytes {
     use alloy::sol_types::SolCall;
     let call = IInferenceOracle::fulfillCall {
         requestId: request_id,
@@ -249,19 +255,19 @@ pub fn fulfill_calldata(request_id: U256, output: &[i64], proof: &[u8]) -> Bytes
 }
 
 /// Whether an error is a JSON-RPC "nonce too low"/"already used" rejection.
-pub fn is_nonce_too_low(err: &Error) -> bool {
+pub(crate) fn is_nonce_too_low(err: &Error) -> bool {
     let m = rpc_message(err);
     m.contains("nonce too low") || m.contains("nonce has already been used") || m.contains("oldnonce")
 }
 
 /// Whether a send error means the node already has this exact transaction.
-pub fn is_already_known(err: &Error) -> bool {
+pub(crate) fn is_already_known(err: &Error) -> bool {
     let m = rpc_message(err);
     m.contains("already known") || m.contains("already imported") || m.contains("alreadyknown")
 }
 
 /// Whether the error came from the transport (node unreachable, timeout) rather than the node's answer.
-pub fn is_transport(err: &Error) -> bool {
+pub(crate) fn is_transport(err: &Error) -> bool {
     match err {
         Error::RpcTimeout(_) => true,
         Error::Rpc(e) => matches!(e, TransportError::Transport(_)),

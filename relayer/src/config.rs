@@ -271,7 +271,9 @@ impl Config {
         let bad = |msg: String| Err(Error::Config(msg));
         let scheme = self.rpc_url.split("://").next().unwrap_or_default();
         if !matches!(scheme, "http" | "https" | "ws" | "wss") {
-            return bad(format!("rpc_url must start with http://, https://, ws:// or wss:// (got `{scheme}`)"));
+            return bad(format!(
+                "rpc_url must start with http://, https://, ws:// or wss:// (got `{scheme}`)"
+            ));
         }
         if self.oracle == Address::ZERO {
             return bad("oracle must be a non-zero address".into());
@@ -332,6 +334,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -377,6 +380,16 @@ mod tests {
         let e = Config::from_toml_str(&MINIMAL.replace("http://", "ftp://")).unwrap().validate();
         assert!(e.unwrap_err().to_string().contains("rpc_url"));
         assert!(Config::from_toml_str(&format!("{MINIMAL}\nbogus = 1")).is_err());
+    }
+
+    #[test]
+    fn example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("relayer.example.toml");
+        let c = Config::from_file(&path).unwrap();
+        assert!(c.is_ws());
+        assert_eq!(c.models[0].dir, path.parent().unwrap().join("build/spread_mlp"));
+        let e = Config::from_file(Path::new("/nonexistent/relayer.toml")).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/relayer.toml"), "{e}");
     }
 
     #[test]

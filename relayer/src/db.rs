@@ -185,7 +185,7 @@ pub struct Db {
 }
 
 /// Unix time in seconds.
-pub fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
@@ -339,12 +339,13 @@ impl Db {
     pub fn check_identity(&self, chain_id: u64, oracle: Address) -> Result<()> {
         self.with_tx(|tx| {
             for (key, want) in [("chain_id", chain_id.to_string()), ("oracle", oracle.to_checksum(None))] {
-                let have: Option<String> = tx
-                    .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?;
+                let have: Option<String> =
+                    tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?;
                 match have {
                     Some(have) if have != want => {
-                        return Err(Error::DbMismatch(format!("database is for {key} {have}, config says {want}")))
+                        return Err(Error::DbMismatch(format!(
+                            "database is for {key} {have}, config says {want}"
+                        )))
                     }
                     Some(_) => {}
                     None => {
@@ -358,8 +359,10 @@ impl Db {
 
     /// Last fully processed block, if any.
     pub fn cursor(&self) -> Result<Option<u64>> {
-        let v: Option<String> =
-            self.lock().query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| r.get(0)).optional()?;
+        let v: Option<String> = self
+            .lock()
+            .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| r.get(0))
+            .optional()?;
         v.map(|s| s.parse().map_err(|e| Error::Corrupt(format!("cursor `{s}`: {e}")))).transpose()
     }
 
@@ -384,8 +387,7 @@ impl Db {
                     params![to_i64(*number), hash.to_string()],
                 )?;
             }
-            let outcomes =
-                scan.requests.iter().map(|r| upsert_request(tx, r)).collect::<Result<Vec<_>>>()?;
+            let outcomes = scan.requests.iter().map(|r| upsert_request(tx, r)).collect::<Result<Vec<_>>>()?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('cursor', ?1) \
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -411,7 +413,8 @@ impl Db {
                 let mut stmt = tx.prepare(
                     "SELECT request_id FROM requests WHERE block_number > ?1 AND state != 'dropped'",
                 )?;
-                let ids = stmt.query_map([a], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let ids =
+                    stmt.query_map([a], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
                 ids
             };
             tx.execute(
@@ -546,7 +549,12 @@ impl Db {
         )?;
         let subs = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut att = conn.prepare(
@@ -618,7 +626,14 @@ impl Db {
                 tx.execute(
                     "UPDATE requests SET state = ?3, reason = ?4, fulfil_tx = ?5, updated_at = ?6 \
                      WHERE request_id = ?1 AND nonce = ?2 AND state IN ('submitted', 'confirmed', 'failed')",
-                    params![u256_key(m.request_id), to_i64(m.nonce), state, reason, m.tx_hash.to_string(), now],
+                    params![
+                        u256_key(m.request_id),
+                        to_i64(m.nonce),
+                        state,
+                        reason,
+                        m.tx_hash.to_string(),
+                        now
+                    ],
                 )?;
             }
             Ok(())
@@ -707,7 +722,13 @@ pub struct ScanBatch {
     pub prune_below: u64,
 }
 
-fn transition_on(conn: &Connection, id: U256, from: &[State], to: State, reason: Option<&str>) -> Result<bool> {
+fn transition_on(
+    conn: &Connection,
+    id: U256,
+    from: &[State],
+    to: State,
+    reason: Option<&str>,
+) -> Result<bool> {
     let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let n = conn.execute(
         &format!(
@@ -740,11 +761,9 @@ fn insert_attempt(tx: &Transaction<'_>, nonce: u64, a: &Attempt) -> Result<()> {
 fn upsert_request(tx: &Transaction<'_>, r: &NewRequest) -> Result<Upsert> {
     let key = u256_key(r.request_id);
     let existing: Option<(String, String, String)> = tx
-        .query_row(
-            "SELECT state, input, model_id FROM requests WHERE request_id = ?1",
-            [&key],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
+        .query_row("SELECT state, input, model_id FROM requests WHERE request_id = ?1", [&key], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?;
     let now = to_i64(now_secs());
     let input = input_json(&r.input);
@@ -829,24 +848,27 @@ fn upsert_request(tx: &Transaction<'_>, r: &NewRequest) -> Result<Upsert> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let latest = MIGRATIONS.last().map(|(v, _)| *v).unwrap_or_default();
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh
+    // database at once apply each migration exactly once.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > latest {
         return Err(Error::DbMismatch(format!(
             "database schema version {current} is newer than this relayer ({latest})"
         )));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql).map_err(|source| Error::Migration { version: *version, source })?;
         tx.pragma_update(None, "user_version", version)
             .map_err(|source| Error::Migration { version: *version, source })?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -881,6 +903,23 @@ mod tests {
         db.check_identity(1, Address::repeat_byte(1)).unwrap();
         let e = db.check_identity(2, Address::repeat_byte(1)).unwrap_err();
         assert!(e.to_string().contains("chain_id"), "{e}");
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..8 {
+            let path = dir.path().join(format!("r{i}.sqlite"));
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || Db::open(&p).map(|_| ()))
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[test]

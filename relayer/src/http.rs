@@ -59,7 +59,10 @@ async fn metrics(AxState(app): AxState<App>) -> Response {
         let seen = counts.iter().find(|(s, _)| *s == State::Seen).map_or(0, |(_, n)| *n);
         app.shared.metrics.backlog.set(gauge_i64(seen));
     }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], app.shared.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        app.shared.metrics.render(),
+    )
         .into_response()
 }
 
@@ -101,7 +104,10 @@ struct ProveResponse {
     proof: Proof,
 }
 
-async fn prove(AxState(app): AxState<App>, body: std::result::Result<Json<ProveBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn prove(
+    AxState(app): AxState<App>,
+    body: std::result::Result<Json<ProveBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),

@@ -40,11 +40,15 @@ impl Intake {
     /// database errors end the task.
     pub(crate) async fn run(self) -> Result<()> {
         let mut heads = None;
+        let mut streak = crate::Streak::default();
         loop {
             match self.tick().await {
-                Ok(()) => self.shared.health.mark_scan_ok(),
+                Ok(()) => {
+                    streak.ok("intake");
+                    self.shared.health.mark_scan_ok();
+                }
                 Err(e @ crate::Error::Db(_)) => return Err(e),
-                Err(e) => tracing::warn!(error = %e, "scan failed; retrying"),
+                Err(e) => streak.fail("intake", &e),
             }
             if self.chain.is_ws() && heads.is_none() {
                 heads = self.chain.subscribe_heads().await.ok();

@@ -30,13 +30,9 @@ pub use config::{parse_u256, Config, GasConfig, HttpConfig, ModelConfig, SignerC
 pub use db::{Db, RequestRow, State};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
-pub use prover::{check_input, ModelLoader, Models, Proof, Prover, ProverPool};
+pub use prover::{check_input, ModelLoader, Models, Proof, Prover, ProverPool, ProvingModelLoader};
 
-use alloy::{
-    network::EthereumWallet,
-    primitives::Address,
-    signers::local::PrivateKeySigner,
-};
+use alloy::{network::EthereumWallet, primitives::Address, signers::local::PrivateKeySigner};
 use std::{
     future::Future,
     str::FromStr,
@@ -72,6 +68,30 @@ impl Shared {
     }
 }
 
+/// Logs a repeating failure once at `warn`, then every 25th time, and the recovery.
+#[derive(Debug, Default)]
+pub(crate) struct Streak {
+    failures: u32,
+}
+
+impl Streak {
+    pub(crate) fn fail(&mut self, task: &'static str, error: &Error) {
+        if self.failures.is_multiple_of(25) {
+            tracing::warn!(task, %error, failures = self.failures + 1, "failing; retrying every poll interval");
+        } else {
+            tracing::debug!(task, %error, "still failing");
+        }
+        self.failures = self.failures.saturating_add(1);
+    }
+
+    pub(crate) fn ok(&mut self, task: &'static str) {
+        if self.failures > 0 {
+            tracing::info!(task, failures = self.failures, "recovered");
+        }
+        self.failures = 0;
+    }
+}
+
 /// Liveness of the intake loop.
 #[derive(Debug, Default)]
 pub(crate) struct Health {
@@ -97,8 +117,9 @@ pub fn load_signer(cfg: &SignerConfig) -> Result<PrivateKeySigner> {
     if let Some(var) = &cfg.private_key_env {
         let key = std::env::var(var)
             .map_err(|_| Error::Signer(format!("environment variable {var} is not set (or not UTF-8)")))?;
-        return PrivateKeySigner::from_str(key.trim())
-            .map_err(|_| Error::Signer(format!("environment variable {var} does not hold a hex secp256k1 key")));
+        return PrivateKeySigner::from_str(key.trim()).map_err(|_| {
+            Error::Signer(format!("environment variable {var} does not hold a hex secp256k1 key"))
+        });
     }
     let (Some(path), Some(pw_var)) = (&cfg.keystore, &cfg.keystore_password_env) else {
         return Err(Error::Signer("set private_key_env, or keystore and keystore_password_env".into()));
@@ -107,6 +128,12 @@ pub fn load_signer(cfg: &SignerConfig) -> Result<PrivateKeySigner> {
         .map_err(|_| Error::Signer(format!("environment variable {pw_var} is not set (or not UTF-8)")))?;
     PrivateKeySigner::decrypt_keystore(path, password)
         .map_err(|e| Error::Signer(format!("cannot decrypt keystore {}: {e}", path.display())))
+}
+
+/// Runs the relayer until `shutdown` completes: loads every configured model once with
+/// `zkoracle_prover::ProvingModel`, then watches, proves and fulfils.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    run_with_loader(config, Arc::new(ProvingModelLoader), shutdown).await
 }
 
 /// Runs the relayer until `shutdown` completes, loading the configured models with `loader`.
@@ -154,7 +181,9 @@ async fn check_models(chain: &chain::Chain, models: &Models) -> Result<()> {
                     )));
                 }
             }
-            Err(e) => tracing::warn!(model_id = %id, error = %e, "cannot read the model on-chain (not registered yet?)"),
+            Err(e) => {
+                tracing::warn!(model_id = %id, error = %e, "cannot read the model on-chain (not registered yet?)")
+            }
         }
     }
     Ok(())
@@ -164,7 +193,11 @@ async fn check_models(chain: &chain::Chain, models: &Models) -> Result<()> {
 ///
 /// Dropping the returned future stops every task at once (as a crash would); the database stays
 /// consistent and the next run resumes from it.
-pub async fn run_with_models(config: Config, models: Models, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub async fn run_with_models(
+    config: Config,
+    models: Models,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     config.validate()?;
     let key = load_signer(&config.signer)?;
     let address: Address = key.address();
@@ -208,7 +241,8 @@ pub async fn run_with_models(config: Config, models: Models, shutdown: impl Futu
         max_block_range: config.max_block_range,
         reorg_window: config.reorg_window,
     };
-    tasks.spawn(intake::Intake { chain: chain.clone(), db: db.clone(), params, shared: shared.clone() }.run());
+    tasks
+        .spawn(intake::Intake { chain: chain.clone(), db: db.clone(), params, shared: shared.clone() }.run());
     tasks.spawn(
         pipeline::Dispatcher {
             chain: chain.clone(),
@@ -221,8 +255,12 @@ pub async fn run_with_models(config: Config, models: Models, shutdown: impl Futu
         .run(),
     );
     for _ in 0..config.workers {
-        let worker =
-            pipeline::Worker { db: db.clone(), pool: pool.clone(), queue: queue_rx.clone(), shared: shared.clone() };
+        let worker = pipeline::Worker {
+            db: db.clone(),
+            pool: pool.clone(),
+            queue: queue_rx.clone(),
+            shared: shared.clone(),
+        };
         tasks.spawn(worker.run());
     }
     tasks.spawn(
@@ -262,4 +300,29 @@ pub async fn run_with_models(config: Config, models: Models, shutdown: impl Futu
     };
     tasks.shutdown().await;
     outcome
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signer_from_env_never_echoes_the_secret() {
+        let var = "ZKORACLE_RELAYER_UNIT_TEST_KEY";
+        let cfg = SignerConfig { private_key_env: Some(var.into()), ..Default::default() };
+        let e = load_signer(&cfg).unwrap_err().to_string();
+        assert!(e.contains(var) && e.contains("not set"), "{e}");
+        // anvil's well-known development key #1
+        let key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+        std::env::set_var(var, key);
+        let signer = load_signer(&cfg).unwrap();
+        assert_eq!(signer.address().to_string(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        assert!(!format!("{signer:?}").contains(&key[2..]));
+        std::env::set_var(var, "0xnot-a-key-SECRETVALUE");
+        let e = load_signer(&cfg).unwrap_err().to_string();
+        assert!(!e.contains("SECRETVALUE"), "{e}");
+        let ks = SignerConfig { keystore: Some("/nonexistent.json".into()), ..Default::default() };
+        assert!(load_signer(&ks).unwrap_err().to_string().contains("keystore_password_env"));
+    }
 }

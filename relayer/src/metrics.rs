@@ -67,15 +67,27 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("requests_seen", "Requests first seen in confirmed logs", m.requests_seen.clone());
-        registry.register("requests_fulfilled", "Requests fulfilled by us and confirmed", m.requests_fulfilled.clone());
+        registry.register(
+            "requests_fulfilled",
+            "Requests fulfilled by us and confirmed",
+            m.requests_fulfilled.clone(),
+        );
         registry.register("requests_failed", "Requests that failed", m.requests_failed.clone());
         registry.register("requests_skipped", "Requests skipped with a reason", m.requests_skipped.clone());
-        registry.register("requests_dropped", "Requests whose log a reorg removed", m.requests_dropped.clone());
+        registry.register(
+            "requests_dropped",
+            "Requests whose log a reorg removed",
+            m.requests_dropped.clone(),
+        );
         registry.register("txs_sent", "Fulfilment transactions broadcast", m.txs_sent.clone());
         registry.register("proving_seconds", "Seconds per proof", m.proving_seconds.clone());
         registry.register("queue_depth", "Proving jobs waiting for a worker", m.queue_depth.clone());
         registry.register("backlog", "Requests seen but not yet queued", m.backlog.clone());
-        registry.register("wallet_balance_eth", "Fulfilment wallet balance in ether", m.wallet_balance_eth.clone());
+        registry.register(
+            "wallet_balance_eth",
+            "Fulfilment wallet balance in ether",
+            m.wallet_balance_eth.clone(),
+        );
         registry.register("chain_head", "Latest chain head", m.chain_head.clone());
         registry.register("cursor_block", "Last fully processed block", m.cursor_block.clone());
         Self { registry, ..m }

@@ -62,7 +62,12 @@ impl Dispatcher {
             for row in batch {
                 match self.verdict(&row, now).await {
                     Verdict::Skip(reason) => {
-                        if self.db.transition(row.req.request_id, &[State::Seen], State::Skipped, Some(&reason))? {
+                        if self.db.transition(
+                            row.req.request_id,
+                            &[State::Seen],
+                            State::Skipped,
+                            Some(&reason),
+                        )? {
                             self.shared.metrics.requests_skipped.inc();
                             tracing::warn!(request_id = %row.req.request_id, %reason, "request skipped");
                         }

@@ -168,3 +168,39 @@ impl ProverPool {
         Ok((out, took))
     }
 }
+
+/// [`ModelLoader`] for `zkoracle_prover::ProvingModel` (directories from `zkoracle compile` + `setup`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProvingModelLoader;
+
+impl ModelLoader for ProvingModelLoader {
+    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, String> {
+        let model = zkoracle_prover::ProvingModel::load(dir).map_err(|e| e.to_string())?;
+        Ok(Arc::new(model))
+    }
+}
+
+impl Prover for zkoracle_prover::ProvingModel {
+    fn input_len(&self) -> usize {
+        Self::input_len(self)
+    }
+
+    fn output_len(&self) -> usize {
+        Self::output_len(self)
+    }
+
+    fn max_abs_input(&self) -> i64 {
+        Self::max_abs_input(self)
+    }
+
+    fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String> {
+        let b = Self::prove_quantized(self, input).map_err(|e| e.to_string())?;
+        Ok(Proof {
+            outputs: b.outputs,
+            outputs_quantized: b.outputs_quantized,
+            instances: b.instances,
+            proof: b.proof,
+            calldata: b.calldata,
+        })
+    }
+}

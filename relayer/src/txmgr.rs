@@ -2,8 +2,9 @@
 //! confirmations, fee bumps for stuck transactions and reconciliation with the chain.
 //!
 //! Exactly-once rests on three rules: (1) a signed transaction is persisted with its nonce before it is
-//! broadcast; (2) a request gets a new nonce only after its previous one is provably consumed on-chain by
-//! another transaction (or rejected as too low); (3) before signing, the request must be `Pending` on-chain.
+//! broadcast; (2) a request gets a new nonce only after its previous one is consumed on-chain, at
+//! `confirmations` depth, by a transaction that is none of its signed attempts; (3) before signing, the
+//! request must be `Pending` on-chain.
 //! Replacements reuse the nonce, so at most one of them can be mined.
 
 use crate::{
@@ -147,7 +148,8 @@ impl Submitter {
     /// `next = max(next, pending nonce, highest persisted nonce + 1)`: survives restarts, failed sends and
     /// transactions sent from the same key by someone else.
     async fn sync_nonce(&mut self) -> Result<u64> {
-        let pending = self.chain.nonce(self.signer.address, BlockId::Number(BlockNumberOrTag::Pending)).await?;
+        let pending =
+            self.chain.nonce(self.signer.address, BlockId::Number(BlockNumberOrTag::Pending)).await?;
         let persisted = self.db.max_nonce()?.map_or(0, |n| n + 1);
         let next = self.next_nonce.unwrap_or(0).max(pending).max(persisted);
         self.next_nonce = Some(next);
@@ -200,12 +202,15 @@ impl Submitter {
         match broadcast(&self.chain, &self.db, &self.shared, &attempt).await {
             Ok(()) => {}
             Err(e) if is_nonce_too_low(&e) => {
-                // Consumed by a transaction we did not sign for it: never mined, safe to abandon.
-                self.db.abandon(nonce, id, State::Proved, "nonce used by another transaction")?;
+                // Either our own copy of this very transaction was mined first (the monitor may re-send it
+                // concurrently) or another transaction took the nonce. Only the monitor can tell, from
+                // receipts and the confirmed nonce; it abandons and resubmits in the second case.
                 self.next_nonce = None;
-                tracing::warn!(request_id = %id, nonce, "nonce too low; resynced, will resubmit");
+                tracing::warn!(request_id = %id, nonce, "nonce already used; the monitor reconciles");
             }
-            Err(e) => tracing::warn!(request_id = %id, nonce, error = %e, "broadcast rejected; the monitor retries"),
+            Err(e) => {
+                tracing::warn!(request_id = %id, nonce, error = %e, "broadcast rejected; the monitor retries")
+            }
         }
         self.shared.wake_monitor.notify_one();
         Ok(())
@@ -224,11 +229,12 @@ pub(crate) struct Monitor {
 
 impl Monitor {
     pub(crate) async fn run(self) -> Result<()> {
+        let mut streak = crate::Streak::default();
         loop {
             match self.tick().await {
-                Ok(()) => {}
+                Ok(()) => streak.ok("tx monitor"),
                 Err(e @ Error::Db(_)) => return Err(e),
-                Err(e) => tracing::warn!(error = %e, "tx monitor: tick failed; retrying"),
+                Err(e) => streak.fail("tx monitor", &e),
             }
             self.shared.sleep_or(&self.shared.wake_monitor).await;
         }
@@ -246,8 +252,9 @@ impl Monitor {
             return Ok(());
         }
         let head = self.chain.block_number().await?;
-        let safe = head.saturating_sub(self.confirmations.saturating_sub(1));
-        let safe_nonce = self.chain.nonce(self.signer.address, BlockId::Number(BlockNumberOrTag::Number(safe))).await?;
+        let safe = head.saturating_sub(self.confirmations);
+        let safe_nonce =
+            self.chain.nonce(self.signer.address, BlockId::Number(BlockNumberOrTag::Number(safe))).await?;
         for sub in open {
             self.check(&sub, head, safe_nonce).await?;
         }
@@ -268,9 +275,15 @@ impl Monitor {
         }
     }
 
-    async fn on_receipt(&self, sub: &OpenSubmission, a: &Attempt, r: &TransactionReceipt, head: u64) -> Result<()> {
+    async fn on_receipt(
+        &self,
+        sub: &OpenSubmission,
+        a: &Attempt,
+        r: &TransactionReceipt,
+        head: u64,
+    ) -> Result<()> {
         let Some(block) = r.block_number else { return Ok(()) };
-        let settle = head.saturating_sub(block) + 1 >= self.confirmations.max(1);
+        let settle = head.saturating_sub(block) >= self.confirmations;
         let finalize = head > block.saturating_add(self.reorg_window);
         let req_state = self.db.request(sub.request_id)?.map(|r| r.state);
         let settling = settle && req_state == Some(State::Submitted);
@@ -279,7 +292,8 @@ impl Monitor {
             return Ok(());
         }
         let success = r.status();
-        let reason = if success || !(settling || finalize) { None } else { Some(self.revert_reason(a, block).await) };
+        let reason =
+            if success || !(settling || finalize) { None } else { Some(self.revert_reason(a, block).await) };
         self.db.record_mined(&Mined {
             nonce: sub.nonce,
             request_id: sub.request_id,
@@ -345,7 +359,10 @@ impl Monitor {
                 return self.send(sub, &next).await;
             }
         }
-        let due = last.broadcast_at.is_none_or(|t| now.saturating_sub(t) >= self.gas.rebroadcast_secs);
+        // Never-accepted attempts (e.g. persisted just before a crash) are re-sent too, but not while the
+        // submitter may still be sending them itself.
+        let since = last.broadcast_at.unwrap_or(last.created_at);
+        let due = now.saturating_sub(since) >= self.gas.rebroadcast_secs;
         if due {
             return self.send(sub, last).await;
         }
@@ -412,6 +429,7 @@ pub(crate) fn wei_f64(v: U256) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,9 +1,13 @@
 //! Subcommands, one `Args` struct per file.
 
 mod compile;
+mod demo;
 mod progress;
 mod prove;
+mod relay;
 mod setup;
+mod toolchain;
+mod verifier;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +30,12 @@ enum Command {
     Prove(prove::ProveArgs),
     /// Verify a `proof.json` natively; exit 0 only when valid.
     Verify(verify::VerifyArgs),
+    /// Generate (and with `--compile`, compile) the model's Solidity verifier.
+    Verifier(verifier::VerifierArgs),
+    /// Run the relayer: prove and fulfil the oracle's requests for the configured models.
+    Relay(relay::RelayArgs),
+    /// Run the whole job end to end on a local anvil chain (`make demo`).
+    Demo(demo::DemoArgs),
 }
 
 /// Parses arguments, runs the command, and turns any error into a one-line reason and exit code 1.
@@ -36,6 +46,9 @@ pub(crate) fn run() -> std::process::ExitCode {
         Command::Setup(a) => a.run(),
         Command::Prove(a) => a.run(),
         Command::Verify(a) => a.run(),
+        Command::Verifier(a) => a.run(),
+        Command::Relay(a) => a.run(),
+        Command::Demo(a) => a.run(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

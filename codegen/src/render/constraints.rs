@@ -2,7 +2,7 @@
 //! loop, so code size does not grow with the number of instances) and the constraint identity
 //! folded with y into the expected quotient evaluation h(x) (halo2-axiom's vanishing argument).
 
-use super::{lit_pow, r_minus_1, Ctx};
+use super::{r_minus_1, times_omega_pow, Ctx};
 use crate::{
     field::fr_lit,
     plan::{Challenge, ColumnEval, Plan},
@@ -34,23 +34,32 @@ impl Ctx<'_> {
         ));
         for (rot, i) in &d.lagrange {
             w.line(format!(
-                "mstore({}, addmod(mulmod(x, {}, R), {}, R)) // x·ω^({}) - 1",
+                "mstore({}, addmod({}, {}, R)) // x·ω^({}) - 1",
                 hex_addr(m.inv(*i)),
-                lit_pow(p, -(*rot as i64)),
+                times_omega_pow(p, "x", -(*rot as i64)),
                 r_minus_1(),
                 -rot
             ));
         }
-        for (q, rot) in p.instance_queries.iter().enumerate() {
-            self.instance_loop(w, q, *rot, q == 0);
+        let queries: Vec<(usize, i32)> = p.instance_queries.iter().copied().enumerate().collect();
+        for (i, chunk) in queries.chunks(2).enumerate() {
+            self.instance_loop(w, chunk, i == 0);
+        }
+        if queries.is_empty() {
+            w.comment("The instance column is never queried; instances must still be canonical.");
+            w.line(format!(
+                "ok := and(ok, valid_scalars({}, {}))",
+                hex_addr(m.instances),
+                hex_addr(m.instances + 32 * p.num_instances)
+            ));
         }
         let u = self.ch(Challenge::ShplonkU);
         w.line(format!("let u := mload({}) // SHPLONK u", hex_addr(u)));
         for r in &p.all_rots {
             w.line(format!(
-                "mstore({}, addmod(u, sub(R, mulmod(x, {}, R)), R)) // u - x·ω^({r})",
+                "mstore({}, addmod(u, sub(R, {}), R)) // u - x·ω^({r})",
                 hex_addr(m.u_minus_point[r]),
-                lit_pow(p, *r as i64)
+                times_omega_pow(p, "x", *r as i64)
             ));
         }
         if let Some(i) = d.x {
@@ -68,7 +77,10 @@ impl Ctx<'_> {
                 .collect();
             let mut em = Emitter::new(m.temps);
             let code = em.emit(w, &product(outside));
-            w.line(format!("mstore({}, {code}) // z_diff_0: Π (u - x·ω^r) over rotations outside set 0", hex_addr(m.inv(i))));
+            w.line(format!(
+                "mstore({}, {code}) // z_diff_0: Π (u - x·ω^r) over rotations outside set 0",
+                hex_addr(m.inv(i))
+            ));
         }
         w.line(format!(
             "ok := and(ok, batch_invert({}, {}, {}))",
@@ -87,12 +99,15 @@ impl Ctx<'_> {
         ));
         w.line(format!("mstore({}, common)", hex_addr(m.lagrange_common)));
         let inv_of = |rot: i32| -> usize {
-            d.lagrange.iter().find(|(r, _)| *r == rot).map(|(_, i)| m.inv(*i)).unwrap_or_else(|| unreachable!())
+            d.lagrange
+                .iter()
+                .find(|(r, _)| *r == rot)
+                .map(|(_, i)| m.inv(*i))
+                .unwrap_or_else(|| unreachable!())
         };
         let last = -(p.blinding_factors as i32 + 1);
         w.line(format!("let l_last := mulmod(common, mload({}), R)", hex_addr(inv_of(last))));
-        let blind: Vec<String> =
-            ((last + 1)..0).map(|r| format!("mload({})", hex_addr(inv_of(r)))).collect();
+        let blind: Vec<String> = ((last + 1)..0).map(|r| format!("mload({})", hex_addr(inv_of(r)))).collect();
         w.line(format!("let blind := {}", blind.first().cloned().unwrap_or_else(|| "0".into())));
         for b in blind.iter().skip(1) {
             w.line(format!("blind := addmod(blind, {b}, R)"));
@@ -100,7 +115,11 @@ impl Ctx<'_> {
         w.line("let l_blind := mulmod(common, blind, R)");
         w.line(format!("mstore({}, l_last)", hex_addr(m.l_last)));
         w.line(format!("mstore({}, l_blind)", hex_addr(m.l_blind)));
-        w.line(format!("mstore({}, mulmod(common, mload({}), R)) // l_0", hex_addr(m.l_0), hex_addr(inv_of(0))));
+        w.line(format!(
+            "mstore({}, mulmod(common, mload({}), R)) // l_0",
+            hex_addr(m.l_0),
+            hex_addr(inv_of(0))
+        ));
         w.line(format!(
             "mstore({}, addmod(1, sub(R, addmod(l_last, l_blind, R)), R)) // 1 - (l_last + l_blind)",
             hex_addr(m.l_active)
@@ -117,32 +136,55 @@ impl Ctx<'_> {
         w.line("");
     }
 
-    /// Σ_j inst_j · l_{j-rot}(x) / ((x^n - 1)/n) = Σ_j inst_j / (x·ω^{rot-j} - 1), accumulated as one
-    /// fraction num/den so the loop needs no inversion; den joins the batched inversion.
-    fn instance_loop(&self, w: &mut Writer, q: usize, rot: i32, check_range: bool) {
+    /// For each instance query (column rotation `rot`), Σ_j inst_j · l_{j-rot}(x) divided by the
+    /// common (x^n - 1)/n is Σ_j inst_j / (x·ω^{rot-j} - 1): accumulated as one fraction num/den per
+    /// query so the loop needs no inversion (each den joins the batched inversion). One pass over the
+    /// instances serves up to two queries.
+    fn instance_loop(&self, w: &mut Writer, queries: &[(usize, i32)], check_range: bool) {
         let p = self.plan;
         let m = &self.mem;
         w.open("");
+        let rots: Vec<String> = queries.iter().map(|(q, r)| format!("query {q} at rotation {r}")).collect();
         w.comment(format!(
-            "Instance query {q} (rotation {rot}): Σ_j inst_j / (x·ω^({rot}-j) - 1) as num/den{}.",
+            "Instances ({}): Σ_j inst_j / (x·ω^(rot-j) - 1) as num/den{}.",
+            rots.join(", "),
             if check_range { "; also checks every instance < r" } else { "" }
         ));
-        w.line(format!("let t := mulmod(x, {}, R)", lit_pow(p, rot as i64)));
-        w.line("let num := 0");
-        w.line("let den := 1");
-        let end = m.instances + 32 * p.num_instances;
-        w.open(format!("for {{ let ptr := {} }} lt(ptr, {}) {{ ptr := add(ptr, 0x20) }}", hex_addr(m.instances), hex_addr(end)));
-        w.line("let inst := mload(ptr)");
-        if check_range {
-            w.line("ok := and(ok, lt(inst, R))");
+        // t = x·ω^(rot_0 - j); the other query's t is t·ω^(rot_1 - rot_0).
+        let rot0 = queries.first().map_or(0, |(_, r)| *r);
+        w.line(format!("let t := {}", times_omega_pow(p, "x", rot0 as i64)));
+        for (k, _) in queries.iter().enumerate() {
+            w.line(format!("let num{k} := 0"));
+            w.line(format!("let den{k} := 1"));
         }
-        w.line(format!("let dd := addmod(t, {}, R)", r_minus_1()));
-        w.line("num := addmod(mulmod(num, dd, R), mulmod(inst, den, R), R)");
-        w.line("den := mulmod(den, dd, R)");
-        w.line(format!("t := mulmod(t, {}, R) // · ω^-1", fr_lit(&p.omega_inv)));
+        let body = |w: &mut Writer, at: &str| {
+            w.line(format!("let inst := mload({at})"));
+            if check_range {
+                w.line("ok := and(ok, lt(inst, R))");
+            }
+            for (k, (_, rot)) in queries.iter().enumerate() {
+                let tk = if k == 0 { "t".to_string() } else { times_omega_pow(p, "t", (*rot - rot0) as i64) };
+                w.open("");
+                w.line(format!("let d := addmod({tk}, {}, R)", r_minus_1()));
+                w.line(format!("num{k} := addmod(mulmod(num{k}, d, R), mulmod(inst, den{k}, R), R)"));
+                w.line(format!("den{k} := mulmod(den{k}, d, R)"));
+                w.close();
+            }
+            w.line(format!("t := mulmod(t, {}, R) // · ω^-1", fr_lit(&p.omega_inv)));
+        };
+        // (Unrolling this loop measured no gain with the legacy optimizer; it stays a plain loop so
+        // code size does not depend on the number of instances.)
+        w.open(format!(
+            "for {{ let ptr := {} }} lt(ptr, {}) {{ ptr := add(ptr, 0x20) }}",
+            hex_addr(m.instances),
+            hex_addr(m.instances + 32 * p.num_instances)
+        ));
+        body(w, "ptr");
         w.close();
-        w.line(format!("mstore({}, num)", hex_addr(m.instance_num[q])));
-        w.line(format!("mstore({}, den)", hex_addr(m.inv(m.denoms.instance[q]))));
+        for (k, (q, _)) in queries.iter().enumerate() {
+            w.line(format!("mstore({}, num{k})", hex_addr(m.instance_num[*q])));
+            w.line(format!("mstore({}, den{k})", hex_addr(m.inv(m.denoms.instance[*q]))));
+        }
         w.close();
     }
 
@@ -165,7 +207,11 @@ impl Ctx<'_> {
             w.line(format!("h := addmod(mulmod(h, y, R), {code}, R)"));
         };
         for c in &p.constraints {
-            let label = if c.name.is_empty() { format!("gate {:?}", c.gate) } else { format!("gate {:?}: {:?}", c.gate, c.name) };
+            let label = if c.name.is_empty() {
+                format!("gate {:?}", c.gate)
+            } else {
+                format!("gate {:?}: {:?}", c.gate, c.name)
+            };
             fold(w, &mut em, &label, self.expr(&c.poly));
         }
         for (label, e) in self.permutation_constraints() {
@@ -198,9 +244,9 @@ impl Ctx<'_> {
             Expression::Advice(q) => E::mem(self.proof_mem(
                 p.advice_eval(q.column_index(), q.rotation().0).unwrap_or_else(|_| unreachable!()),
             )),
-            Expression::Instance(q) => E::mem(
-                m.instance_eval[p.instance_query(q.rotation().0).unwrap_or_else(|_| unreachable!())],
-            ),
+            Expression::Instance(q) => {
+                E::mem(m.instance_eval[p.instance_query(q.rotation().0).unwrap_or_else(|_| unreachable!())])
+            }
             Expression::Challenge(c) => E::mem(self.ch(Challenge::User(c.index()))),
             Expression::Negated(a) => E::Neg(Box::new(self.expr(a))),
             Expression::Sum(a, b) => add(self.expr(a), self.expr(b)),
@@ -251,12 +297,11 @@ impl Ctx<'_> {
                     sum([self.column_eval(*c), mul(beta.clone(), sigma), gamma.clone()])
                 },
             )));
-            let right = product(std::iter::once(ev(set.z)).chain(set.columns.iter().enumerate().map(
-                |(j, c)| {
+            let right =
+                product(std::iter::once(ev(set.z)).chain(set.columns.iter().enumerate().map(|(j, c)| {
                     let delta = E::lit(fr_lit(&(Plan::delta_pow(set.first_column + j))));
                     sum([self.column_eval(*c), mul(mul(beta.clone(), x.clone()), delta), gamma.clone()])
-                },
-            )));
+                })));
             out.push((
                 format!("permutation set {i}: (1 - l_last - l_blind) · (z(ωx) Π(v + βσ + γ) - z(x) Π(v + βδ^j x + γ))"),
                 mul(E::mem(m.l_active), sub(left, right)),
@@ -289,7 +334,8 @@ impl Ctx<'_> {
                 format!("{name}: l_last · (z^2 - z)"),
                 mul(E::mem(m.l_last), sub(mul(z.clone(), z.clone()), z.clone())),
             ));
-            let left = product([ev(l.z_next), add(ev(l.input), beta.clone()), add(ev(l.table), gamma.clone())]);
+            let left =
+                product([ev(l.z_next), add(ev(l.input), beta.clone()), add(ev(l.table), gamma.clone())]);
             let right = product([
                 z.clone(),
                 add(compress(&l.inputs), beta.clone()),

@@ -44,10 +44,7 @@ impl Ctx<'_> {
             } else {
                 let mut factors = vec![E::Var("v_pow")];
                 factors.extend(
-                    p.all_rots
-                        .iter()
-                        .filter(|r| !set.rots.contains(r))
-                        .map(|r| E::mem(m.u_minus_point[r])),
+                    p.all_rots.iter().filter(|r| !set.rots.contains(r)).map(|r| E::mem(m.u_minus_point[r])),
                 );
                 if let Some(d0) = m.denoms.z_diff_0 {
                     factors.push(E::mem(m.inv(d0)));
@@ -73,22 +70,18 @@ impl Ctx<'_> {
         }
         let [g1x, g1y] = g1_words(&p.g1).map(|w| word_lit(&w));
         w.comment("- r_outer · G1");
-        w.line(format!("ok := msm_add(ok, {g1x}, {g1y}, sub(R, r_outer))"));
+        w.line(format!("msm_add({g1x}, {g1y}, sub(R, r_outer))"));
         if let Some(set0) = p.rotation_sets.first() {
             let mut em = Emitter::new(m.temps);
             let z0 = em.emit(w, &product(set0.rots.iter().map(|r| E::mem(m.u_minus_point[r]))));
             let wa = self.proof_mem(p.w);
             w.comment("- Z_S0(u) · W");
-            w.line(format!(
-                "ok := msm_add(ok, mload({}), mload({}), sub(R, {z0}))",
-                hex_addr(wa),
-                hex_addr(wa + 32)
-            ));
+            w.line(format!("msm_add(mload({}), mload({}), sub(R, {z0}))", hex_addr(wa), hex_addr(wa + 32)));
         }
         let wp = self.proof_mem(p.w_prime);
         w.comment("+ u · W'");
         w.line(format!(
-            "ok := msm_add(ok, mload({}), mload({}), mload({}))",
+            "msm_add(mload({}), mload({}), mload({}))",
             hex_addr(wp),
             hex_addr(wp + 32),
             hex_addr(self.ch(Challenge::ShplonkU))
@@ -104,7 +97,7 @@ impl Ctx<'_> {
         for (k, word) in g2_words(&(-p.g2)).iter().enumerate() {
             w.line(format!("mstore({}, {}) // -G2", hex_addr(0x100 + 32 * k), word_lit(word)));
         }
-        w.line("ok := and(ok, staticcall(gas(), 0x08, 0x00, 0x180, 0x00, 0x20))");
+        w.line("if iszero(staticcall(gas(), 0x08, 0x00, 0x180, 0x00, 0x20)) { revert(0x00, 0x00) }");
         w.line("ok := and(ok, mload(0x00))");
         w.close();
         w.line("mstore(0x00, ok)");
@@ -124,10 +117,12 @@ impl Ctx<'_> {
                     w.line(format!("mstore(0x00, {x})"));
                     w.line(format!("mstore(0x20, {y})"));
                     w.line(format!("mstore(0x40, {coef})"));
-                    w.line("ok := and(ok, staticcall(gas(), 0x07, 0x00, 0x60, 0x00, 0x40))");
+                    w.line(
+                        "if iszero(staticcall(gas(), 0x07, 0x00, 0x60, 0x00, 0x40)) { revert(0x00, 0x00) }",
+                    );
                 }
-                (true, true) => w.line(format!("ok := point_add(ok, {x}, {y})")),
-                (true, false) => w.line(format!("ok := msm_add(ok, {x}, {y}, {coef})")),
+                (true, true) => w.line(format!("point_add({x}, {y})")),
+                (true, false) => w.line(format!("msm_add({x}, {y}, {coef})")),
             }
             *started = true;
         };

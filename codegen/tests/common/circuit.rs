@@ -9,9 +9,7 @@
 use halo2_proofs::{
     circuit::{Layouter, SimpleFloorPlanner, Value},
     halo2curves::bn256::Fr,
-    plonk::{
-        Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance, Selector, TableColumn,
-    },
+    plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance, Selector, TableColumn},
     poly::Rotation,
 };
 
@@ -23,6 +21,21 @@ pub const TABLE_LEN: u64 = 16;
 pub struct Shape {
     /// Include the two lookup arguments.
     pub lookups: bool,
+    /// Changes the fixed column (a different circuit with the same proof shape).
+    pub variant: u64,
+    /// Add a gate that reads the instance column at rotation -1: `q * (a - instance[-1]) = 0`.
+    pub instance_gate: bool,
+}
+
+impl Shape {
+    /// Gate + permutation + instance column only.
+    pub fn simple(variant: u64) -> Self {
+        Shape { lookups: false, variant, instance_gate: false }
+    }
+    /// Everything: lookups and an instance query in a gate.
+    pub fn full(variant: u64) -> Self {
+        Shape { lookups: true, variant, instance_gate: true }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +45,7 @@ pub struct TestConfig {
     c: Column<Advice>,
     f: Column<Fixed>,
     q_gate: Selector,
+    q_instance: Option<Selector>,
     lookup: Option<(Selector, TableColumn, TableColumn)>,
     instance: Column<Instance>,
 }
@@ -49,8 +63,8 @@ fn b_value(i: usize) -> u64 {
     (i as u64 % 7) + 1
 }
 
-fn f_value(i: usize) -> u64 {
-    3 * i as u64 + 2
+fn f_value(i: usize, variant: u64) -> u64 {
+    3 * i as u64 + 2 + variant
 }
 
 impl TestCircuit {
@@ -69,7 +83,7 @@ impl TestCircuit {
         for (i, x) in self.inputs.iter().enumerate() {
             let row = i + 1;
             let next = *x * Fr::from(b_value(row)) * c[row]
-                + Fr::from(f_value(row)) * x
+                + Fr::from(f_value(row, self.shape.variant)) * x
                 + Fr::from(b_value(row - 1));
             c.push(next);
         }
@@ -121,6 +135,16 @@ impl Circuit<Fr> for TestCircuit {
             let f = meta.query_fixed(f, Rotation::cur());
             vec![q * (a.clone() * b_cur * c_cur + f * a + b_prev - c_next)]
         });
+        let q_instance = shape.instance_gate.then(|| {
+            let q = meta.selector();
+            meta.create_gate("instance-prev", |meta| {
+                let s = meta.query_selector(q);
+                let a = meta.query_advice(a, Rotation::cur());
+                let i = meta.query_instance(instance, Rotation::prev());
+                vec![s * (a - i)]
+            });
+            q
+        });
         let lookup = shape.lookups.then(|| {
             let q_l = meta.complex_selector();
             let t0 = meta.lookup_table_column();
@@ -138,7 +162,7 @@ impl Circuit<Fr> for TestCircuit {
             });
             (q_l, t0, t1)
         });
-        TestConfig { a, b, c, f, q_gate, lookup, instance }
+        TestConfig { a, b, c, f, q_gate, q_instance, lookup, instance }
     }
 
     fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
@@ -169,6 +193,9 @@ impl Circuit<Fr> for TestCircuit {
                 for (i, x) in self.inputs.iter().enumerate() {
                     let row = i + 1;
                     config.q_gate.enable(&mut region, row)?;
+                    if let Some(q) = config.q_instance {
+                        q.enable(&mut region, row)?;
+                    }
                     inputs.push(region.assign_advice(config.a, row, Value::known(*x)).cell());
                     let b = region.assign_advice(config.b, row, Value::known(Fr::from(b_value(row))));
                     if row == 1 {
@@ -177,7 +204,7 @@ impl Circuit<Fr> for TestCircuit {
                     if row > 1 {
                         region.assign_advice(config.c, row, Value::known(c[row]));
                     }
-                    region.assign_fixed(config.f, row, Fr::from(f_value(row)));
+                    region.assign_fixed(config.f, row, Fr::from(f_value(row, self.shape.variant)));
                 }
                 let out = region.assign_advice(config.c, m + 1, Value::known(c[m + 1])).cell();
                 if let Some((q_l, _, _)) = config.lookup {

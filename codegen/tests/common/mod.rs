@@ -1,12 +1,17 @@
 //! Shared test fixtures: deterministic keygen, EVM-transcript proofs and native verification.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod cases;
 pub mod circuit;
+pub mod evm;
+pub mod golden;
+pub mod reference;
+pub mod wide;
 
 use circuit::{Shape, TestCircuit};
 use halo2_proofs::{
     halo2curves::bn256::{Bn256, Fr, G1Affine},
-    plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey},
+    plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, ProvingKey, VerifyingKey},
     poly::kzg::{
         commitment::{KZGCommitmentScheme, ParamsKZG},
         multiopen::{ProverSHPLONK, VerifierSHPLONK},
@@ -48,21 +53,26 @@ pub fn test_circuit(shape: Shape, num_instances: usize, seed: u64) -> TestCircui
 }
 
 pub fn build(name: &'static str, k: u32, shape: Shape, num_instances: usize) -> Fixture {
-    let params = srs(k);
     let circuit = test_circuit(shape, num_instances, 1);
-    let vk = keygen_vk(&params, &circuit.without_witnesses_public()).expect("keygen_vk");
-    let pk = keygen_pk(&params, vk, &circuit.without_witnesses_public()).expect("keygen_pk");
     let instances = circuit.instances();
+    build_with(name, k, circuit, instances)
+}
+
+/// Keygen, one proof and its native verification for any circuit.
+pub fn build_with<C: Circuit<Fr>>(name: &'static str, k: u32, circuit: C, instances: Vec<Fr>) -> Fixture {
+    let params = srs(k);
+    let vk = keygen_vk(&params, &circuit.without_witnesses()).expect("keygen_vk");
+    let pk = keygen_pk(&params, vk, &circuit.without_witnesses()).expect("keygen_pk");
     let proof = prove(&params, &pk, circuit, &instances, 7);
     assert!(verify_native(&params, pk.get_vk(), &instances, &proof), "native verification failed");
     Fixture { name, params, pk, instances, proof }
 }
 
 /// Proves with SHPLONK over the keccak EVM transcript, exactly as the zkoracle prover does.
-pub fn prove(
+pub fn prove<C: Circuit<Fr>>(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
-    circuit: TestCircuit,
+    circuit: C,
     instances: &[Fr],
     seed: u64,
 ) -> Vec<u8> {
@@ -94,13 +104,4 @@ pub fn verify_native(
         &mut transcript,
     )
     .is_ok()
-}
-
-trait WithoutWitnessesPublic {
-    fn without_witnesses_public(&self) -> Self;
-}
-impl WithoutWitnessesPublic for TestCircuit {
-    fn without_witnesses_public(&self) -> Self {
-        halo2_proofs::plonk::Circuit::without_witnesses(self)
-    }
 }

@@ -1,0 +1,127 @@
+//! The real model for the end-to-end tests: `models/spread_mlp.onnx` compiled, set up (development SRS) and
+//! given its generated Solidity verifier, once per test process; proofs come from
+//! `zkoracle_prover::ProvingModel` and are checked on-chain by that verifier through the oracle.
+
+use super::{deploy, repo_root, Chain};
+use alloy::primitives::{Address, B256, I256, U256};
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+use zkoracle_relayer::{IInferenceOracle, Models, Proof, Prover};
+
+/// A compiled model directory plus its verifier's creation code.
+pub struct Built {
+    pub dir: PathBuf,
+    pub verifier_code: Vec<u8>,
+    pub vk_digest: B256,
+    pub scale: u8,
+    pub model: Arc<zkoracle_prover::ProvingModel>,
+}
+
+/// Builds spread_mlp once per process (compile, setup, verifier codegen + solc): about 3 s.
+pub fn spread() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("relayer-spread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let models = repo_root().join("models");
+        let settings = zkoracle_prover::compile::compile(
+            &models.join("spread_mlp.onnx"),
+            &models.join("spread_mlp.input.json"),
+            &zkoracle_prover::compile::CompileOptions::default(),
+        )
+        .unwrap();
+        settings.write(&dir.join("circuit.json")).unwrap();
+        let report = zkoracle_prover::setup(&dir, None).unwrap();
+        let (settings, params) = zkoracle_prover::proof::load_settings_and_srs(&dir).unwrap();
+        let vk =
+            zkoracle_prover::keys::read_vk(&dir.join(zkoracle_prover::keys::files::VK), &settings).unwrap();
+        let solc = repo_root().join("tools/solc");
+        let (_, compiled) =
+            zkoracle_codegen::build_verifier(&params, &vk, settings.num_instances, &solc).unwrap();
+        assert!(compiled.vk_contract.is_none(), "spread_mlp's verifier embeds its key");
+        let model = Arc::new(zkoracle_prover::ProvingModel::load(&dir).unwrap());
+        Built {
+            dir,
+            verifier_code: compiled.creation_bytecode,
+            vk_digest: report.vk_digest.parse().unwrap(),
+            scale: settings.scale,
+            model,
+        }
+    })
+}
+
+/// The real prover with extra latency, to hold a request in `proving` long enough to act mid-proof.
+pub struct Slow {
+    inner: Arc<zkoracle_prover::ProvingModel>,
+    delay: Duration,
+}
+
+impl Prover for Slow {
+    fn input_len(&self) -> usize {
+        Prover::input_len(self.inner.as_ref())
+    }
+    fn output_len(&self) -> usize {
+        Prover::output_len(self.inner.as_ref())
+    }
+    fn max_abs_input(&self) -> i64 {
+        Prover::max_abs_input(self.inner.as_ref())
+    }
+    fn prove_quantized(&self, input: &[i64]) -> Result<Proof, String> {
+        std::thread::sleep(self.delay);
+        Prover::prove_quantized(self.inner.as_ref(), input)
+    }
+}
+
+/// Deploys spread_mlp's verifier, registers the model and returns `(model_id, models served by the relayer)`.
+/// `delay` adds latency to every proof.
+pub async fn spread_model(chain: &Chain, delay: Duration) -> (U256, Models) {
+    let built = tokio::task::spawn_blocking(spread).await.unwrap();
+    let verifier = deploy(&chain.owner, built.verifier_code.clone()).await;
+    let m = built.model.as_ref();
+    let params = params(
+        verifier,
+        built.vk_digest,
+        (Prover::input_len(m), Prover::output_len(m)),
+        built.scale,
+        Prover::max_abs_input(m),
+    );
+    let id = chain.register(params).await;
+    let prover: Arc<dyn Prover> = if delay.is_zero() {
+        built.model.clone()
+    } else {
+        Arc::new(Slow { inner: built.model.clone(), delay })
+    };
+    (id, Models::from_provers([(id, prover)]))
+}
+
+/// A valid quantized input for spread_mlp, varied by `i`.
+pub fn input(i: i64) -> Vec<i64> {
+    let max = Prover::max_abs_input(spread().model.as_ref());
+    (0..8).map(|j| ((i * 37 + j * 53) % (2 * max + 1)) - max).collect()
+}
+
+fn params(
+    verifier: Address,
+    vk_digest: B256,
+    (inl, outl): (usize, usize),
+    scale: u8,
+    max_abs: i64,
+) -> IInferenceOracle::ModelParams {
+    IInferenceOracle::ModelParams {
+        verifier,
+        vkDigest: vk_digest,
+        weightsCommitment: U256::ZERO,
+        hasWeightsCommitment: false,
+        inputLen: inl as u32,
+        outputLen: outl as u32,
+        inputScale: scale,
+        outputScale: scale,
+        maxAbsInput: I256::try_from(max_abs).unwrap(),
+        fee: U256::from(1_000_000_000_000u64),
+        verifierGasLimit: 2_000_000,
+    }
+}

@@ -1,0 +1,119 @@
+//! Deploying the demo with the repository's forge scripts: oracle, verifier, model registration, and the
+//! SpreadGatedAMM with its tokens and liquidity.
+
+use alloy::primitives::{Address, U256};
+use alloy::sol_types::SolValue;
+use eyre::{eyre, WrapErr};
+use zkoracle_codegen::CompiledVerifier;
+use zkoracle_prover::CircuitSettings;
+
+use super::forge::{AddressBook, Book, Forge};
+
+/// What the demo deployed.
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    /// `InferenceOracle`.
+    pub(crate) oracle: Address,
+    /// The model's `Halo2Verifier`.
+    pub(crate) verifier: Address,
+    /// The `Halo2VerifyingKey` contract, when the verifying key lives apart from the verifier.
+    pub(crate) vk_contract: Option<Address>,
+    /// The registered model's id.
+    pub(crate) model_id: U256,
+    /// `SpreadGatedAMM`.
+    pub(crate) amm: Address,
+    /// The pool's tokens.
+    pub(crate) tokens: [Address; 2],
+}
+
+/// The model being registered.
+#[derive(Debug)]
+pub(crate) struct ModelRegistration<'a> {
+    /// Book key prefix (`<name>ModelId`); `spread_mlp` is what `04_DeployConsumers` reads.
+    pub(crate) name: &'a str,
+    /// Its compiled settings (lengths, scale, calibrated range).
+    pub(crate) settings: &'a CircuitSettings,
+    /// keccak256 of its verifying key (0x hex).
+    pub(crate) vk_digest: &'a str,
+    /// Request fee in wei.
+    pub(crate) fee: U256,
+}
+
+/// Runs `script/01..04` in order and reads the addresses back from the book.
+pub(crate) async fn deploy(
+    forge: &Forge,
+    book: &AddressBook,
+    verifier: &CompiledVerifier,
+    model: &ModelRegistration<'_>,
+) -> eyre::Result<Deployment> {
+    forge.script("01_DeployOracle.s.sol", &[]).await?;
+    let (verifier_addr, vk_contract) = deploy_verifier(forge, book, verifier).await?;
+    let s = model.settings;
+    forge
+        .script(
+            "03_RegisterModel.s.sol",
+            &[
+                ("MODEL_NAME", model.name.to_string()),
+                ("VERIFIER", verifier_addr.to_string()),
+                ("INPUT_LEN", s.input_len().to_string()),
+                ("OUTPUT_LEN", s.output_len().to_string()),
+                ("INPUT_SCALE", s.scale.to_string()),
+                ("OUTPUT_SCALE", s.output_scale.to_string()),
+                ("MAX_ABS_INPUT", s.max_abs_input.to_string()),
+                ("VK_DIGEST", model.vk_digest.to_string()),
+                ("FEE", model.fee.to_string()),
+            ],
+        )
+        .await
+        .wrap_err("registering the model")?;
+    forge.script("04_DeployConsumers.s.sol", &[]).await.wrap_err("deploying the SpreadGatedAMM")?;
+    let b = book.read()?;
+    Ok(Deployment {
+        oracle: b.address("InferenceOracle")?,
+        verifier: verifier_addr,
+        vk_contract,
+        model_id: b.uint(&format!("{}ModelId", model.name))?,
+        amm: b.address("SpreadGatedAMM")?,
+        tokens: [b.address("Token0")?, b.address("Token1")?],
+    })
+}
+
+/// `02_DeployVerifier`: the verifier alone, or the key contract first and then the verifier with the key
+/// contract's address as its constructor argument.
+async fn deploy_verifier(
+    forge: &Forge,
+    book: &AddressBook,
+    verifier: &CompiledVerifier,
+) -> eyre::Result<(Address, Option<Address>)> {
+    let hex_of = |code: &[u8]| format!("0x{}", hex::encode(code));
+    let mut creation = verifier.creation_bytecode.clone();
+    let vk_contract = match &verifier.vk_contract {
+        Some(vk) => {
+            let name = vk.name.clone();
+            forge
+                .script(
+                    "02_DeployVerifier.s.sol",
+                    &[
+                        ("VERIFIER_NAME", name.clone()),
+                        ("VERIFIER_BYTECODE_HEX", hex_of(&vk.creation_bytecode)),
+                    ],
+                )
+                .await
+                .wrap_err("deploying the verifying-key contract")?;
+            let addr = book.read()?.address(&name)?;
+            creation.extend_from_slice(&addr.abi_encode());
+            Some(addr)
+        }
+        None => None,
+    };
+    forge
+        .script(
+            "02_DeployVerifier.s.sol",
+            &[("VERIFIER_NAME", "Halo2Verifier".to_string()), ("VERIFIER_BYTECODE_HEX", hex_of(&creation))],
+        )
+        .await
+        .wrap_err("deploying the verifier")?;
+    let book: Book = book.read()?;
+    let addr = book.address("Halo2Verifier").map_err(|e| eyre!("{e} after deploying the verifier"))?;
+    Ok((addr, vk_contract))
+}
