@@ -251,6 +251,88 @@ impl Commitments {
     }
 }
 
+/// Proof offsets of the evaluations at x, in halo2-axiom's order: advice, fixed, random, σ,
+/// permutation products (z, z(ωx), z(ω^last x) except for the last set), lookups.
+struct Evaluations {
+    advice_queries: Vec<(usize, i32)>,
+    advice_evals: Vec<usize>,
+    fixed_queries: Vec<(usize, i32)>,
+    fixed_evals: Vec<usize>,
+    random_eval: usize,
+    sigma_evals: Vec<usize>,
+    instance_queries: Vec<i32>,
+    perm_sets: Vec<PermSet>,
+    lookups: Vec<Lookup>,
+}
+
+impl Evaluations {
+    fn read(
+        rd: &mut Reader,
+        vk: &VerifyingKey<G1Affine>,
+        perm_columns: &[halo2_proofs::plonk::Column<Any>],
+        chunk_len: usize,
+    ) -> Result<Self> {
+        let cs = vk.cs();
+        let num_sets = perm_columns.len().div_ceil(chunk_len);
+        let advice_queries: Vec<(usize, i32)> =
+            cs.advice_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
+        let advice_evals: Vec<usize> = advice_queries.iter().map(|_| rd.scalar()).collect();
+        let fixed_queries: Vec<(usize, i32)> =
+            cs.fixed_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
+        let fixed_evals: Vec<usize> = fixed_queries.iter().map(|_| rd.scalar()).collect();
+        let random_eval = rd.scalar();
+        let sigma_evals: Vec<usize> = vk.permutation().commitments().iter().map(|_| rd.scalar()).collect();
+        let instance_queries: Vec<i32> = cs.instance_queries().iter().map(|(_, r)| r.0).collect();
+        let mut perm_sets = Vec::with_capacity(num_sets);
+        for (i, chunk) in perm_columns.chunks(chunk_len).enumerate() {
+            let columns = chunk
+                .iter()
+                .map(|col| {
+                    Ok(match col.column_type() {
+                        Any::Advice(_) => {
+                            ColumnEval::Advice(query_index(&advice_queries, &(col.index(), 0), "advice")?)
+                        }
+                        Any::Fixed => {
+                            ColumnEval::Fixed(query_index(&fixed_queries, &(col.index(), 0), "fixed")?)
+                        }
+                        Any::Instance => {
+                            ColumnEval::Instance(query_index(&instance_queries, &0, "instance")?)
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let (z, z_next) = (rd.scalar(), rd.scalar());
+            let z_last = (i + 1 < num_sets).then(|| rd.scalar());
+            perm_sets.push(PermSet { columns, first_column: i * chunk_len, z, z_next, z_last });
+        }
+        let lookups = cs
+            .lookups()
+            .iter()
+            .map(|l| Lookup {
+                name: l.name().to_string(),
+                inputs: l.input_expressions().clone(),
+                tables: l.table_expressions().clone(),
+                z: rd.scalar(),
+                z_next: rd.scalar(),
+                input: rd.scalar(),
+                input_prev: rd.scalar(),
+                table: rd.scalar(),
+            })
+            .collect();
+        Ok(Evaluations {
+            advice_queries,
+            advice_evals,
+            fixed_queries,
+            fixed_evals,
+            random_eval,
+            sigma_evals,
+            instance_queries,
+            perm_sets,
+            lookups,
+        })
+    }
+}
+
 /// Builds the rounds of the transcript from a flat list of absorbed ranges and squeezes.
 struct Script {
     rounds: Vec<Round>,
@@ -349,51 +431,17 @@ impl Plan {
         );
 
         let evals_start = rd.at;
-        let advice_queries: Vec<(usize, i32)> =
-            cs.advice_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
-        let advice_evals: Vec<usize> = advice_queries.iter().map(|_| rd.scalar()).collect();
-        let fixed_queries: Vec<(usize, i32)> =
-            cs.fixed_queries().iter().map(|(c, r)| (c.index(), r.0)).collect();
-        let fixed_evals: Vec<usize> = fixed_queries.iter().map(|_| rd.scalar()).collect();
-        let random_eval = rd.scalar();
-        let sigma_evals: Vec<usize> = vk.permutation().commitments().iter().map(|_| rd.scalar()).collect();
-        let instance_queries: Vec<i32> = cs.instance_queries().iter().map(|(_, r)| r.0).collect();
-        let mut perm_sets = Vec::with_capacity(num_sets);
-        for (i, chunk) in perm_columns.chunks(chunk_len).enumerate() {
-            let columns = chunk
-                .iter()
-                .map(|col| {
-                    Ok(match col.column_type() {
-                        Any::Advice(_) => {
-                            ColumnEval::Advice(query_index(&advice_queries, &(col.index(), 0), "advice")?)
-                        }
-                        Any::Fixed => {
-                            ColumnEval::Fixed(query_index(&fixed_queries, &(col.index(), 0), "fixed")?)
-                        }
-                        Any::Instance => {
-                            ColumnEval::Instance(query_index(&instance_queries, &0, "instance")?)
-                        }
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let (z, z_next) = (rd.scalar(), rd.scalar());
-            let z_last = (i + 1 < num_sets).then(|| rd.scalar());
-            perm_sets.push(PermSet { columns, first_column: i * chunk_len, z, z_next, z_last });
-        }
-        let lookups = cs
-            .lookups()
-            .iter()
-            .map(|l| Lookup {
-                name: l.name().to_string(),
-                inputs: l.input_expressions().clone(),
-                tables: l.table_expressions().clone(),
-                z: rd.scalar(),
-                z_next: rd.scalar(),
-                input: rd.scalar(),
-                input_prev: rd.scalar(),
-                table: rd.scalar(),
-            })
-            .collect();
+        let Evaluations {
+            advice_queries,
+            advice_evals,
+            fixed_queries,
+            fixed_evals,
+            random_eval,
+            sigma_evals,
+            instance_queries,
+            perm_sets,
+            lookups,
+        } = Evaluations::read(&mut rd, vk, &perm_columns, chunk_len)?;
         let evals_len = rd.at - evals_start;
         rd.squeeze(Challenge::ShplonkY);
         rd.squeeze(Challenge::ShplonkV);

@@ -197,47 +197,15 @@ contract Halo2Verifier {
                     let t := x
                     let num0 := 0
                     let den0 := 1
-                    for { let ptr := 0x1560 } lt(ptr, 0x17e0) { ptr := add(ptr, 0x80) } {
+                    for { let ptr := 0x1560 } lt(ptr, 0x17e0) { ptr := add(ptr, 0x20) } {
+                        let inst := mload(ptr)
+                        ok := and(ok, lt(inst, R))
                         {
-                            let inst := mload(ptr)
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
+                            let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
+                            num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
+                            den0 := mulmod(den0, d, R)
                         }
-                        {
-                            let inst := mload(add(ptr, 0x20))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                        {
-                            let inst := mload(add(ptr, 0x40))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                        {
-                            let inst := mload(add(ptr, 0x60))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
+                        t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
                     }
                     mstore(0x360, num0)
                     mstore(0x600, den0)

@@ -197,50 +197,8 @@ contract Halo2Verifier {
                     let t := x
                     let num0 := 0
                     let den0 := 1
-                    for { let ptr := 0x12a0 } lt(ptr, 0x13a0) { ptr := add(ptr, 0x80) } {
-                        {
-                            let inst := mload(ptr)
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                        {
-                            let inst := mload(add(ptr, 0x20))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                        {
-                            let inst := mload(add(ptr, 0x40))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                        {
-                            let inst := mload(add(ptr, 0x60))
-                            ok := and(ok, lt(inst, R))
-                            {
-                                let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
-                                num0 := addmod(mulmod(num0, d, R), mulmod(inst, den0, R), R)
-                                den0 := mulmod(den0, d, R)
-                            }
-                            t := mulmod(t, 0x0ae3c95fc03c0a5f2de8a8f46c03ccdfdfed2bb98c9e4ae0b10b15eda4e3b1e3, R) // · ω^-1
-                        }
-                    }
-                    {
-                        let inst := mload(0x13a0)
+                    for { let ptr := 0x12a0 } lt(ptr, 0x13c0) { ptr := add(ptr, 0x20) } {
+                        let inst := mload(ptr)
                         ok := and(ok, lt(inst, R))
                         {
                             let d := addmod(t, 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000, R)
