@@ -1,12 +1,10 @@
 //! `zkoracle relay --config relayer.toml`: the fulfilment daemon (see `zkoracle-relayer`).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Args;
 use eyre::WrapErr;
-use zkoracle_prover::ProvingModel;
-use zkoracle_relayer::{Config, ModelLoader, Proof, Prover};
+use zkoracle_relayer::Config;
 
 /// Arguments of `zkoracle relay`.
 #[derive(Debug, Args)]
@@ -24,11 +22,7 @@ impl RelayArgs {
             .enable_all()
             .build()
             .wrap_err("starting the async runtime")?;
-        runtime.block_on(zkoracle_relayer::run_with_loader(
-            config,
-            Arc::new(ProverLoader),
-            shutdown_signal(),
-        ))?;
+        runtime.block_on(zkoracle_relayer::run(config, shutdown_signal()))?;
         Ok(())
     }
 }
@@ -62,45 +56,4 @@ pub(crate) async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("shutdown signal received");
-}
-
-/// Loads model directories with [`ProvingModel::load`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ProverLoader;
-
-impl ModelLoader for ProverLoader {
-    fn load(&self, dir: &Path) -> Result<Arc<dyn Prover>, String> {
-        ProvingModel::load(dir)
-            .map(|m| Arc::new(LoadedModel(m)) as Arc<dyn Prover>)
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// A [`ProvingModel`] behind the relayer's [`Prover`] trait.
-#[derive(Debug)]
-struct LoadedModel(ProvingModel);
-
-impl Prover for LoadedModel {
-    fn input_len(&self) -> usize {
-        self.0.input_len()
-    }
-
-    fn output_len(&self) -> usize {
-        self.0.output_len()
-    }
-
-    fn max_abs_input(&self) -> i64 {
-        self.0.max_abs_input()
-    }
-
-    fn prove_quantized(&self, input: &[i64]) -> Result<Proof, String> {
-        let b = self.0.prove_quantized(input).map_err(|e| e.to_string())?;
-        Ok(Proof {
-            outputs: b.outputs,
-            outputs_quantized: b.outputs_quantized,
-            instances: b.instances,
-            proof: b.proof,
-            calldata: b.calldata,
-        })
-    }
 }

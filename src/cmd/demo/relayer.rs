@@ -2,7 +2,6 @@
 //! and waiting for it to fulfil a request.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
@@ -17,7 +16,6 @@ use zkoracle_relayer::{Config, Db, State};
 
 use super::contracts::ISpreadGatedAMM::SpreadUpdated;
 use super::market::explain;
-use crate::cmd::relay::ProverLoader;
 
 /// What the relayer needs to know.
 #[derive(Debug)]
@@ -118,10 +116,9 @@ impl RelayerHandle {
         Db::open(&config.db_path)?;
         let provider = ProviderBuilder::new().connect_http(s.rpc_url.parse().wrap_err("rpc url")?).erased();
         let (tx, rx) = oneshot::channel::<()>();
-        let task =
-            tokio::spawn(zkoracle_relayer::run_with_loader(config, Arc::new(ProverLoader), async move {
-                let _ = rx.await;
-            }));
+        let task = tokio::spawn(zkoracle_relayer::run(config, async move {
+            let _ = rx.await;
+        }));
         Ok(Self { config_path, db_path, provider, shutdown: Some(tx), task: Some(task) })
     }
 
