@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench clean
+.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench profile clean
 
 all: build
 
@@ -43,6 +43,11 @@ demo: toolchain
 
 bench: toolchain
 	bash bench/run.sh
+
+# zkoracle only, one run per step: floor and perf profile (bench/profiles/*.svg); the report goes to
+# bench/work/PROFILE.md, BENCHMARKS.md is left alone.
+profile: toolchain
+	bash bench/run.sh --systems zkoracle --repeat 1 --out bench/work/PROFILE.md
 
 clean:
 	$(CARGO) clean

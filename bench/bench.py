@@ -13,7 +13,13 @@ The report goes to BENCHMARKS.md at the repository root, between `<!-- bench:beg
 A zkoracle command that does not exist yet, or fails, gives "n/a" in its columns and a line under "Notes".
 The zkoracle binary is target/release/zkoracle, or $ZKORACLE_BIN.
 
+For zkoracle the harness also measures the prover's floor (`zkoracle floor --data`: the MSMs and FFTs that
+halo2-axiom performs for the model's committed columns at its k, timed alone; the table shows prove / floor),
+and, when `perf` works here, profiles one more prove (bench/perf_profile.py): a flamegraph goes to
+bench/profiles/<model>.svg and a table of where prove time goes into the report.
+
 Usage: bench.py [--models NAME ...] [--systems ezkl zkoracle] [--repeat N] [--out FILE] [--hardfork NAME]
+                [--no-profile] [--floor-repeat N]
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evm  # noqa: E402
+import perf_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 MODELS_DIR = ROOT / "models"
+PROFILES = BENCH / "profiles"
 SOLC = ROOT / "tools" / "solc"
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 ZKORACLE = Path(os.environ.get("ZKORACLE_BIN", ROOT / "target" / "release" / "zkoracle")).resolve()
@@ -278,7 +286,33 @@ def find_key(obj, names: tuple[str, ...]):
     return None
 
 
-def bench_zkoracle(name: str, a, wd: Path, expected: list[float]) -> Result:
+def floor_step(res: Result, step, circuit: Path, data: str, a) -> None:
+    """`zkoracle floor --json`: the MSM/FFT floor of the model (a failure is a note, not fatal)."""
+    try:
+        fl = step("floor", str(circuit), "--data", data, "--json", "--repeat", str(a.floor_repeat)).last_json()
+        if "floor_s" not in fl:
+            raise StepFailed("zkoracle floor printed no JSON")
+        res.extra["floor"] = fl
+    except StepFailed as e:
+        res.notes.append(str(e))
+
+
+def profile_step(res: Result, name: str, circuit: Path, data: str) -> None:
+    """perf profile of one more prove: bench/profiles/<name>.svg and the category table."""
+    ok, why = perf_profile.perf_ok()
+    if not ok:
+        res.notes.append(f"zkoracle {name}: no profile: {why}")
+        return
+    try:
+        res.extra["profile"] = perf_profile.profile(
+            ZKORACLE, circuit, Path(data), PROFILES / f"{name}.svg", BENCH / "work" / "profiles" / name
+        )
+    except (RuntimeError, OSError) as e:
+        res.notes.append(f"zkoracle {name}: profile failed: {e}")
+
+
+def bench_zkoracle(name: str, a, wd: Path, expected: list[float], private: bool = False) -> Result:
+    """zkoracle's pipeline on one model; `private` compiles with `--params private` (hidden weights)."""
     res = Result()
     model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
     logs = wd / "logs"
@@ -302,7 +336,7 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float]) -> Result:
 
     # Each stage is tried even if an earlier optional one failed; a missing prerequisite fails on its own.
     try:
-        p = step("compile", model, "--data", data, "-o", str(circuit))
+        p = step("compile", model, "--data", data, "-o", str(circuit), *(["--params", "private"] if private else []))
         res.compile_s = p.wall_s
         cj = json.loads((circuit / "circuit.json").read_text()) if (circuit / "circuit.json").exists() else {}
         res.k = find_key(cj, ("k", "logrows"))
@@ -314,8 +348,11 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float]) -> Result:
         for attr, fname in (("pk_bytes", "pk.bin"), ("vk_bytes", "vk.bin")):
             if (circuit / fname).exists():
                 setattr(res, attr, (circuit / fname).stat().st_size)
+        floor_step(res, step, circuit, data, a)
         res.prove_s, procs = best_of(a.repeat, timed("prove", str(circuit), "--data", data, "-o", str(proof)))
         res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
+        if a.profile and not private:
+            profile_step(res, name, circuit, data)
         pj = json.loads(proof.read_text())
         res.proof_bytes = len(bytes.fromhex(pj["proof"].removeprefix("0x")))
         if "outputs" in pj:
@@ -414,9 +451,9 @@ def render(results: dict, a, meta: dict) -> str:
         f"- setup/prove/verify: best of {a.repeat} runs, each step in its own process; peak RSS is the prove "
         "process's own (EZKL's includes the Python interpreter).",
         "",
-        "| model | system | k | compile s | setup s | prove s | verify s | pk | vk | proof | prove peak RSS "
-        "| verify gas | runtime code | calldata | max abs err |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | system | k | compile s | setup s | prove s | floor s | prove/floor | verify s | pk | vk | proof "
+        "| prove peak RSS | verify gas | runtime code | calldata | max abs err |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, per in results.items():
         for sysname in ("zkoracle", "ezkl"):
@@ -430,9 +467,12 @@ def render(results: dict, a, meta: dict) -> str:
             gas = fmt_int(r.verify_gas)
             if r.verify_gas is not None and r.verified_onchain is False:
                 gas += " (returned false)"
+            fl = r.extra.get("floor", {}).get("floor_s")
+            over = f"{r.prove_s / fl:.2f}" if fl and r.prove_s is not None else "n/a"
             L.append(
                 f"| {name} | {'EZKL' if sysname == 'ezkl' else 'zkoracle'} | {fmt_int(r.k)} | {fmt_s(r.compile_s)} "
-                f"| {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} | {fmt_s(r.verify_s)} | {fmt_bytes(r.pk_bytes)} "
+                f"| {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} | {fmt_s(fl)} | {over} | {fmt_s(r.verify_s)} "
+                f"| {fmt_bytes(r.pk_bytes)} "
                 f"| {fmt_bytes(r.vk_bytes)} | {fmt_int(r.proof_bytes, ' B')} | {rss} | {gas} | {code} "
                 f"| {fmt_int(r.calldata_bytes, ' B')} | {fmt_err(r.max_abs_err)} |"
             )
@@ -478,9 +518,138 @@ def render(results: dict, a, meta: dict) -> str:
     ]
     if sol:
         L += ["", "Verifier compilation: " + "; ".join(sol) + "."]
+    L += render_private(results) + render_floor(results) + render_profiles(results)
     if notes:
         L += ["", "### Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(L) + "\n"
+
+
+def private_compile_only(name: str, wd: Path) -> Result:
+    """`compile --params private` alone: the circuit size hiding the weights would take."""
+    res = Result()
+    model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
+    p = run_proc([str(ZKORACLE), "compile", model, "--data", data, "-o", str(wd / "circuit"), "--params", "private"],
+                 wd / "logs", "compile", 600)
+    if p.rc != 0:
+        res.notes.append(f"zkoracle --params private {name}: {p.why()}")
+        return res
+    cj = json.loads((wd / "circuit" / "circuit.json").read_text())
+    res.k = cj["k"]
+    res.compile_s = p.wall_s
+    res.max_abs_err = cj["calibration"]["max_abs_error"]
+    res.notes.append(
+        f"zkoracle --params private {name}: compiled only (k = {cj['k']}, {cj['rows']:,} rows, mostly the "
+        "Poseidon rows of its weights); not proved by the benchmark"
+    )
+    return res
+
+
+def render_private(results: dict) -> list[str]:
+    """Fixed vs private parameters (`compile --params private`): what hiding the weights costs."""
+    rows = [(n, per["zkoracle"], per["zkoracle-private"]) for n, per in results.items()
+            if "zkoracle" in per and "zkoracle-private" in per]
+    if not rows:
+        return []
+    L = [
+        "",
+        "### Fixed vs private parameters",
+        "",
+        "zkoracle with the weights fixed into the verifying key (`--params fixed`) and as private witnesses behind "
+        "their Poseidon commitment (`--params private`, one extra public instance); same model, input and harness.",
+        "",
+        "| model | params | k | setup s | prove s | pk | proof | verify gas | runtime code | max abs err |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, f, p in rows:
+        for label, r in (("fixed", f), ("private", p)):
+            L.append(
+                f"| {name} | {label} | {fmt_int(r.k)} | {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} "
+                f"| {fmt_bytes(r.pk_bytes)} | {fmt_int(r.proof_bytes, ' B')} | {fmt_int(r.verify_gas)} "
+                f"| {fmt_int(r.runtime_bytes, ' B')} | {fmt_err(r.max_abs_err)} |"
+            )
+    return L
+
+
+def render_floor(results: dict) -> list[str]:
+    """The floor table: what one zkoracle proof commits to and transforms, and how long that takes alone."""
+    rows = [(n, per["zkoracle"]) for n, per in results.items() if "floor" in per.get("zkoracle", Result()).extra]
+    if not rows:
+        return []
+    L = [
+        "",
+        "### The floor: halo2-axiom's MSMs and FFTs for zkoracle's committed columns",
+        "",
+        "`zkoracle floor <dir> --data <input>` (prover/src/floor.rs) counts, from the keyed constraint system, the "
+        "size-2^k MSMs (advice columns; per lookup the permuted input, permuted table and grand product; "
+        "ceil(equality columns / (degree - 2)) permutation products; the random and `degree - 1` quotient pieces "
+        "of the vanishing argument; SHPLONK's two) and FFTs (inverse FFTs of advice, instance, lookup and "
+        "permutation polynomials; coset FFTs of every fixed, advice, instance, sigma, permutation and lookup "
+        "polynomial on each of the 2^(extended k - k) parts of the extended domain; one extended inverse FFT) "
+        "that halo2-axiom 0.5.3 performs for one proof, and times that many real `commit_lagrange`/`commit` "
+        "(its `best_multiexp` on the SRS bases) and `EvaluationDomain` transforms here, best of "
+        f"{rows[0][1].extra['floor'].get('repeats', '?')}. Advice and lookup MSMs run on the witness of the "
+        "benchmark input (an MSM's cost depends on its scalars), the other MSMs on random full-width scalars. "
+        "prove/floor is the prove time above divided by the floor: how much the prover spends beyond "
+        "the MSMs and FFTs its columns require. \"witness MSM s\" is the part of the MSM time spent on the witness "
+        "columns, and in parentheses the same MSMs with small negative values (stored as p - |x|, full-width "
+        "scalars) committed separately and subtracted (prover/src/signed_msm.rs).",
+        "",
+        "| model | k | extended k | degree | advice / fixed / equality columns | lookups | perm. products "
+        "| MSMs | FFTs (size 2^k) | MSM s | witness MSM s (signed split) | FFT s | floor s | prove s | prove/floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        f = r.extra["floor"]
+        c, sec = f["counts"], f.get("seconds", {})
+        over = f"{r.prove_s / f['floor_s']:.2f}" if r.prove_s and f["floor_s"] else "n/a"
+        L.append(
+            f"| {name} | {c['k']} | {c['extended_k']} | {c['degree']} | {c['advice_columns']} / "
+            f"{c['fixed_columns']} / {c['equality_columns']} | {c['lookups']} | {c['permutation_products']} "
+            f"| {c['msm_lagrange'] + c['msm_monomial']} | {c['ifft'] + c['coset_fft']} + {c['extended_ifft']} "
+            f"of 2^{c['extended_k']} | {fmt_s(f['msm_s'])} | {fmt_s(sec.get('msm_witness'))} "
+            f"({fmt_s(sec.get('msm_witness_signed'))}) | {fmt_s(f['fft_s'])} | {fmt_s(f['floor_s'])} "
+            f"| {fmt_s(r.prove_s)} | {over} |"
+        )
+    return L
+
+
+def render_profiles(results: dict) -> list[str]:
+    """Where zkoracle's prove time goes, from one perf-profiled prove per model."""
+    profs = [(n, per["zkoracle"].extra["profile"]) for n, per in results.items()
+             if "profile" in per.get("zkoracle", Result()).extra]
+    if not profs:
+        return []
+    cats = []
+    for _, p in profs:
+        for c in p["categories"]:
+            if c["category"] not in cats:
+                cats.append(c["category"])
+    L = [
+        "",
+        "### Where zkoracle's prove time goes (perf)",
+        "",
+        f"One more `zkoracle prove` per model under `perf record -F {profs[0][1]['hz']} --call-graph dwarf` "
+        "(bench/perf_profile.py). Each sample is put in the category of its innermost frame that names a "
+        "prover step; a cell is the category's share of all samples (all threads) and, in parentheses, that "
+        "share of the profiled prove's wall time in seconds. Flamegraphs: "
+        + ", ".join(f"[{n}]({p['svg']})" for n, p in profs) + ".",
+        "",
+        "| category | " + " | ".join(n for n, _ in profs) + " |",
+        "|---|" + "---:|" * len(profs),
+    ]
+    for cat in cats:
+        cells = []
+        for _, p in profs:
+            c = next((x for x in p["categories"] if x["category"] == cat), None)
+            wall = p.get("prove_s") or p.get("wall_s") or 0
+            cells.append("-" if c is None else f"{100 * c['share']:.1f}% ({c['share'] * wall:.3f})")
+        L.append(f"| {cat} | " + " | ".join(cells) + " |")
+    L.append("| samples / profiled prove s | " + " | ".join(
+        f"{p['samples']} / {fmt_s(p.get('prove_s'))}" for _, p in profs) + " |")
+    L += ["", "Hottest leaf functions (share of samples): " + "; ".join(
+        f"{n}: " + ", ".join(f"`{f['function']}` {100 * f['share']:.0f}%" for f in p["top_functions"][:3])
+        for n, p in profs) + "."]
+    return L
 
 
 def write_report(path: Path, body: str) -> None:
@@ -509,12 +678,19 @@ def write_report(path: Path, body: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
-    ap.add_argument("--systems", nargs="+", default=["zkoracle", "ezkl"], choices=["zkoracle", "ezkl"])
+    ap.add_argument("--systems", nargs="+", default=["zkoracle", "zkoracle-private", "ezkl"],
+                    choices=["zkoracle", "zkoracle-private", "ezkl"],
+                    help="zkoracle-private: zkoracle with `--params private` (fixed vs private table)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per timed step; the best is reported")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--hardfork", default="osaka", help="anvil hardfork for the gas measurement")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per step")
     ap.add_argument("--keep", action="store_true", help="keep EZKL's pk.key files (hundreds of MB)")
+    ap.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
+                    help="perf-profile one zkoracle prove per model into bench/profiles/ (default: on)")
+    ap.add_argument("--private-models", nargs="*", default=["spread_mlp", "risk_mlp"],
+                    help="models proved with --params private (others are only compiled: their k is reported)")
+    ap.add_argument("--floor-repeat", type=int, default=3, help="timed repetitions of `zkoracle floor`")
     a = ap.parse_args()
     unknown = [m for m in a.models if not (MODELS_DIR / f"{m}.onnx").exists()]
     if unknown:
@@ -540,8 +716,13 @@ def main() -> int:
                 shutil.rmtree(wd)
             wd.mkdir(parents=True)
             t0 = time.time()
-            fn = bench_ezkl if sysname == "ezkl" else bench_zkoracle
-            r = results[name][sysname] = fn(name, a, wd, expected)
+            if sysname == "zkoracle-private" and name not in a.private_models:
+                r = private_compile_only(name, wd)
+            elif sysname == "ezkl":
+                r = bench_ezkl(name, a, wd, expected)
+            else:
+                r = bench_zkoracle(name, a, wd, expected, private=sysname == "zkoracle-private")
+            results[name][sysname] = r
             print(
                 f"[bench] {name:11s} {sysname:8s} k={r.k} setup={fmt_s(r.setup_s)} prove={fmt_s(r.prove_s)} "
                 f"verify={fmt_s(r.verify_s)} pk={fmt_bytes(r.pk_bytes)} gas={fmt_int(r.verify_gas)} "

@@ -164,6 +164,11 @@ def spread_mlp():
     return mlp("spread_mlp", 1001, [8, 32, 32, 1])
 
 
+def spread_mlp_alt():
+    """The spread model's architecture with other weights: `--params private` shares its keys and verifier."""
+    return mlp("spread_mlp_alt", 1011, [8, 32, 32, 1])
+
+
 def risk_mlp():
     return mlp("risk_mlp", 1002, [16, 64, 64, 4])
 
@@ -254,9 +259,259 @@ def shape_ops():
     return b.model([1, 12], out, [1, 14]), [1, 12]
 
 
+def multi(b: Builder, op: str, inputs: list[str], n_out: int, **attrs) -> list[str]:
+    """A node with `n_out` outputs."""
+    outs = [b.fresh(op.lower()) for _ in range(n_out)]
+    b.nodes.append(helper.make_node(op, inputs, outs, name=f"{op}_{b.counter}", **attrs))
+    return outs
+
+
+def flat_row(b: Builder, x: str) -> str:
+    return b.node("Reshape", [x, b.i64("shape", [1, -1])])
+
+
+def rec_params(b: Builder, gates: int, dirs: int, n_in: int, hidden: int, gain: float = 0.6) -> list[str]:
+    """W, R, B of a recurrent op (uniform in ±gain/sqrt(hidden))."""
+    r = gain / np.sqrt(hidden)
+    w = b.f32("W", b.rng.uniform(-r, r, (dirs, gates * hidden, n_in)))
+    rr = b.f32("R", b.rng.uniform(-r, r, (dirs, gates * hidden, hidden)))
+    bb = b.f32("B", b.rng.uniform(-0.2, 0.2, (dirs, 2 * gates * hidden)))
+    return [w, rr, bb]
+
+
+def lstm_seq():
+    """LSTM, forward, with bias, constant initial_h / initial_c and peepholes: Y, Y_h and Y_c."""
+    b = Builder("lstm_seq", 1009)
+    seq, n_in, hidden = 4, 3, 4
+    w, r, bias = rec_params(b, 4, 1, n_in, hidden, gain=1.8)
+    h0 = b.f32("h0", b.rng.uniform(-0.3, 0.3, (1, 1, hidden)))
+    c0 = b.f32("c0", b.rng.uniform(-0.3, 0.3, (1, 1, hidden)))
+    p = b.f32("P", b.rng.uniform(-0.3, 0.3, (1, 3 * hidden)))
+    y, yh, yc = multi(b, "LSTM", ["input", w, r, bias, "", h0, c0, p], 3, hidden_size=hidden)
+    out = b.node("Concat", [flat_row(b, y), flat_row(b, yh), flat_row(b, yc)], axis=1)
+    return b.model([seq, 1, n_in], out, [1, seq * hidden + 2 * hidden]), [seq, 1, n_in]
+
+
+def gru_seq():
+    """Two stacked GRUs: forward with linear_before_reset=0 and no initial state, then bidirectional with
+    linear_before_reset=1 and a constant initial_h: Y and Y_h of the second."""
+    b = Builder("gru_seq", 1010)
+    seq, n_in, h1, h2 = 4, 3, 4, 3
+    w, r, bias = rec_params(b, 3, 1, n_in, h1, gain=1.8)
+    y1, _ = multi(b, "GRU", ["input", w, r, bias], 2, hidden_size=h1)
+    x2 = b.node("Squeeze", [y1, b.i64("axes", [1])])  # [seq, 1, h1]
+    w, r, bias = rec_params(b, 3, 2, h1, h2, gain=1.8)
+    h0 = b.f32("h0", b.rng.uniform(-0.3, 0.3, (2, 1, h2)))
+    y2, yh2 = multi(
+        b, "GRU", [x2, w, r, bias, "", h0], 2, hidden_size=h2, direction="bidirectional", linear_before_reset=1
+    )
+    out = b.node("Concat", [flat_row(b, y2), flat_row(b, yh2)], axis=1)
+    return b.model([seq, 1, n_in], out, [1, seq * 2 * h2 + 2 * h2]), [seq, 1, n_in]
+
+
+def rnn_seq():
+    """RNN, batch-first layout (1), constant initial_h: Y and Y_h."""
+    b = Builder("rnn_seq", 1016)
+    seq, n_in, hidden = 5, 3, 4
+    w, r, bias = rec_params(b, 1, 1, n_in, hidden, gain=0.9)
+    h0 = b.f32("h0", b.rng.uniform(-0.3, 0.3, (1, 1, hidden)))  # layout 1: [batch, dirs, hidden]
+    y, yh = multi(b, "RNN", ["input", w, r, bias, "", h0], 2, hidden_size=hidden, layout=1)
+    out = b.node("Concat", [flat_row(b, y), flat_row(b, yh)], axis=1)
+    return b.model([1, seq, n_in], out, [1, seq * hidden + hidden]), [1, seq, n_in]
+
+
+def rnn_reverse():
+    """RNN, direction reverse, without bias or initial state: Y and Y_h. (tract 0.23 ignores `direction` and
+    runs a single-direction RNN forward, so this model is checked against the ONNX reference only.)"""
+    b = Builder("rnn_reverse", 1015)
+    seq, n_in, hidden = 5, 3, 4
+    w, r, _ = rec_params(b, 1, 1, n_in, hidden, gain=0.9)
+    y, yh = multi(b, "RNN", ["input", w, r], 2, hidden_size=hidden, direction="reverse")
+    out = b.node("Concat", [flat_row(b, y), flat_row(b, yh)], axis=1)
+    return b.model([seq, 1, n_in], out, [1, seq * hidden + hidden]), [seq, 1, n_in]
+
+
+# Tree ensembles, as Hummingbird converts them. Trees are random but fixed (seeded), in sklearn's preorder
+# node numbering; thresholds are multiples of 0.01.
+TREE_FEATURES = 4
+TREE_CLASSES = 3
+
+
+def random_tree(rng: np.random.Generator, depth: int, max_nodes: int) -> list[tuple]:
+    """Nodes `("split", feature, threshold, left, right)` / `("leaf", probabilities)`; depth <= `depth`."""
+    while True:
+        nodes: list = []
+
+        def build(d: int) -> int:
+            i = len(nodes)
+            nodes.append(None)
+            if d == depth or (d >= 1 and rng.random() < 0.3):
+                nodes[i] = ("leaf", rng.dirichlet(np.ones(TREE_CLASSES)))
+            else:
+                f, t = int(rng.integers(TREE_FEATURES)), round(float(rng.uniform(-0.6, 0.6)), 2)
+                left = build(d + 1)
+                right = build(d + 1)
+                nodes[i] = ("split", f, t, left, right)
+            return i
+
+        build(0)
+        if len(nodes) <= max_nodes:
+            return nodes
+
+
+def tree_forest(seed: int, n_trees: int, depth: int, max_nodes: int) -> list[list[tuple]]:
+    rng = np.random.default_rng(seed)
+    return [random_tree(rng, depth, max_nodes) for _ in range(n_trees)]
+
+
+FOREST = dict(seed=2024, n_trees=3, depth=3, max_nodes=11)
+
+
+def tree_trav_forest():
+    """Hummingbird's `tree_trav` strategy for a random-forest classifier (3 trees, depth 3, 4 features,
+    3 classes), as `hummingbird.ml.convert(model, "onnx")` exports TreeTraversalTreeImpl.forward: node
+    arrays (features, thresholds, lefts, rights, values) as initializers, trees flattened with per-tree node
+    offsets, leaves pointing to themselves, and the loop over depth unrolled as
+    Gather -> GatherElements -> GreaterOrEqual -> Where -> Cast -> Add; then the leaf values are gathered
+    and averaged over the trees (the class probabilities)."""
+    b = Builder("tree_trav_forest", 1012)
+    trees = tree_forest(**FOREST)
+    n_trees, n_nodes = len(trees), max(len(t) for t in trees)
+    lefts = np.zeros((n_trees, n_nodes), np.int64)
+    rights = np.zeros((n_trees, n_nodes), np.int64)
+    feats = np.zeros((n_trees, n_nodes), np.int64)
+    thr = np.zeros((n_trees, n_nodes), np.float32)
+    vals = np.zeros((n_trees, n_nodes, TREE_CLASSES), np.float32)
+    for ti, tree in enumerate(trees):
+        for i, nd in enumerate(tree):
+            if nd[0] == "split":
+                _, feats[ti, i], thr[ti, i], lefts[ti, i], rights[ti, i] = nd
+            else:
+                lefts[ti, i] = rights[ti, i] = i
+                vals[ti, i] = nd[1]
+    features = b.const("features", feats.reshape(-1))
+    thresholds = b.const("thresholds", thr.reshape(-1))
+    lefts_c = b.const("lefts", lefts.reshape(-1))
+    rights_c = b.const("rights", rights.reshape(-1))
+    values = b.const("values", vals.reshape(-1, TREE_CLASSES))
+    offsets = [[i * n_nodes for i in range(n_trees)]]
+    nodes_offset = b.const("nodes_offset", np.array(offsets, np.int64))
+    idx = b.node("Reshape", [nodes_offset, b.i64("shape", [-1])])
+    as_row = b.i64("shape", [-1, n_trees])
+    for _ in range(FOREST["depth"]):
+        fn = b.node("Reshape", [b.node("Gather", [features, idx], axis=0), as_row])
+        fv = b.node("GatherElements", ["input", fn], axis=1)
+        th = b.node("Reshape", [b.node("Gather", [thresholds, idx], axis=0), as_row])
+        lf = b.node("Reshape", [b.node("Gather", [lefts_c, idx], axis=0), as_row])
+        rt = b.node("Reshape", [b.node("Gather", [rights_c, idx], axis=0), as_row])
+        go_right = b.node("GreaterOrEqual", [fv, th])
+        nxt = b.node("Cast", [b.node("Where", [go_right, rt, lf])], to=TensorProto.INT64)
+        idx = b.node("Reshape", [b.node("Add", [nxt, nodes_offset]), b.i64("shape", [-1])])
+    out = b.node("Gather", [values, idx], axis=0)  # [trees, classes]
+    out = b.node("Reshape", [out, b.i64("shape", [-1, n_trees, TREE_CLASSES])])
+    out = b.node("ReduceMean", [out], axes=[1], keepdims=0)  # [1, classes]
+    return b.model([1, TREE_FEATURES], out, [1, TREE_CLASSES]), [1, TREE_FEATURES]
+
+
+def tree_gemm():
+    """Hummingbird's `gemm` strategy for one decision tree (depth 3, 4 features, 3 classes), as
+    GEMMTreeImpl.forward exports it with the tree axis squeezed (one tree): features = x[:, weight_1];
+    x = (features >= bias_1).float(); x = (weight_2 @ x == bias_2).float(); x = weight_3 @ x."""
+    b = Builder("tree_gemm", 1013)
+    (tree,) = tree_forest(seed=7, n_trees=1, depth=3, max_nodes=15)
+    splits = [i for i, nd in enumerate(tree) if nd[0] == "split"]
+    leaves = [i for i, nd in enumerate(tree) if nd[0] == "leaf"]
+    w1 = [tree[i][1] for i in splits]
+    b1 = np.array([[tree[i][2] for i in splits]], np.float32)
+    # weight_2[l, s] = 1 if leaf l is in the right subtree of split s, -1 if in the left one; bias_2[l] =
+    # the number of right turns on the path to l.
+    w2 = np.zeros((len(leaves), len(splits)), np.float32)
+    b2 = np.zeros((len(leaves), 1), np.float32)
+
+    def walk(i: int, path: list[tuple[int, int]]) -> None:
+        nd = tree[i]
+        if nd[0] == "leaf":
+            li = leaves.index(i)
+            for s, turn in path:
+                w2[li, splits.index(s)] = 1.0 if turn else -1.0
+            b2[li, 0] = sum(turn for _, turn in path)
+            return
+        walk(nd[3], path + [(i, 0)])
+        walk(nd[4], path + [(i, 1)])
+
+    walk(0, [])
+    w3 = np.array([tree[i][1] for i in leaves], np.float32).T  # [classes, leaves]
+    feats = b.node("Gather", ["input", b.i64("weight_1", w1)], axis=1)  # [1, splits]
+    x = b.node("Cast", [b.node("GreaterOrEqual", [feats, b.f32("bias_1", b1)])], to=TensorProto.FLOAT)
+    x = b.node("Transpose", [x], perm=[1, 0])  # [splits, 1]
+    x = b.node("MatMul", [b.f32("weight_2", w2), x])  # [leaves, 1]
+    x = b.node("Cast", [b.node("Equal", [x, b.f32("bias_2", b2)])], to=TensorProto.FLOAT)
+    x = b.node("MatMul", [b.f32("weight_3", w3), x])  # [classes, 1]
+    x = b.node("Transpose", [x], perm=[1, 0])  # [1, classes]
+    return b.model([1, TREE_FEATURES], x, [1, TREE_CLASSES]), [1, TREE_FEATURES]
+
+
+def logic_ops():
+    """The remaining comparison / logic patterns: Less, LessOrEqual, Greater, GreaterOrEqual and Equal between
+    computed tensors and constants, Not / And / Or / Xor, Where with computed and constant branches, Cast of
+    booleans, and Gather with computed indices on computed and constant data."""
+    b = Builder("logic_ops", 1014)
+    a = b.node("Slice", ["input", b.i64("s", [0]), b.i64("e", [3]), b.i64("ax", [1])])  # [1,3]
+    c = b.node("Slice", ["input", b.i64("s", [3]), b.i64("e", [6]), b.i64("ax", [1])])  # [1,3]
+    lt = b.node("Less", [a, c])
+    le = b.node("LessOrEqual", [a, b.f32("t_le", [0.1, -0.2, 0.3])])
+    gt = b.node("Greater", [c, b.f32("t_gt", np.float32(0.05))])
+    ge = b.node("GreaterOrEqual", [c, a])
+    flt = lambda t: b.node("Cast", [t], to=TensorProto.FLOAT)  # noqa: E731
+    eq = b.node("Equal", [flt(lt), flt(gt)])
+    an = b.node("And", [lt, gt])
+    orr = b.node("Or", [b.node("Not", [le]), gt])
+    xo = b.node("Xor", [lt, le])
+    w1 = b.node("Where", [an, a, c])
+    w2 = b.node("Where", [orr, a, b.f32("w_c", np.float32(0.5))])
+    w3 = b.node("Where", [xo, b.f32("w_t", [0.25, -0.5, 0.75]), c])
+    w4 = b.node("Where", [ge, b.f32("w_a", [1.5, -1.0, 0.5]), b.f32("w_b", [-0.25, 0.5, 2.0])])
+    idx = b.node("Add", [b.node("Cast", [lt], to=TensorProto.INT64), b.node("Cast", [gt], to=TensorProto.INT64)])
+    idx = b.node("Reshape", [idx, b.i64("shape", [3])])  # values in 0..2
+    g1 = b.node("Gather", [b.node("Reshape", [c, b.i64("shape", [3])]), idx], axis=0)  # computed data
+    g2 = b.node("Gather", [b.f32("table", [[0.3, -0.7], [1.1, 0.2], [-0.4, 0.9]]), idx], axis=0)  # [3, 2]
+    parts = [flt(eq), w1, w2, w3, w4, flat_row(b, g1), flat_row(b, g2), flt(xo)]
+    out = b.node("Concat", parts, axis=1)
+    return b.model([1, 6], out, [1, 27]), [1, 6]
+
+
+def tree_input(seed: int, margin: float) -> np.ndarray:
+    """A tree-model input whose features are at least `margin` away from every threshold of every tree:
+    fixed-point inputs within 2^-scale of a threshold can take the other branch."""
+    thresholds = {nd[2] for tree in tree_forest(**FOREST) + tree_forest(7, 1, 3, 15) for nd in tree if nd[0] == "split"}
+    rng = np.random.default_rng(seed)
+    for _ in range(1000):
+        x = np.round(rng.uniform(-0.9, 0.9, TREE_FEATURES), 4)
+        if all(abs(v - t) >= margin for v in x for t in thresholds):
+            return x
+    raise SystemExit("no tree input far enough from the thresholds")
+
+
+def logic_input(seed: int) -> np.ndarray:
+    """Six values with every compared pair at least 0.05 apart."""
+    rng = np.random.default_rng(seed)
+    consts = [0.1, -0.2, 0.3, 0.05]
+    for _ in range(1000):
+        x = np.round(rng.uniform(-0.9, 0.9, 6), 4)
+        a, c = x[:3], x[3:]
+        if (
+            np.all(np.abs(a - c) >= 0.05)
+            and all(abs(a[i] - consts[i]) >= 0.05 for i in range(3))
+            and np.all(np.abs(c - 0.05) >= 0.05)
+        ):
+            return x
+    raise SystemExit("no logic input far enough from the comparison points")
+
+
 # name -> (builder, input generator)
 MODELS: dict[str, tuple[Callable, Callable[[list[int]], np.ndarray]]] = {
     "spread_mlp": (spread_mlp, lambda s: smooth_vector(11, int(np.prod(s)))),
+    "spread_mlp_alt": (spread_mlp_alt, lambda s: smooth_vector(11, int(np.prod(s)))),
     "risk_mlp": (risk_mlp, lambda s: smooth_vector(12, int(np.prod(s)))),
     "cnn_mnist": (cnn_mnist, lambda s: digit_image(13)),
     "mlp_784": (mlp_784, lambda s: digit_image(14)),
@@ -264,6 +519,13 @@ MODELS: dict[str, tuple[Callable, Callable[[list[int]], np.ndarray]]] = {
     "pool_cnn": (pool_cnn, lambda s: image_channels(16, 2, 8, 8)),
     "norm_mlp": (norm_mlp, lambda s: smooth_vector(17, int(np.prod(s)))),
     "shape_ops": (shape_ops, lambda s: smooth_vector(18, int(np.prod(s)))),
+    "lstm_seq": (lstm_seq, lambda s: smooth_vector(19, int(np.prod(s)))),
+    "gru_seq": (gru_seq, lambda s: smooth_vector(20, int(np.prod(s)))),
+    "rnn_seq": (rnn_seq, lambda s: smooth_vector(21, int(np.prod(s)))),
+    "rnn_reverse": (rnn_reverse, lambda s: smooth_vector(25, int(np.prod(s)))),
+    "tree_trav_forest": (tree_trav_forest, lambda s: tree_input(22, 0.05)),
+    "tree_gemm": (tree_gemm, lambda s: tree_input(23, 0.05)),
+    "logic_ops": (logic_ops, lambda s: logic_input(24)),
 }
 
 

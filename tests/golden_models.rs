@@ -9,7 +9,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MODELS: &[&str] = &["spread_mlp", "risk_mlp"];
+/// `(golden directory, model, extra compile flags)`.
+const MODELS: &[(&str, &str, &[&str])] = &[
+    ("spread_mlp", "spread_mlp", &[]),
+    ("risk_mlp", "risk_mlp", &[]),
+    // Hidden weights: the last instance is the weights' Poseidon commitment.
+    ("spread_mlp_private", "spread_mlp", &["--params", "private"]),
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,16 +41,18 @@ fn model_verifiers_match_golden_files() {
     let update = std::env::var("ZKORACLE_UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     let tmp = tempfile::tempdir().expect("tmp");
     let srs = tmp.path().join("srs");
-    for model in MODELS {
-        let dir = tmp.path().join(model);
+    for &(name, model, flags) in MODELS {
+        let dir = tmp.path().join(name);
         let d = dir.to_str().expect("utf8");
         let onnx = format!("models/{model}.onnx");
         let input = format!("models/{model}.input.json");
-        zkoracle(&["compile", &onnx, "--data", &input, "-o", d], &srs);
+        let mut compile = vec!["compile", onnx.as_str(), "--data", input.as_str(), "-o", d];
+        compile.extend_from_slice(flags);
+        zkoracle(&compile, &srs);
         zkoracle(&["setup", d], &srs);
         let sol = dir.join("Verifier.sol");
         let sol_s = sol.to_str().expect("utf8");
-        let golden = root().join("tests/golden").join(model);
+        let golden = root().join("tests/golden").join(name);
         if update {
             let proof = dir.join("proof.json");
             zkoracle(&["prove", d, "--data", &input, "-o", proof.to_str().expect("utf8")], &srs);
@@ -63,11 +71,11 @@ fn model_verifiers_match_golden_files() {
         zkoracle(&["verifier", d, "-o", sol_s], &srs);
         let fresh = std::fs::read_to_string(&sol).expect("fresh verifier");
         let stored = std::fs::read_to_string(golden.join("Verifier.sol")).unwrap_or_else(|e| {
-            panic!("{model}: no golden Verifier.sol ({e}); run with ZKORACLE_UPDATE_GOLDEN=1")
+            panic!("{name}: no golden Verifier.sol ({e}); run with ZKORACLE_UPDATE_GOLDEN=1")
         });
         assert!(
             fresh == stored,
-            "{model}: the generated verifier differs from tests/golden/{model}/Verifier.sol; review the \
+            "{name}: the generated verifier differs from tests/golden/{name}/Verifier.sol; review the \
              circuit/generator change and rerun with ZKORACLE_UPDATE_GOLDEN=1"
         );
     }

@@ -11,9 +11,11 @@ import {TestConsumer} from "./helpers/TestConsumer.sol";
 /// @notice End-to-end tests against the real generated verifier and golden proof of one model:
 ///         `<dir>/verifier.bytecode` (the verifier's creation bytecode as hex, `0x` optional, surrounding
 ///         whitespace allowed) and `<dir>/proof.json` with `proof` (0x hex) and `instances` (array of field
-///         elements, 0x hex or decimal strings, in zkoracle's order `[inputs..., outputs...]`), where `<dir>` is
-///         `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole suite is skipped while
-///         those files do not exist. Swapping the verifier is the `_deployVerifier()` override below.
+///         elements, 0x hex or decimal strings, in zkoracle's order `[inputs..., outputs..., weightsCommitment?]`;
+///         the trailing Poseidon commitment of the weights only for a model compiled with `--params private`,
+///         which also carries it as `weights_commitment`), where `<dir>` is `$ZKORACLE_GOLDEN_DIR/<model>/`
+///         (default `tests/golden/<model>/`). The whole suite is skipped while those files do not exist.
+///         Swapping the verifier is the `_deployVerifier()` override below.
 abstract contract GoldenVerifierBase is OracleTestBase {
     uint32 internal constant GOLDEN_VERIFIER_GAS = 5_000_000;
 
@@ -22,9 +24,17 @@ abstract contract GoldenVerifierBase is OracleTestBase {
     int256[] internal goldenInput;
     int256[] internal goldenOutput;
     uint256 internal goldenModel;
+    /// @dev The golden weights commitment (last instance); 0 for a model without one.
+    uint256 internal goldenCommitment;
 
     /// @dev The model's directory name under the golden root and its input and output counts.
     function _model() internal pure virtual returns (string memory name, uint32 inputLen, uint32 outputLen);
+
+    /// @dev Whether the model was compiled with `--params private`: its instances end with the weights
+    ///      commitment, and it is registered with `hasWeightsCommitment = true`.
+    function _hasCommitment() internal pure virtual returns (bool) {
+        return false;
+    }
 
     function _dir() internal view returns (string memory) {
         (string memory name,,) = _model();
@@ -45,9 +55,20 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         goldenProof = vm.parseJsonBytes(json, ".proof");
         goldenInstances = vm.parseJsonUintArray(json, ".instances");
         (, uint32 inputLen, uint32 outputLen) = _model();
+        bool hasCommitment = _hasCommitment();
         assertEq(
-            goldenInstances.length, uint256(inputLen) + outputLen, "instances are [inputs..., outputs...]"
+            goldenInstances.length,
+            uint256(inputLen) + outputLen + (hasCommitment ? 1 : 0),
+            "instances are [inputs..., outputs..., weightsCommitment?]"
         );
+        if (hasCommitment) {
+            goldenCommitment = goldenInstances[goldenInstances.length - 1];
+            assertEq(
+                vm.parseJsonUint(json, ".weights_commitment"),
+                goldenCommitment,
+                "weights_commitment is the last instance"
+            );
+        }
         for (uint256 i; i < inputLen; ++i) {
             goldenInput.push(_signed(goldenInstances[i]));
         }
@@ -57,6 +78,8 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         IInferenceOracle.ModelParams memory p = _params(inputLen, outputLen);
         p.maxAbsInput = HALF_P;
         p.verifierGasLimit = GOLDEN_VERIFIER_GAS;
+        p.hasWeightsCommitment = hasCommitment;
+        p.weightsCommitment = goldenCommitment;
         goldenModel = _register(p);
     }
 
@@ -102,6 +125,15 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         return c == " " || c == "\n" || c == "\r" || c == "\t";
     }
 
+    /// @dev The verifier, called directly under the oracle's gas cap, rejects `instances` with the golden proof:
+    ///      it reverts (a halo2 verifier's failed pairing or bad point) or returns something other than true.
+    function _verifierRejects(uint256[] memory instances) internal view returns (bool) {
+        (bool ok, bytes memory ret) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(
+            abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, instances))
+        );
+        return !ok || ret.length < 32 || abi.decode(ret, (uint256)) != 1;
+    }
+
     function _request(TestConsumer consumer) internal returns (uint256) {
         return consumer.request{value: FEE}(goldenModel, goldenInput, 500_000);
     }
@@ -119,12 +151,11 @@ abstract contract GoldenVerifierBase is OracleTestBase {
     }
 
     function test_golden_verifierRejectsTamperedInstance() public view {
-        uint256[] memory tampered = goldenInstances;
-        tampered[tampered.length - 1] = addmod(tampered[tampered.length - 1], 1, P);
-        (bool ok, bytes memory ret) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(
-            abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, tampered))
-        );
-        assertTrue(!ok || (ret.length >= 32 && abi.decode(ret, (uint256)) != 1), "tampered output rejected");
+        // the last output, which precedes the weights commitment when the model has one
+        uint256 at = goldenInput.length + goldenOutput.length - 1;
+        uint256[] memory tampered = goldenInstances; // a memory copy of the storage array
+        tampered[at] = addmod(tampered[at], 1, P);
+        assertTrue(_verifierRejects(tampered), "tampered output rejected");
     }
 
     function test_golden_oracleFulfilsWithRealProof() public {
@@ -227,5 +258,85 @@ contract GoldenRiskMlpTest is GoldenVerifierBase {
         if (reason == IRiskParameterGate.RejectReason.None) {
             assertEq(uint256(gate.lastUpdate()), block.timestamp, "applied");
         }
+    }
+}
+
+/// @notice The AMM spread model compiled with `--params private` (`spread_mlp_private`: 8 inputs, 1 output, the
+///         weights a private witness): the last public instance is the Poseidon commitment of the weights, which
+///         the oracle appends from the registered `weightsCommitment`. Runs the shared suite plus the
+///         commitment-binding checks below.
+contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
+    function _model() internal pure override returns (string memory, uint32, uint32) {
+        return ("spread_mlp_private", 8, 1);
+    }
+
+    function _hasCommitment() internal pure override returns (bool) {
+        return true;
+    }
+
+    /// @dev A second model on the same verifier and vk, registered with `commitment` (or none).
+    function _registerSibling(bool hasCommitment, uint256 commitment) internal returns (uint256) {
+        (, uint32 inputLen, uint32 outputLen) = _model();
+        IInferenceOracle.ModelParams memory p = _params(inputLen, outputLen);
+        p.maxAbsInput = HALF_P;
+        p.verifierGasLimit = GOLDEN_VERIFIER_GAS;
+        p.hasWeightsCommitment = hasCommitment;
+        p.weightsCommitment = commitment;
+        return _register(p);
+    }
+
+    function test_golden_verifierRejectsTamperedCommitment() public view {
+        uint256[] memory tampered = goldenInstances;
+        tampered[tampered.length - 1] = addmod(goldenCommitment, 1, P);
+        assertTrue(_verifierRejects(tampered), "commitment+1 rejected");
+        tampered[tampered.length - 1] = 0;
+        assertTrue(_verifierRejects(tampered), "zero commitment rejected");
+    }
+
+    function test_golden_verifierRejectsMissingCommitment() public view {
+        uint256[] memory truncated = new uint256[](goldenInstances.length - 1);
+        for (uint256 i; i < truncated.length; ++i) {
+            truncated[i] = goldenInstances[i];
+        }
+        assertTrue(_verifierRejects(truncated), "instances without the commitment rejected");
+    }
+
+    function test_golden_oracleRejectsProofForOtherCommitment() public {
+        uint256 other = addmod(goldenCommitment, 1, P);
+        uint256 sibling = _registerSibling(true, other);
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = consumer.request{value: FEE}(sibling, goldenInput, 500_000);
+        uint256[] memory built = oracle.buildInstances(id, goldenOutput);
+        assertEq(built.length, goldenInstances.length, "same instance count");
+        assertEq(built[built.length - 1], other, "the sibling's commitment is appended");
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(fulfiller);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertEq(consumer.calls(), 0, "nothing delivered");
+        assertTrue(_status(id) == IInferenceOracle.RequestStatus.Pending, "still pending");
+    }
+
+    function test_golden_oracleRejectsProofForModelWithoutCommitment() public {
+        uint256 sibling = _registerSibling(false, 0);
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = consumer.request{value: FEE}(sibling, goldenInput, 500_000);
+        assertEq(
+            oracle.buildInstances(id, goldenOutput).length,
+            goldenInstances.length - 1,
+            "no commitment appended"
+        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(fulfiller);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertEq(consumer.calls(), 0, "nothing delivered");
+    }
+
+    function test_golden_registryStoresGoldenCommitment() public view {
+        IInferenceOracle.ModelParams memory p = oracle.getModel(goldenModel).params;
+        assertTrue(p.hasWeightsCommitment, "registered with a commitment");
+        assertEq(p.weightsCommitment, goldenCommitment, "the golden commitment");
+        assertTrue(goldenCommitment != 0 && goldenCommitment < P, "a non-zero field element");
     }
 }

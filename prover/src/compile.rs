@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 use crate::circuit::{CircuitParams, CircuitSpec};
 use crate::input::{quantize_inputs, read_input};
 use crate::ir::Graph;
-use crate::lower::lower_model;
+use crate::lower::{lower_model, LowerOptions};
 use crate::settings::{Calibration, CircuitSettings, ModelInfo, ParamsVisibility, SETTINGS_VERSION};
 use crate::{Error, Result};
 
@@ -23,6 +23,14 @@ pub struct CompileOptions {
     pub width: Option<usize>,
     /// Weight scale in bits; `None` uses the table room the circuit's `k` leaves (at most 12).
     pub weight_scale: Option<u8>,
+    /// Whether the weights are fixed into the keys or private, committed witnesses.
+    pub params: ParamsVisibility,
+    /// Range checks: `Some(0)` whole-range lookup tables, `Some(t)` `t`-bit limbs, `None` whichever is
+    /// cheaper for the model.
+    pub limb_bits: Option<u8>,
+    /// Compile to exactly the circuit of this earlier compilation (same scales, width, range and `k`), so
+    /// that a model of the same architecture with other private weights shares its keys and verifier.
+    pub like: Option<CircuitSettings>,
 }
 
 /// Scales tried by automatic calibration.
@@ -92,6 +100,10 @@ struct Candidate {
     max_err: f64,
     max_q: i64,
     max_input: i64,
+    /// Estimated proving work: committed polynomials × rows.
+    prover_cost: u64,
+    /// Estimated verifier MSM terms (one ecMul each) that depend on the layout.
+    verifier_terms: u64,
 }
 
 fn calibration_inputs(sample: &[f64]) -> Vec<Vec<f64>> {
@@ -112,38 +124,48 @@ fn calibration_inputs(sample: &[f64]) -> Vec<Vec<f64>> {
 /// Largest weight scale tried: its remainder table (2^weight_scale rows) must stay small.
 const MAX_WEIGHT_SCALE: u8 = 12;
 
-/// The candidate at `scale` whose weight scale uses the table room left at that circuit's `k`.
-fn best_candidate(
+/// Candidates at `scale` with weights at `scale` and, where the smallest circuit leaves table room, wider.
+fn table_candidates(
     model: &OnnxModel,
     scale: u8,
     cal: &[(Vec<f64>, Vec<f64>)],
-    width: Option<usize>,
-) -> Result<Candidate> {
-    let base = candidate(model, scale, scale, cal, width)?;
-    let spec = CircuitSpec { graph: base.graph.clone(), scale, bound: base.bound, params: base.params };
+    shape: Shape,
+) -> Result<Vec<Candidate>> {
+    let mut base = candidates(model, (scale, scale), cal, shape)?;
+    let Some(small) = base.iter().min_by_key(|c| c.k) else { return Ok(base) };
+    let spec = CircuitSpec { graph: small.graph.clone(), scale, bound: small.bound, params: small.params };
     let size = spec.layout_size();
     // Rows free for a larger remainder table at the same k (blinding rows kept aside generously).
-    let usable = (1usize << base.k).saturating_sub(16);
+    let usable = (1usize << small.k).saturating_sub(16);
     let room = usable.saturating_sub(size.range_table_rows);
     let mut ws = scale;
     while ws < MAX_WEIGHT_SCALE && (1usize << (ws + 1)) <= room {
         ws += 1;
     }
-    if ws == scale {
-        return Ok(base);
+    if ws > scale {
+        base.extend(candidates(model, (scale, ws), cal, shape)?);
     }
-    let wider = candidate(model, scale, ws, cal, width)?;
-    Ok(if wider.k == base.k && wider.max_err <= base.max_err { wider } else { base })
+    Ok(base)
 }
 
-fn candidate(
-    model: &OnnxModel,
-    scale: u8,
-    weight_scale: u8,
-    cal: &[(Vec<f64>, Vec<f64>)],
+/// What the candidate's columns may be.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
     width: Option<usize>,
-) -> Result<Candidate> {
-    let lowered = lower_model(&model.proto, scale, weight_scale)?;
+    private: bool,
+    /// Limb width of the range checks (0: whole-range tables).
+    limb_bits: u8,
+}
+
+/// The model calibrated at these scales, laid out at each width `shape` allows.
+fn candidates(
+    model: &OnnxModel,
+    (scale, weight_scale): (u8, u8),
+    cal: &[(Vec<f64>, Vec<f64>)],
+    shape: Shape,
+) -> Result<Vec<Candidate>> {
+    let private = shape.private;
+    let lowered = lower_model(&model.proto, LowerOptions { scale, weight_scale, private })?;
     let mut graph = lowered.graph;
     let output_scale = scale + graph.keep_outputs_exact();
     let out_div = f64::powi(2.0, i32::from(output_scale));
@@ -161,32 +183,140 @@ fn candidate(
             max_err = max_err.max((*q as f64 / out_div - f).abs());
         }
     }
-    let bound = ((max_q + max_q / 2 + 1) as u64).next_power_of_two() as i64;
-    let widths: Vec<usize> = width.map_or_else(|| vec![4, 8, 16, 32], |w| vec![w.max(4)]);
-    let mut best: Option<(u64, CircuitParams, u32, usize)> = None;
+    // With limbs a wider range costs a limb row at most: cover every input the oracle accepts when the
+    // model's activations are bounded (no request within `maxAbsInput` can then fail to prove); tables
+    // cover the calibrated range with 50% headroom.
+    let guaranteed = (shape.limb_bits > 0).then(|| graph.worst_case_bound(max_input, scale)).flatten();
+    let reach = guaranteed.filter(|&g| g < 1 << 40).unwrap_or(max_q + max_q / 2).max(max_q);
+    let bound = ((reach + 1) as u64).next_power_of_two() as i64;
+    let min_width = if private { 8 } else { 4 };
+    // With private parameters the default stays at 8 columns: wider rows pack more Poseidon rounds per row
+    // (fewer rows) but their gates make the generated verifier exceed EIP-170 (spread_mlp: 14.1 KB at width
+    // 8, 27.7 KB at 16, 67.3 KB at 32). `--width` still picks a wider layout.
+    let auto: &[usize] = if private { &[8] } else { &[4, 8, 16, 32] };
+    let widths: Vec<usize> = shape.width.map_or_else(|| auto.to_vec(), |w| vec![w.max(min_width)]);
+    // With limbs, ReLU needs no table; other activations do.
+    let act_table = shape.limb_bits == 0
+        || graph
+            .neurons
+            .iter()
+            .any(|n| n.act.is_some_and(|a| graph.acts[a as usize] != crate::ir::Activation::Relu));
+    let mut out = vec![];
     for w in widths {
-        let spec = CircuitSpec { graph: graph.clone(), scale, bound, params: CircuitParams { width: w } };
+        let params = CircuitParams { width: w, private, limb_bits: shape.limb_bits, act_table };
+        let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
         let k = spec.min_k();
-        // Committed columns ≈ advice (w + 1) + lookups (6) + permutation products + quotient (4).
-        let cost = (1u64 << k) * (w as u64 + 1 + 6 + (w as u64 + 2).div_ceil(3) + 4);
-        if best.as_ref().is_none_or(|b| cost < b.0) {
-            best = Some((cost, spec.params, k, spec.layout_size().rows));
+        // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); private parameters
+        // add `w + 1` advice columns, all in the permutation.
+        let advice = if private { 2 * w as u64 + 2 } else { w as u64 + 1 };
+        // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
+        // coefficient, permutation), five with private parameters.
+        out.push(Candidate {
+            graph: graph.clone(),
+            scale,
+            weight_scale,
+            output_scale,
+            bound,
+            params,
+            k,
+            rows: spec.layout_size().rows,
+            max_err,
+            max_q,
+            max_input,
+            prover_cost: (1u64 << k) * (advice + 6 + (advice + 1).div_ceil(3) + 4),
+            verifier_terms: if private { 5 } else { 3 } * w as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// The candidate with exactly `like`'s circuit; fails unless the model has the same architecture and its
+/// calibrated values fit `like`'s range.
+fn like_candidate(
+    model: &OnnxModel,
+    like: &CircuitSettings,
+    cal: &[(Vec<f64>, Vec<f64>)],
+    private: bool,
+) -> Result<Candidate> {
+    if like.is_private() != private {
+        return Err(Error::Input("--like: the reference was compiled with other --params".into()));
+    }
+    let p = like.circuit_params;
+    let shape = Shape { width: Some(p.width), private, limb_bits: p.limb_bits };
+    let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
+        .pop()
+        .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
+    let (mut ours, mut theirs) = (c.graph.clone(), like.graph.clone());
+    crate::params::strip(&mut ours);
+    crate::params::strip(&mut theirs);
+    if ours != theirs || c.output_scale != like.output_scale {
+        return Err(Error::Input(format!(
+            "--like: this model's architecture differs from the reference's ({})",
+            like.model.file
+        )));
+    }
+    if c.max_q >= like.bound {
+        return Err(Error::Input(format!(
+            "--like: this model's values reach {} on the calibration inputs, beyond the reference's range \
+             [-{b}, {b}); recompile the reference with wider calibration data",
+            c.max_q,
+            b = like.bound
+        )));
+    }
+    c.bound = like.bound;
+    c.k = like.k;
+    Ok(c)
+}
+
+/// Limb widths of limb-decomposed range checks tried by automatic calibration.
+const LIMB_BITS: [u8; 2] = [8, 10];
+/// Largest weight scale with limb-decomposed range checks (coefficients stay far below 2^63).
+const MAX_LIMB_WEIGHT_SCALE: u8 = 20;
+/// Scales tried with limb-decomposed range checks.
+const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
+
+/// The calibrated candidates `opts` allows, and the one chosen. Whole-range tables are tried at scales 6–12
+/// (weights as wide as the table room allows), limb-decomposed checks at scales 8–16 with 8- and 10-bit
+/// limbs, each at every width. Among the candidates within 1.5× the least proving work, those within 2× the
+/// smallest error; among these, the cheapest to verify (verifier gas is paid on every fulfilment), then the
+/// least proving work, then the largest scale.
+fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]) -> Result<Candidate> {
+    let private = opts.params == ParamsVisibility::Private;
+    let modes: Vec<u8> = match opts.limb_bits {
+        Some(t) => vec![t],
+        None => std::iter::once(0).chain(LIMB_BITS).collect(),
+    };
+    let mut cands = vec![];
+    for t in modes {
+        let shape = Shape { width: opts.width, private, limb_bits: t };
+        let scales: Vec<u8> = match (opts.scale, t) {
+            (Some(s), _) => vec![s],
+            (None, 0) => AUTO_SCALES.collect(),
+            (None, _) => LIMB_SCALES.collect(),
+        };
+        for s in scales {
+            cands.extend(match (opts.weight_scale, t) {
+                (Some(ws), _) => candidates(model, (s, ws), cal, shape)?,
+                (None, 0) => table_candidates(model, s, cal, shape)?,
+                // Weights as wide as the remainder's limbs allow: extra bits cost no extra row.
+                (None, t) => {
+                    candidates(model, (s, (t * s.div_ceil(t)).min(MAX_LIMB_WEIGHT_SCALE)), cal, shape)?
+                }
+            });
         }
     }
-    let (_, params, k, rows) = best.ok_or_else(|| Error::Input("no circuit width candidate".into()))?;
-    Ok(Candidate {
-        graph,
-        scale,
-        weight_scale,
-        output_scale,
-        bound,
-        params,
-        k,
-        rows,
-        max_err,
-        max_q,
-        max_input,
-    })
+    let least_work = cands.iter().map(|c| c.prover_cost).min().unwrap_or(0);
+    cands.retain(|c| 2 * c.prover_cost <= 3 * least_work);
+    let least_err = cands.iter().map(|c| c.max_err).fold(f64::INFINITY, f64::min);
+    cands
+        .into_iter()
+        .filter(|c| c.max_err <= 2.0 * least_err)
+        .min_by(|a, b| {
+            (a.verifier_terms, a.prover_cost)
+                .cmp(&(b.verifier_terms, b.prover_cost))
+                .then(b.scale.cmp(&a.scale))
+        })
+        .ok_or_else(|| Error::Input("calibration produced no candidate".into()))
 }
 
 /// Compiles `model` with the sample input `data`.
@@ -195,7 +325,7 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
                                   // Lower once at a default scale to learn the shapes and reject unsupported ops early.
-    let probe = lower_model(&model.proto, 8, 8)?;
+    let probe = lower_model(&model.proto, LowerOptions { scale: 8, weight_scale: 8, private: false })?;
     let n_in: usize = probe.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
     if sample.len() != n_in {
         return Err(Error::Input(format!(
@@ -209,25 +339,12 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         .into_iter()
         .map(|x| model.float_inference(&probe.input_shapes, &x).map(|f| (x, f)))
         .collect::<Result<_>>()?;
-    let chosen = match opts.scale {
-        Some(s) => match opts.weight_scale {
-            Some(ws) => candidate(&model, s, ws, &cal, opts.width)?,
-            None => best_candidate(&model, s, &cal, opts.width)?,
-        },
-        None => {
-            let mut cands = vec![];
-            for s in AUTO_SCALES {
-                cands.push(best_candidate(&model, s, &cal, opts.width)?);
-            }
-            let min_k = cands.iter().map(|c| c.k).min().unwrap_or(0);
-            cands
-                .into_iter()
-                .filter(|c| c.k == min_k)
-                .max_by_key(|c| c.scale)
-                .ok_or_else(|| Error::Input("calibration produced no candidate".into()))?
-        }
+    let private = opts.params == ParamsVisibility::Private;
+    let chosen = match &opts.like {
+        Some(like) => like_candidate(&model, like, &cal, private)?,
+        None => choose(&model, opts, &cal)?,
     };
-    let num_instances = chosen.graph.num_inputs as usize + chosen.graph.outputs.len();
+    let num_instances = chosen.graph.num_inputs as usize + chosen.graph.outputs.len() + usize::from(private);
     Ok(CircuitSettings {
         version: SETTINGS_VERSION,
         zkoracle_version: env!("CARGO_PKG_VERSION").into(),
@@ -237,7 +354,7 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
             input_shapes: probe.input_shapes,
             output_shapes: probe.output_shapes,
         },
-        params_visibility: ParamsVisibility::Fixed,
+        params_visibility: opts.params,
         scale: chosen.scale,
         weight_scale: chosen.weight_scale,
         output_scale: chosen.output_scale,

@@ -23,6 +23,10 @@ pub enum NeuronOp {
         terms: Vec<(Var, i64)>,
         /// Integer bias.
         bias: i64,
+        /// Whether the coefficients and the bias are private model parameters (`--params private`): the
+        /// circuit then takes them as committed witnesses instead of fixed constants.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        private: bool,
     },
     /// `z = a · b`.
     Mul {
@@ -84,6 +88,12 @@ pub enum Activation {
     },
     /// `x`: only range-checks a rescaled value.
     Identity,
+    /// `1` for `x >= 0`, `0` otherwise: comparisons. Decided exactly on the quantized integer, so
+    /// `a >= b` is `step(a_q - b_q)` and `a > b` is `step(a_q - b_q - 1)`: the circuit compares the
+    /// rounded fixed-point values, and reals closer than `2^-scale` to each other can compare either way.
+    Step,
+    /// `1` for `x == 0`, `0` otherwise (exactly, on the quantized integer): equality and one-hot selection.
+    IsZero,
 }
 
 /// Table outputs are saturated here: far beyond any calibrated value, far below the field's wrap-around.
@@ -97,6 +107,8 @@ impl Activation {
         let y = match *self {
             Self::Relu => return q.max(0),
             Self::Identity => return q,
+            Self::Step => return if q >= 0 { 1i64 << scale } else { 0 },
+            Self::IsZero => return if q == 0 { 1i64 << scale } else { 0 },
             Self::LeakyRelu { alpha } => {
                 if q >= 0 {
                     return q;
@@ -199,7 +211,7 @@ impl Graph {
         let mut qs = Vec::with_capacity(self.neurons.len());
         for (i, n) in self.neurons.iter().enumerate() {
             let z: i128 = match &n.op {
-                NeuronOp::Linear { terms, bias } => terms
+                NeuronOp::Linear { terms, bias, .. } => terms
                     .iter()
                     .fold(*bias as i128, |acc, (v, c)| acc + *c as i128 * values[*v as usize] as i128),
                 NeuronOp::Mul { a, b } => values[*a as usize] as i128 * values[*b as usize] as i128,
@@ -245,7 +257,7 @@ impl Graph {
         let mut alias: Vec<Var> = (0..uses.len() as u32).collect();
         for i in 0..self.neurons.len() {
             let n = &self.neurons[i];
-            let NeuronOp::Linear { terms, bias } = &n.op else { continue };
+            let NeuronOp::Linear { terms, bias, .. } = &n.op else { continue };
             let (Some(act), 0, 0, [(src, 1)]) = (n.act, n.shift, *bias, terms.as_slice()) else { continue };
             let src = alias[*src as usize];
             if src < n_in || uses[src as usize] != 1 {
@@ -279,7 +291,51 @@ impl Graph {
     }
 }
 
+impl Activation {
+    /// A bound on `|act(q)|` given `|q| <= m` (`None`: unbounded, e.g. `e^x`).
+    fn output_bound(&self, m: f64, scale: u8) -> Option<f64> {
+        let one = f64::powi(2.0, i32::from(scale));
+        match *self {
+            Self::Relu | Self::Identity => Some(m),
+            Self::LeakyRelu { alpha } => Some(m * alpha.abs().max(1.0) + 1.0),
+            Self::Sigmoid | Self::Tanh | Self::Step | Self::IsZero => Some(one),
+            Self::Clip { min, max } => Some(min.abs().max(max.abs()) * one + 1.0),
+            Self::Exp | Self::Recip | Self::Rsqrt { .. } => None,
+        }
+    }
+}
+
 impl Graph {
+    /// The largest `|q|` any rescaled neuron can reach over *every* input with `|x| <= max_abs_input`
+    /// (interval arithmetic on magnitudes, rounding included), or `None` when an activation is unbounded or
+    /// the bound passes 2^62. A circuit whose range covers it proves every input the oracle accepts.
+    pub fn worst_case_bound(&self, max_abs_input: i64, scale: u8) -> Option<i64> {
+        let mut m: Vec<f64> = vec![max_abs_input as f64; self.num_inputs as usize];
+        let mut worst = 0f64;
+        for n in &self.neurons {
+            let z = match &n.op {
+                NeuronOp::Linear { terms, bias, .. } => {
+                    terms.iter().map(|(v, c)| (*c as f64).abs() * m[*v as usize]).sum::<f64>()
+                        + (*bias as f64).abs()
+                }
+                NeuronOp::Mul { a, b } => m[*a as usize] * m[*b as usize],
+            };
+            let q = (z / f64::powi(2.0, i32::from(n.shift))).ceil() + 1.0;
+            if n.has_post() {
+                worst = worst.max(q);
+            }
+            let y = match n.act {
+                Some(a) => self.acts[a as usize].output_bound(q, scale)?,
+                None => q,
+            };
+            if !(y.is_finite() && q < 4.6e18) {
+                return None;
+            }
+            m.push(y);
+        }
+        Some(worst as i64)
+    }
+
     /// Keeps the model outputs unrounded: when every output is an affine neuron read by nothing else, with
     /// no activation and the same rescale `shift`, its rescale is dropped, so outputs carry `shift` more
     /// fractional bits (no rounding error added at the end, and one lookup fewer per output). Returns the
@@ -356,9 +412,13 @@ mod tests {
     fn fusion_moves_activation_into_producer() {
         let mut g = Graph { num_inputs: 1, neurons: vec![], acts: vec![], outputs: vec![] };
         let relu = g.act_id(Activation::Relu);
-        let a = g.push(Neuron { op: NeuronOp::Linear { terms: vec![(0, 3)], bias: 1 }, shift: 2, act: None });
+        let a = g.push(Neuron {
+            op: NeuronOp::Linear { terms: vec![(0, 3)], bias: 1, private: false },
+            shift: 2,
+            act: None,
+        });
         let b = g.push(Neuron {
-            op: NeuronOp::Linear { terms: vec![(a, 1)], bias: 0 },
+            op: NeuronOp::Linear { terms: vec![(a, 1)], bias: 0, private: false },
             shift: 0,
             act: Some(relu),
         });

@@ -30,6 +30,8 @@ pub mod files {
     pub const VK: &str = "vk.bin";
     /// The SRS cut to the circuit's k (what prove and verify use).
     pub const SRS: &str = "kzg.srs";
+    /// The private parameters and their commitment (`--params private`); keep it secret.
+    pub const WEIGHTS: &str = "weights.json";
 }
 
 fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {

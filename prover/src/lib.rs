@@ -4,19 +4,23 @@
 //! Pipeline: [`compile::compile`] (calibrate, choose scale/width/k, write `circuit.json`), [`setup`] (keys),
 //! [`ProvingModel::prove`], [`proof::verify_bundle`].
 //!
-//! Public instances, in order: the quantized inputs (`round(x · 2^scale)`), then the quantized outputs; a
-//! negative value `x` is the field element `p − |x|`, `p` the BN254 scalar modulus.
+//! Public instances, in order: the quantized inputs (`round(x · 2^scale)`), then the quantized outputs, then,
+//! for `--params private` only, the Poseidon commitment to the weights ([`params`]); a negative value `x` is
+//! the field element `p − |x|`, `p` the BN254 scalar modulus.
 
 pub mod circuit;
 pub mod compile;
 mod error;
+pub mod floor;
 pub mod fsutil;
 pub mod input;
 pub mod ir;
 pub mod keys;
 pub mod lower;
+pub mod params;
 pub mod proof;
 pub mod settings;
+pub mod signed_msm;
 pub mod srs;
 
 use std::path::Path;

@@ -7,10 +7,10 @@ use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{create_proof, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,9 @@ use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use crate::circuit::{to_field, CircuitSpec, InferenceCircuit};
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk, vk_digest};
+use crate::params::PrivateWeights;
 use crate::settings::CircuitSettings;
+use crate::signed_msm::{create_proof_signed, SignedParams};
 use crate::srs::read_srs;
 use crate::{Error, Result};
 
@@ -44,8 +46,12 @@ pub struct ProofBundle {
     pub scale: u8,
     /// The fixed-point scale of the outputs.
     pub output_scale: u8,
-    /// Public instances: inputs then outputs, 0x-hex 32-byte big-endian field elements.
+    /// Public instances: inputs, outputs, then (private parameters) the weights commitment; 0x-hex 32-byte
+    /// big-endian field elements.
     pub instances: Vec<String>,
+    /// The Poseidon commitment to the private weights (0x hex), for `--params private` models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_commitment: Option<String>,
     /// The proof bytes (0x hex).
     #[serde(with = "hex_bytes")]
     pub proof: Vec<u8>,
@@ -104,9 +110,12 @@ pub struct ProvingModel {
     dir: PathBuf,
     settings: CircuitSettings,
     spec: Arc<CircuitSpec>,
-    params: ParamsKZG<Bn256>,
+    /// The SRS, committing witness columns with the signed split ([`crate::signed_msm`]).
+    params: SignedParams,
     pk: ProvingKey<G1Affine>,
     vk_digest: String,
+    /// The weights commitment (private parameters only).
+    commitment: Option<Fr>,
 }
 
 impl std::fmt::Debug for ProvingModel {
@@ -131,11 +140,44 @@ pub fn load_settings_and_srs(dir: &Path) -> Result<(CircuitSettings, ParamsKZG<B
 
 impl ProvingModel {
     /// Loads a directory made by `zkoracle compile` and `zkoracle setup`.
+    /// A `--params private` model also needs its `weights.json`.
     pub fn load(dir: &Path) -> Result<Self> {
-        let (settings, params) = load_settings_and_srs(dir)?;
+        let (mut settings, params) = load_settings_and_srs(dir)?;
+        let commitment = if settings.is_private() {
+            let path = dir.join(files::WEIGHTS);
+            let weights = PrivateWeights::read(&path)?;
+            crate::params::fill(&mut settings.graph, &weights.values)
+                .map_err(|e| Error::corrupt(&path, e.to_string()))?;
+            Some(weights.commitment_fr()?)
+        } else {
+            None
+        };
         let pk = read_pk(&dir.join(files::PK), &settings)?;
         let vk_digest = format!("0x{}", hex::encode(vk_digest(pk.get_vk())));
-        Ok(Self { dir: dir.into(), spec: Arc::new(settings.spec()), settings, params, pk, vk_digest })
+        let params = SignedParams::new(params);
+        Ok(Self {
+            dir: dir.into(),
+            spec: Arc::new(settings.spec()),
+            settings,
+            params,
+            pk,
+            vk_digest,
+            commitment,
+        })
+    }
+
+    /// The weights commitment of a `--params private` model.
+    pub fn weights_commitment(&self) -> Option<Fr> {
+        self.commitment
+    }
+
+    /// The weights commitment as 32 big-endian bytes (the `uint256` the registry stores).
+    pub fn weights_commitment_be(&self) -> Option<[u8; 32]> {
+        self.commitment.map(|c| {
+            let mut b = c.to_repr();
+            b.reverse();
+            b
+        })
     }
 
     /// The compiled settings.
@@ -180,10 +222,12 @@ impl ProvingModel {
         }
         let witness = s.graph.evaluate(input, s.scale, Some(s.bound))?;
         let outputs_q = witness.outputs(&s.graph);
-        let instances: Vec<Fr> = input.iter().chain(&outputs_q).map(|&v| to_field(i128::from(v))).collect();
+        let mut instances: Vec<Fr> =
+            input.iter().chain(&outputs_q).map(|&v| to_field(i128::from(v))).collect();
+        instances.extend(self.commitment);
         let circuit = InferenceCircuit { spec: self.spec.clone(), witness: Some(Arc::new(witness)) };
         let mut transcript = Transcript::<_>::init(Vec::new());
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        create_proof_signed(
             &self.params,
             &self.pk,
             &[circuit],
@@ -200,6 +244,7 @@ impl ProvingModel {
             scale: s.scale,
             output_scale: s.output_scale,
             instances: instances.iter().map(fr_to_hex).collect(),
+            weights_commitment: self.commitment.as_ref().map(fr_to_hex),
             calldata: encode_calldata(&proof, &instances),
             proof,
             vk_digest: self.vk_digest.clone(),
@@ -252,6 +297,18 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<()> {
             fr_from_hex(h).ok_or_else(|| Error::Verification(format!("instance #{i} is not a field element")))
         })
         .collect::<Result<_>>()?;
+    // A private model's owner also checks that the proof is about *these* weights.
+    let weights_path = dir.join(files::WEIGHTS);
+    if settings.is_private() && weights_path.exists() {
+        let ours = PrivateWeights::read(&weights_path)?.commitment_fr()?;
+        if instances.last() != Some(&ours) {
+            return Err(Error::Verification(format!(
+                "the proof commits to other weights than {} ({})",
+                weights_path.display(),
+                fr_to_hex(&ours)
+            )));
+        }
+    }
     verify_with(&params, &vk, &bundle.proof, &instances)
 }
 

@@ -18,6 +18,9 @@ pub enum ParamsVisibility {
     /// Weights are constants of the circuit, fixed into the verifying key.
     #[default]
     Fixed,
+    /// Weights are private, committed witnesses; their Poseidon commitment is the last public instance and
+    /// the keys depend only on the model's architecture.
+    Private,
 }
 
 /// Where the model came from.
@@ -71,7 +74,7 @@ pub struct CircuitSettings {
     pub bound: i64,
     /// Largest |quantized input| accepted (what the oracle registers as `maxAbsInput`).
     pub max_abs_input: i64,
-    /// Number of public instances: inputs, then outputs.
+    /// Number of public instances: inputs, then outputs, then (private parameters) the weights commitment.
     pub num_instances: usize,
     /// Rows used by the layout.
     pub rows: usize,
@@ -144,15 +147,42 @@ impl CircuitSettings {
         {
             return Err("invalid width, k, bound or scale".into());
         }
-        if self.num_instances != self.input_len() + self.output_len() {
+        if self.num_instances != self.input_len() + self.output_len() + usize::from(self.is_private()) {
             return Err("num_instances does not match the graph".into());
+        }
+        if self.circuit_params.private != self.is_private() {
+            return Err("circuit_params.private does not match params_visibility".into());
+        }
+        if self.is_private() && self.circuit_params.width < 8 {
+            return Err("private parameters need a width of at least 8".into());
+        }
+        let private_neurons = self
+            .graph
+            .neurons
+            .iter()
+            .any(|n| matches!(n.op, crate::ir::NeuronOp::Linear { private: true, .. }));
+        if private_neurons && !self.is_private() {
+            return Err("graph has private neurons but params_visibility is fixed".into());
         }
         Ok(())
     }
 
-    /// Writes `path` atomically.
+    /// Whether the model's parameters are private (`--params private`).
+    pub fn is_private(&self) -> bool {
+        self.params_visibility == ParamsVisibility::Private
+    }
+
+    /// Writes `path` atomically. Private parameters are never written here (they go to `weights.json`):
+    /// the graph is stored with them zeroed.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::json(path, e))?;
+        let json = if self.is_private() {
+            let mut public = self.clone();
+            crate::params::strip(&mut public.graph);
+            serde_json::to_vec_pretty(&public)
+        } else {
+            serde_json::to_vec_pretty(self)
+        }
+        .map_err(|e| Error::json(path, e))?;
         crate::fsutil::write_atomic(path, &json)
     }
 }

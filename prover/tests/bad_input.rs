@@ -159,6 +159,7 @@ fn dummy_bundle() -> zkoracle_prover::ProofBundle {
         scale: 0,
         output_scale: 0,
         instances: vec![],
+        weights_commitment: None,
         proof: vec![],
         calldata: vec![],
         vk_digest: String::new(),

@@ -39,7 +39,32 @@ fn compiled(name: &str, opts: &CompileOptions) -> CircuitSettings {
 
 /// MockProver accepts the witness, and outputs match the float reference within `tol`.
 fn check_model(name: &str, tol: f64) {
+    check_settings(name, &compiled(name, &CompileOptions::default()), tol);
+}
+
+/// [`check_model`], and the quantized outputs also match tract's float inference on the sample (recorded
+/// by `compile` in the calibration), which itself matches the ONNX reference evaluator.
+fn check_model_vs_tract(name: &str, tol: f64) {
     let settings = compiled(name, &CompileOptions::default());
+    let tract = &settings.calibration.float_outputs;
+    let reference = expected(name);
+    assert_eq!(tract.len(), reference.len(), "{name}: tract output count");
+    for (i, (t, r)) in tract.iter().zip(&reference).enumerate() {
+        assert!((t - r).abs() <= 1e-4, "{name}: tract output {i} = {t} vs ONNX reference {r}");
+    }
+    let input = read_input(&models().join(format!("{name}.input.json"))).expect("input");
+    let q = quantize_inputs(&input, settings.scale).expect("quantize");
+    let ev = settings.graph.evaluate(&q, settings.scale, Some(settings.bound)).expect("evaluate");
+    let s = f64::powi(2.0, i32::from(settings.output_scale));
+    for (i, (o, t)) in ev.outputs(&settings.graph).iter().zip(tract).enumerate() {
+        let err = (*o as f64 / s - t).abs();
+        assert!(err <= tol, "{name}: output {i} = {} vs tract {t} (error {err} > {tol})", *o as f64 / s);
+    }
+    assert!(settings.k <= 14, "{name}: k = {} > 14", settings.k);
+    check_settings(name, &settings, tol);
+}
+
+fn check_settings(name: &str, settings: &CircuitSettings, tol: f64) {
     let input = read_input(&models().join(format!("{name}.input.json"))).expect("input");
     let q = quantize_inputs(&input, settings.scale).expect("quantize");
     let ev = settings.graph.evaluate(&q, settings.scale, Some(settings.bound)).expect("evaluate");
@@ -96,6 +121,44 @@ fn shape_ops_data_movement_and_elementwise() {
 #[test]
 fn cnn_mnist_conv_strides_padding() {
     check_model("cnn_mnist", 0.1);
+}
+
+#[test]
+fn lstm_seq_peepholes_initial_state() {
+    check_model_vs_tract("lstm_seq", 0.05);
+}
+
+#[test]
+fn gru_seq_stacked_bidirectional_linear_before_reset() {
+    check_model_vs_tract("gru_seq", 0.05);
+}
+
+#[test]
+fn rnn_seq_batch_first() {
+    check_model_vs_tract("rnn_seq", 0.05);
+}
+
+/// Against the ONNX reference only: tract 0.23 ignores `direction` and runs a one-direction RNN forward.
+#[test]
+fn rnn_reverse_direction() {
+    check_model("rnn_reverse", 0.05);
+}
+
+/// Hummingbird's tree_trav strategy: the quantized traversal takes the float model's branches, so the
+/// class probabilities differ only by the rounding of the leaf values.
+#[test]
+fn tree_trav_forest_dynamic_gather_where() {
+    check_model_vs_tract("tree_trav_forest", 0.02);
+}
+
+#[test]
+fn tree_gemm_compare_equal_matmul() {
+    check_model_vs_tract("tree_gemm", 0.02);
+}
+
+#[test]
+fn logic_ops_compare_not_and_or_where_gather() {
+    check_model_vs_tract("logic_ops", 0.02);
 }
 
 /// Compile → setup → prove → verify for the spread model, then tampering with every part of the proof.

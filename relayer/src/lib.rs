@@ -180,6 +180,21 @@ async fn check_models(chain: &chain::Chain, models: &Models) -> Result<()> {
                         local.output_len()
                     )));
                 }
+                let on_chain_scales = (m.params.inputScale, m.params.outputScale);
+                if local.scales().is_some_and(|s| s != on_chain_scales) {
+                    return Err(Error::Config(format!(
+                        "model {id}: on-chain scales {on_chain_scales:?} differ from the local model's {:?}",
+                        local.scales()
+                    )));
+                }
+                // Every proof for a private model whose weights are not the registered ones would revert.
+                let on_chain = m.params.hasWeightsCommitment.then_some(m.params.weightsCommitment);
+                if on_chain != local.weights_commitment() {
+                    return Err(Error::Config(format!(
+                        "model {id}: registered weights commitment {on_chain:?} differs from the local model's {:?}",
+                        local.weights_commitment()
+                    )));
+                }
             }
             Err(e) => {
                 tracing::warn!(model_id = %id, error = %e, "cannot read the model on-chain (not registered yet?)")

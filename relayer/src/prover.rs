@@ -47,6 +47,14 @@ pub trait Prover: Send + Sync + 'static {
     fn max_abs_input(&self) -> i64;
     /// Runs the model on `input` and proves it (blocking, 0.1–5 s).
     fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String>;
+    /// Input and output fixed-point scales, when known (checked against the registry).
+    fn scales(&self) -> Option<(u8, u8)> {
+        None
+    }
+    /// The Poseidon commitment to private weights (`--params private`), as a 256-bit integer.
+    fn weights_commitment(&self) -> Option<U256> {
+        None
+    }
 }
 
 /// Loads a model directory (made by `zkoracle compile` + `zkoracle setup`) into a [`Prover`].
@@ -191,6 +199,15 @@ impl Prover for zkoracle_prover::ProvingModel {
 
     fn max_abs_input(&self) -> i64 {
         Self::max_abs_input(self)
+    }
+
+    fn scales(&self) -> Option<(u8, u8)> {
+        let s = self.settings();
+        Some((s.scale, s.output_scale))
+    }
+
+    fn weights_commitment(&self) -> Option<U256> {
+        self.weights_commitment_be().map(U256::from_be_bytes)
     }
 
     fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String> {

@@ -6,6 +6,8 @@ use clap::Args;
 use eyre::WrapErr;
 use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::keys::files;
+use zkoracle_prover::params::PrivateWeights;
+use zkoracle_prover::settings::{CircuitSettings, ParamsVisibility};
 
 /// Arguments of `zkoracle compile`.
 #[derive(Debug, Args)]
@@ -30,23 +32,60 @@ pub(crate) struct CompileArgs {
     /// How model weights enter the circuit.
     #[arg(long, value_enum, default_value = "fixed")]
     params: ParamsMode,
+    /// Range checks in limbs of this many bits (0: whole-range lookup tables); default: whichever gives the
+    /// smaller circuit, then the smaller error.
+    #[arg(long)]
+    limb_bits: Option<u8>,
+    /// Compile to exactly the circuit of an earlier `compile` output directory (same scales, width, range
+    /// and k): with `--params private`, a model of the same architecture then shares its keys and verifier.
+    #[arg(long, value_name = "DIR")]
+    like: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ParamsMode {
     /// Weights fixed into the verifying key.
     Fixed,
+    /// Weights are private witnesses behind a public Poseidon commitment (written to `weights.json`).
+    Private,
 }
 
 impl CompileArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
-        let ParamsMode::Fixed = self.params;
-        let opts = CompileOptions { scale: self.scale, width: self.width, weight_scale: self.weight_scale };
+        let params = match self.params {
+            ParamsMode::Fixed => ParamsVisibility::Fixed,
+            ParamsMode::Private => ParamsVisibility::Private,
+        };
+        let like = self
+            .like
+            .as_ref()
+            .map(|dir| CircuitSettings::read(&dir.join(files::CIRCUIT)))
+            .transpose()
+            .wrap_err("reading the --like directory")?;
+        let opts = CompileOptions {
+            scale: self.scale,
+            width: self.width,
+            weight_scale: self.weight_scale,
+            params,
+            limb_bits: self.limb_bits,
+            like,
+        };
         let settings = compile(&self.model, &self.data, &opts)?;
         let path = self.output.join(files::CIRCUIT);
+        if settings.is_private() {
+            // The secret half first: a circuit.json never exists without its weights.
+            let weights = PrivateWeights::from_graph(&settings.graph);
+            weights.write(&self.output.join(files::WEIGHTS)).wrap_err("writing weights.json")?;
+            println!(
+                "private parameters: {} values in {} (keep it secret), commitment {}",
+                weights.values.len(),
+                self.output.join(files::WEIGHTS).display(),
+                weights.commitment
+            );
+        }
         settings.write(&path).wrap_err("writing circuit.json")?;
         println!(
-            "compiled {}: {} inputs, {} outputs, scale 2^{} (weights 2^{}), k = {}, width {}, {} rows, range [-{}, {})",
+            "compiled {}: {} inputs, {} outputs, scale 2^{} (weights 2^{}), k = {}, width {}, {} rows, range [-{}, {}){}",
             settings.model.file,
             settings.input_len(),
             settings.output_len(),
@@ -56,7 +95,11 @@ impl CompileArgs {
             settings.circuit_params.width,
             settings.rows,
             settings.bound,
-            settings.bound
+            settings.bound,
+            match settings.circuit_params.limb_bits {
+                0 => String::new(),
+                t => format!(", {t}-bit limb range checks"),
+            }
         );
         println!(
             "max abs error vs float inference: {:.6} (over {} calibration inputs)",

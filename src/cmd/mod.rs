@@ -1,7 +1,9 @@
 //! Subcommands, one `Args` struct per file.
 
+mod commit;
 mod compile;
 mod demo;
+mod floor;
 mod progress;
 mod prove;
 mod relay;
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     /// Calibrate and quantize an ONNX model into a circuit (`<dir>/circuit.json`).
     Compile(compile::CompileArgs),
+    /// Print the Poseidon commitment to a `--params private` model's weights (what the registry stores).
+    Commit(commit::CommitArgs),
     /// Generate the proving and verifying keys (`<dir>/pk.bin`, `<dir>/vk.bin`).
     Setup(setup::SetupArgs),
     /// Prove an inference (`proof.json`).
@@ -36,6 +40,8 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Run the whole job end to end on a local anvil chain (`make demo`).
     Demo(demo::DemoArgs),
+    /// Diagnostic: count and time the MSMs and FFTs a proof needs at the model's k (the prover's floor).
+    Floor(floor::FloorArgs),
 }
 
 /// Parses arguments, runs the command, and turns any error into a one-line reason and exit code 1.
@@ -43,12 +49,14 @@ pub(crate) fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compile(a) => a.run(),
+        Command::Commit(a) => a.run(),
         Command::Setup(a) => a.run(),
         Command::Prove(a) => a.run(),
         Command::Verify(a) => a.run(),
         Command::Verifier(a) => a.run(),
         Command::Relay(a) => a.run(),
         Command::Demo(a) => a.run(),
+        Command::Floor(a) => a.run(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

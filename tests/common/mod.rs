@@ -106,11 +106,18 @@ pub struct ModelDir {
 impl ModelDir {
     /// Compiles, sets up and generates the compiled verifier of `models/<name>.onnx` into `<work>/<name>`.
     pub fn prepare(work: &Path, name: &str) -> Self {
+        Self::prepare_with(work, name, name, &[])
+    }
+
+    /// Like [`ModelDir::prepare`] for `models/<model>.onnx` into `<work>/<name>`, with extra `compile` flags.
+    pub fn prepare_with(work: &Path, name: &str, model: &str, compile_flags: &[&str]) -> Self {
         let dir = work.join(name);
-        let onnx = root().join(format!("models/{name}.onnx"));
-        let data = root().join(format!("models/{name}.input.json"));
+        let onnx = root().join(format!("models/{model}.onnx"));
+        let data = root().join(format!("models/{model}.input.json"));
         let d = dir.to_str().unwrap();
-        run_ok(&["compile", onnx.to_str().unwrap(), "--data", data.to_str().unwrap(), "-o", d]);
+        let mut compile = vec!["compile", onnx.to_str().unwrap(), "--data", data.to_str().unwrap(), "-o", d];
+        compile.extend_from_slice(compile_flags);
+        run_ok(&compile);
         let setup = run_ok(&["setup", d]);
         let vk_digest = setup
             .lines()
@@ -122,7 +129,13 @@ impl ModelDir {
         let out = run_ok(&["verifier", d, "-o", sol.to_str().unwrap(), "--compile"]);
         assert!(out.contains("runtime size"), "{out}");
         let circuit = serde_json::from_slice(&std::fs::read(dir.join("circuit.json")).unwrap()).unwrap();
-        Self { name: name.into(), dir, circuit, vk_digest }
+        Self { name: model.into(), dir, circuit, vk_digest }
+    }
+
+    /// The Poseidon commitment of a `--params private` model (`zkoracle commit`), if it has one.
+    pub fn weights_commitment(&self) -> Option<String> {
+        (self.circuit["params_visibility"] == "private")
+            .then(|| run_ok(&["commit", self.dir.to_str().unwrap()]).trim().to_string())
     }
 
     pub fn scale(&self) -> u8 {
@@ -341,6 +354,7 @@ impl TestChain {
                 ("MAX_ABS_INPUT", model.max_abs_input().to_string()),
                 ("VK_DIGEST", model.vk_digest.clone()),
                 ("FEE", fee_wei.to_string()),
+                ("WEIGHTS_COMMITMENT", model.weights_commitment().unwrap_or_else(|| "0".into())),
             ],
         );
         self.uint(&format!("{name}ModelId"))

@@ -10,6 +10,8 @@ use halo2_proofs::plonk::{
 };
 use halo2_proofs::poly::Rotation;
 
+use super::limbs::{self, LimbConfig, PostAct};
+use super::poseidon::{HashCells, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::{CircuitParams, CircuitSpec};
 use crate::ir::{rescale, Evaluation, Neuron, NeuronOp};
 
@@ -37,29 +39,57 @@ pub struct InferenceConfig {
     pub t_shift: TableColumn,
     /// Range table: remainder in `[0, 2^shift)`.
     pub t_rem: TableColumn,
-    /// Activation table: tag.
-    pub t_tag: TableColumn,
-    /// Activation table: input `q`.
-    pub t_in: TableColumn,
-    /// Activation table: output `act(q)`.
-    pub t_out: TableColumn,
-    /// Public inputs then outputs.
+    /// Activation table: tag, input `q`, output `act(q)` (absent when no activation needs a table).
+    pub act_table: Option<[TableColumn; 3]>,
+    /// Public inputs, then outputs, then (private parameters) the weights commitment.
     pub instance: Column<Instance>,
+    /// Columns and gates of `--params private`.
+    pub private: Option<PrivateConfig>,
+    /// Limb-decomposed range checks (`limb_bits` > 0).
+    pub limbs: Option<LimbConfig>,
+}
+
+/// Private parameters: coefficients and biases are committed witnesses instead of fixed constants.
+#[derive(Clone, Debug)]
+pub struct PrivateConfig {
+    /// Private coefficients, beside the operands they multiply.
+    pub w: Vec<Column<Advice>>,
+    /// Private bias in a neuron's first row.
+    pub wb: Column<Advice>,
+    /// `acc = wb` (a private neuron's first row).
+    pub q_init_private: Selector,
+    /// `acc[+1] = acc + Σ x·w`.
+    pub q_dot_private: Selector,
+    /// The Poseidon commitment to the parameters.
+    pub poseidon: PoseidonConfig,
 }
 
 /// What the inference chip lays out.
 pub trait InferenceInstructions {
     /// Fills the range and activation tables.
     fn load_tables(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), PlonkError>;
-    /// Lays out inputs and neurons; returns the cell holding every value.
+    /// Lays out inputs and neurons; returns the cell holding every value. With private parameters,
+    /// `commitment` holds the hash gadget's cells that every parameter cell is copied into.
     fn assign_graph(
         &self,
         layouter: &mut impl Layouter<Fr>,
         value: &dyn Fn(usize) -> Value<i128>,
         witness: Option<&Evaluation>,
+        commitment: Option<&HashCells>,
     ) -> Result<Vec<Cell>, PlonkError>;
-    /// Constrains inputs and outputs to the instance column.
-    fn expose_instances(&self, layouter: &mut impl Layouter<Fr>, cells: &[Cell]) -> Result<(), PlonkError>;
+    /// Lays out the Poseidon commitment to the private parameters (`None` for fixed parameters).
+    fn assign_commitment(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        known: bool,
+    ) -> Result<Option<HashCells>, PlonkError>;
+    /// Constrains inputs, outputs and the commitment to the instance column.
+    fn expose_instances(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        cells: &[Cell],
+        commitment: Option<&HashCells>,
+    ) -> Result<(), PlonkError>;
 }
 
 /// The chip over one spec.
@@ -79,11 +109,11 @@ pub fn to_field(x: i128) -> Fr {
     }
 }
 
-/// Rows a neuron occupies: its operand rows plus the result row.
-pub(crate) fn neuron_rows(n: &Neuron, width: usize) -> usize {
+/// Rows of a neuron's operands (its result rows follow).
+pub(crate) fn operand_rows(n: &Neuron, width: usize) -> usize {
     match &n.op {
-        NeuronOp::Linear { terms, .. } => terms.len().div_ceil(width).max(1) + 1,
-        NeuronOp::Mul { .. } => 2,
+        NeuronOp::Linear { terms, .. } => terms.len().div_ceil(width).max(1),
+        NeuronOp::Mul { .. } => 1,
     }
 }
 
@@ -95,7 +125,7 @@ impl InferenceChip {
 
     /// Allocates columns and declares the gates and lookups.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> InferenceConfig {
-        let width = params.width.max(4);
+        let width = params.width.max(if params.private { 8 } else { 4 });
         let x: Vec<_> = (0..width).map(|_| meta.advice_column()).collect();
         let acc = meta.advice_column();
         let f: Vec<_> = (0..width).map(|_| meta.fixed_column()).collect();
@@ -107,12 +137,8 @@ impl InferenceChip {
         meta.enable_equality(acc);
         meta.enable_equality(instance);
         let (q_init, q_dot, q_mul) = (meta.selector(), meta.selector(), meta.selector());
-        let q_post = meta.complex_selector();
         let t_shift = meta.lookup_table_column();
         let t_rem = meta.lookup_table_column();
-        let t_tag = meta.lookup_table_column();
-        let t_in = meta.lookup_table_column();
-        let t_out = meta.lookup_table_column();
 
         meta.create_gate("dot_init", |m| {
             let q = m.query_selector(q_init);
@@ -131,29 +157,47 @@ impl InferenceChip {
             let prod = m.query_advice(x[0], Rotation::cur()) * m.query_advice(x[1], Rotation::cur());
             vec![q * (m.query_advice(acc, Rotation::next()) - prod)]
         });
-        meta.create_gate("rescale", |m| {
-            let q = m.query_selector(q_post);
-            let lhs = m.query_advice(acc, Rotation::cur()) + m.query_fixed(c, Rotation::cur());
-            let rhs = m.query_advice(x[0], Rotation::cur()) * m.query_fixed(f[0], Rotation::cur())
-                + m.query_advice(x[1], Rotation::cur());
-            vec![q * (lhs - rhs)]
-        });
+        // Which selector enables each lookup: the post row's (tables) or the limb rows' (limbs).
+        let (q_post, limbs, q_range, q_act) = if params.limb_bits == 0 {
+            let q_post = meta.complex_selector();
+            meta.create_gate("rescale", |m| {
+                let q = m.query_selector(q_post);
+                let lhs = m.query_advice(acc, Rotation::cur()) + m.query_fixed(c, Rotation::cur());
+                let rhs = m.query_advice(x[0], Rotation::cur()) * m.query_fixed(f[0], Rotation::cur())
+                    + m.query_advice(x[1], Rotation::cur());
+                vec![q * (lhs - rhs)]
+            });
+            (q_post, None, q_post, Some(q_post))
+        } else {
+            let lc = limbs::configure(meta, &x, acc, &f, c, params);
+            // Never enabled in limb mode (the post row is `lc.q_rescale`'s).
+            let q_post = meta.selector();
+            let (q_range, q_act) = (lc.q_limb, lc.q_act);
+            (q_post, Some(lc), q_range, q_act)
+        };
         meta.lookup("range", |m| {
-            let q = m.query_selector(q_post);
+            let q = m.query_selector(q_range);
             vec![
                 (q.clone() * m.query_fixed(f[1], Rotation::cur()), t_shift),
                 (q * m.query_advice(x[1], Rotation::cur()), t_rem),
             ]
         });
-        meta.lookup("activation", |m| {
-            let q = m.query_selector(q_post);
-            vec![
-                (q.clone() * m.query_fixed(f[2], Rotation::cur()), t_tag),
-                (q.clone() * m.query_advice(x[0], Rotation::cur()), t_in),
-                (q * m.query_advice(x[2], Rotation::cur()), t_out),
-            ]
+        let act_table = q_act.map(|q_act| {
+            let cols = [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()];
+            meta.lookup("activation", |m| {
+                let q = m.query_selector(q_act);
+                vec![
+                    (q.clone() * m.query_fixed(f[2], Rotation::cur()), cols[0]),
+                    (q.clone() * m.query_advice(x[0], Rotation::cur()), cols[1]),
+                    (q * m.query_advice(x[2], Rotation::cur()), cols[2]),
+                ]
+            });
+            cols
         });
+        let private = params.private.then(|| configure_private(meta, &x, acc, &f, c));
         InferenceConfig {
+            limbs,
+            private,
             x,
             acc,
             f,
@@ -164,9 +208,7 @@ impl InferenceChip {
             q_post,
             t_shift,
             t_rem,
-            t_tag,
-            t_in,
-            t_out,
+            act_table,
             instance,
         }
     }
@@ -178,6 +220,55 @@ impl InferenceChip {
         }
     }
 
+    /// Lays out a private affine neuron's operand rows from `ctx.row`: coefficients in the `w` columns and
+    /// the bias in `wb`, each copied into its slot of the commitment. Returns the result row.
+    fn assign_private_linear(
+        &self,
+        region: &mut Region<'_, Fr>,
+        cells: &[Cell],
+        ctx: &NeuronCtx<'_>,
+        (terms, bias): (&[(u32, i64)], i64),
+    ) -> Result<usize, PlonkError> {
+        let cfg = &self.config;
+        let (Some(pc), Some((hash, first))) = (cfg.private.as_ref(), ctx.commitment) else {
+            return Err(PlonkError::Synthesis);
+        };
+        let known = ctx.witness.is_some();
+        let param = |v: i64| if known { Value::known(to_field(i128::from(v))) } else { Value::unknown() };
+        let mut row = ctx.row;
+        pc.q_init_private.enable(region, row)?;
+        let bias_cell = region.assign_advice(pc.wb, row, param(bias)).cell();
+        region.constrain_equal(bias_cell, hash.inputs[first + terms.len()]);
+        let mut acc = value_sum(ctx.witness.map(|_| i128::from(bias)));
+        let chunks: Vec<&[(u32, i64)]> =
+            if terms.is_empty() { vec![&[]] } else { terms.chunks(cfg.x.len()).collect() };
+        let mut slot = first;
+        for chunk in chunks {
+            pc.q_dot_private.enable(region, row)?;
+            region.assign_advice(cfg.acc, row, acc.map(to_field));
+            let mut delta = Value::known(0i128);
+            for (j, (xcol, wcol)) in cfg.x.iter().zip(&pc.w).enumerate() {
+                let Some(&(v, coef)) = chunk.get(j) else {
+                    // Padding: the operand is pinned to zero, so its unconstrained coefficient adds nothing.
+                    let xc = region.assign_advice(*xcol, row, Value::known(Fr::zero())).cell();
+                    region.constrain_equal(xc, hash.zero);
+                    region.assign_advice(*wcol, row, Value::known(Fr::zero()));
+                    continue;
+                };
+                let xv = (ctx.value)(v as usize);
+                let xc = region.assign_advice(*xcol, row, xv.map(to_field)).cell();
+                region.constrain_equal(xc, cells[v as usize]);
+                let wc = region.assign_advice(*wcol, row, param(coef)).cell();
+                region.constrain_equal(wc, hash.inputs[slot]);
+                slot += 1;
+                delta = delta.zip(xv).map(|(d, x)| d + x * i128::from(coef));
+            }
+            acc = acc.zip(delta).map(|(a, d)| a + d);
+            row += 1;
+        }
+        Ok(row)
+    }
+
     /// Lays out one neuron starting at `row`; returns the cell of its value and the next free row.
     fn assign_neuron(
         &self,
@@ -187,9 +278,12 @@ impl InferenceChip {
     ) -> Result<(Cell, usize), PlonkError> {
         let cfg = &self.config;
         let w = cfg.x.len();
-        let NeuronCtx { neuron: n, index, mut row, value, witness } = ctx;
+        let NeuronCtx { neuron: n, index, mut row, value, witness, .. } = ctx;
         match &n.op {
-            NeuronOp::Linear { terms, bias } => {
+            NeuronOp::Linear { terms, bias, private: true } => {
+                row = self.assign_private_linear(region, cells, &ctx, (terms, *bias))?;
+            }
+            NeuronOp::Linear { terms, bias, private: false } => {
                 cfg.q_init.enable(region, row)?;
                 region.assign_fixed(cfg.c, row, to_field(*bias as i128));
                 let mut acc = value_sum(witness.map(|_| *bias as i128));
@@ -228,6 +322,19 @@ impl InferenceChip {
         if !n.has_post() {
             return Ok((z_cell, row + 1));
         }
+        let y = witness.map_or(Value::unknown(), |w| {
+            Value::known(w.values[self.spec.graph.num_inputs as usize + index] as i128)
+        });
+        if let Some(lc) = &cfg.limbs {
+            let act = match n.act {
+                None => PostAct::None,
+                Some(_) if self.spec.sign_relu(n) => PostAct::Relu,
+                Some(_) => PostAct::Table(self.tag_of(n)),
+            };
+            let cols = limbs::Columns { x: &cfg.x, acc: cfg.acc, f: &cfg.f, c: cfg.c };
+            let post = limbs::Post { row, shift: n.shift, z, y, act, relu_bits: self.spec.relu_bits() };
+            return limbs::assign_post(region, &cols, lc, post);
+        }
         cfg.q_post.enable(region, row)?;
         let d = n.shift;
         region.assign_fixed(cfg.f[0], row, to_field(1i128 << d));
@@ -237,12 +344,40 @@ impl InferenceChip {
         let qr = z.map(|z| rescale(z, d));
         region.assign_advice(cfg.x[0], row, qr.map(|(q, _)| to_field(q)));
         region.assign_advice(cfg.x[1], row, qr.map(|(_, r)| to_field(r)));
-        let y = witness.map_or(Value::unknown(), |w| {
-            Value::known(w.values[self.spec.graph.num_inputs as usize + index] as i128)
-        });
         let y_cell = region.assign_advice(cfg.x[2], row, y.map(to_field)).cell();
         Ok((y_cell, row + 1))
     }
+}
+
+/// The private-parameter columns, their dot-product gates and the Poseidon gadget.
+fn configure_private(
+    meta: &mut ConstraintSystem<Fr>,
+    x: &[Column<Advice>],
+    acc: Column<Advice>,
+    f: &[Column<Fixed>],
+    c: Column<Fixed>,
+) -> PrivateConfig {
+    let w: Vec<_> = (0..x.len()).map(|_| meta.advice_column()).collect();
+    let wb = meta.advice_column();
+    for col in w.iter().chain([&wb]) {
+        meta.enable_equality(*col);
+    }
+    let (q_init_private, q_dot_private) = (meta.selector(), meta.selector());
+    meta.create_gate("dot_init_private", |m| {
+        let q = m.query_selector(q_init_private);
+        vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_advice(wb, Rotation::cur()))]
+    });
+    meta.create_gate("dot_step_private", |m| {
+        let q = m.query_selector(q_dot_private);
+        let sum = x.iter().zip(&w).fold(Expression::Constant(Fr::zero()), |s, (xc, wc)| {
+            s + m.query_advice(*xc, Rotation::cur()) * m.query_advice(*wc, Rotation::cur())
+        });
+        let next = m.query_advice(acc, Rotation::next());
+        vec![q * (next - m.query_advice(acc, Rotation::cur()) - sum)]
+    });
+    let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
+    let poseidon = PoseidonChip::configure(meta, x, &fixed);
+    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon }
 }
 
 fn value_sum(v: Option<i128>) -> Value<i128> {
@@ -256,13 +391,15 @@ struct NeuronCtx<'a> {
     row: usize,
     value: &'a dyn Fn(usize) -> Value<i128>,
     witness: Option<&'a Evaluation>,
+    /// The commitment gadget's cells and the index of this neuron's first private parameter.
+    commitment: Option<(&'a HashCells, usize)>,
 }
 
 impl InferenceInstructions for InferenceChip {
     fn load_tables(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), PlonkError> {
         let cfg = &self.config;
         let spec = &self.spec;
-        let shifts = spec.shifts();
+        let shifts = spec.range_tags();
         layouter.assign_table(
             || "range",
             |mut t| {
@@ -279,24 +416,31 @@ impl InferenceInstructions for InferenceChip {
                 Ok(())
             },
         )?;
-        let mut tags: Vec<(u64, Option<&crate::ir::Activation>)> =
-            spec.graph.acts.iter().enumerate().map(|(i, a)| (i as u64 + 1, Some(a))).collect();
+        let mut tags: Vec<(u64, Option<&crate::ir::Activation>)> = spec
+            .graph
+            .acts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i as u64 + 1, Some(a)))
+            .filter(|(_, a)| a.is_some_and(|a| spec.in_act_table(a)))
+            .collect();
         if spec.needs_identity() {
             tags.push((spec.identity_tag(), None));
         }
+        let Some([t_tag, t_in, t_out]) = cfg.act_table else { return Ok(()) };
         layouter.assign_table(
             || "activation",
             |mut t| {
-                for col in [cfg.t_tag, cfg.t_in, cfg.t_out] {
+                for col in [t_tag, t_in, t_out] {
                     t.assign_cell(|| "zero", col, 0, || Value::known(Fr::zero()))?;
                 }
                 let mut row = 1;
                 for (tag, act) in &tags {
                     for q in -spec.bound..spec.bound {
                         let y = act.map_or(q, |a| a.apply(q, spec.scale));
-                        t.assign_cell(|| "tag", cfg.t_tag, row, || Value::known(Fr::from(*tag)))?;
-                        t.assign_cell(|| "in", cfg.t_in, row, || Value::known(to_field(q as i128)))?;
-                        t.assign_cell(|| "out", cfg.t_out, row, || Value::known(to_field(y as i128)))?;
+                        t.assign_cell(|| "tag", t_tag, row, || Value::known(Fr::from(*tag)))?;
+                        t.assign_cell(|| "in", t_in, row, || Value::known(to_field(q as i128)))?;
+                        t.assign_cell(|| "out", t_out, row, || Value::known(to_field(y as i128)))?;
                         row += 1;
                     }
                 }
@@ -310,6 +454,7 @@ impl InferenceInstructions for InferenceChip {
         layouter: &mut impl Layouter<Fr>,
         value: &dyn Fn(usize) -> Value<i128>,
         witness: Option<&Evaluation>,
+        commitment: Option<&HashCells>,
     ) -> Result<Vec<Cell>, PlonkError> {
         let cfg = &self.config;
         let graph = &self.spec.graph;
@@ -323,9 +468,20 @@ impl InferenceInstructions for InferenceChip {
                     cells.push(region.assign_advice(cfg.x[i % w], i / w, value(i).map(to_field)).cell());
                 }
                 let mut row = n_in.div_ceil(w);
+                let mut param = 0;
                 for (index, neuron) in graph.neurons.iter().enumerate() {
-                    let ctx = NeuronCtx { neuron, index, row, value, witness };
+                    let ctx = NeuronCtx {
+                        neuron,
+                        index,
+                        row,
+                        value,
+                        witness,
+                        commitment: commitment.map(|c| (c, param)),
+                    };
                     let (cell, next) = self.assign_neuron(&mut region, &cells, ctx)?;
+                    if let NeuronOp::Linear { terms, private: true, .. } = &neuron.op {
+                        param += terms.len() + 1;
+                    }
                     cells.push(cell);
                     row = next;
                 }
@@ -334,7 +490,33 @@ impl InferenceInstructions for InferenceChip {
         )
     }
 
-    fn expose_instances(&self, layouter: &mut impl Layouter<Fr>, cells: &[Cell]) -> Result<(), PlonkError> {
+    fn assign_commitment(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        known: bool,
+    ) -> Result<Option<HashCells>, PlonkError> {
+        let Some(pc) = &self.config.private else { return Ok(None) };
+        let params: Vec<Fr> =
+            crate::params::collect(&self.spec.graph).into_iter().map(|v| to_field(i128::from(v))).collect();
+        let chip = PoseidonChip::new(pc.poseidon.clone());
+        layouter
+            .assign_region(
+                || "weights commitment",
+                // halo2-axiom starts every region at row 0: lay the gadget out after the inference rows.
+                |mut region| {
+                    let start = self.spec.inference_rows();
+                    chip.assign_hash(&mut region, start, params.len(), known.then_some(params.as_slice()))
+                },
+            )
+            .map(Some)
+    }
+
+    fn expose_instances(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        cells: &[Cell],
+        commitment: Option<&HashCells>,
+    ) -> Result<(), PlonkError> {
         let graph = &self.spec.graph;
         let n_in = graph.num_inputs as usize;
         for (i, cell) in cells.iter().take(n_in).enumerate() {
@@ -342,6 +524,9 @@ impl InferenceInstructions for InferenceChip {
         }
         for (j, &out) in graph.outputs.iter().enumerate() {
             layouter.constrain_instance(cells[out as usize], self.config.instance, n_in + j);
+        }
+        if let Some(c) = commitment {
+            layouter.constrain_instance(c.output, self.config.instance, n_in + graph.outputs.len());
         }
         Ok(())
     }

@@ -4,9 +4,12 @@
 //! `ceil(terms / width)` dense dot-product rows (or one product row) followed by one result row holding `z`
 //! in the accumulator and, when the neuron rescales or activates, `q`, the remainder `r` and `y = act(q)`.
 //! Copy constraints wire every operand to the cell that produced it; the instance column holds the
-//! quantized inputs followed by the quantized outputs.
+//! quantized inputs followed by the quantized outputs and, with private parameters, their Poseidon
+//! commitment (laid out by [`poseidon`] in its own region, every parameter cell copied into it).
 
 mod chip;
+pub mod limbs;
+pub mod poseidon;
 
 use std::sync::Arc;
 
@@ -15,20 +18,43 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error as PlonkError};
 use serde::{Deserialize, Serialize};
 
-pub use chip::{to_field, InferenceChip, InferenceConfig, InferenceInstructions};
+pub use chip::{to_field, InferenceChip, InferenceConfig, InferenceInstructions, PrivateConfig};
 
-use crate::ir::{Evaluation, Graph};
+use crate::ir::{Activation, Evaluation, Graph, Neuron};
 
 /// Shape parameters of the circuit that the constraint system depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitParams {
-    /// Advice columns carrying dot-product operands (at least 4).
+    /// Advice columns carrying dot-product operands (at least 4; at least 8 with private parameters).
     pub width: usize,
+    /// Model parameters are committed witnesses (`--params private`) rather than fixed constants.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
+    /// Range checks in limbs of this many bits ([`limbs`]); 0 checks remainders and activations with
+    /// whole-range lookup tables.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub limb_bits: u8,
+    /// Whether the circuit has the activation lookup (with limbs, only models with activations other than
+    /// ReLU need it; without it the proof has three commitments fewer).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub act_table: bool,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 impl Default for CircuitParams {
     fn default() -> Self {
-        Self { width: 4 }
+        Self { width: 4, private: false, limb_bits: 0, act_table: true }
     }
 }
 
@@ -82,8 +108,10 @@ impl Circuit<Fr> for InferenceCircuit {
         let value = |v: usize| -> Value<i128> {
             witness.map_or(Value::unknown(), |w| Value::known(w.values[v] as i128))
         };
-        let cells = chip.assign_graph(&mut layouter, &value, witness)?;
-        chip.expose_instances(&mut layouter, &cells)
+        // The commitment is laid out first so the parameter cells can be copied into its input cells.
+        let commitment = chip.assign_commitment(&mut layouter, witness.is_some())?;
+        let cells = chip.assign_graph(&mut layouter, &value, witness, commitment.as_ref())?;
+        chip.expose_instances(&mut layouter, &cells, commitment.as_ref())
     }
 }
 
@@ -106,7 +134,55 @@ impl CircuitSpec {
 
     /// Whether any neuron rescales without an activation (and so needs the identity table).
     pub fn needs_identity(&self) -> bool {
-        self.graph.neurons.iter().any(|n| n.shift > 0 && n.act.is_none())
+        self.params.limb_bits == 0 && self.graph.neurons.iter().any(|n| n.shift > 0 && n.act.is_none())
+    }
+
+    /// Whether `n`'s activation is a ReLU checked through its sign bit (limb mode only).
+    pub fn sign_relu(&self, n: &Neuron) -> bool {
+        self.params.limb_bits > 0 && n.act.is_some_and(|a| self.graph.acts[a as usize] == Activation::Relu)
+    }
+
+    /// Bits of the ReLU range check: `bound = 2^relu_bits`.
+    pub fn relu_bits(&self) -> u8 {
+        (self.bound.max(1) as u64).next_power_of_two().trailing_zeros() as u8
+    }
+
+    /// Rows of `n`'s result: one, or its limb chains.
+    fn result_rows(&self, n: &Neuron) -> usize {
+        let t = self.params.limb_bits;
+        if t == 0 || !n.has_post() {
+            return 1;
+        }
+        limbs::post_rows(n.shift, self.sign_relu(n), self.relu_bits(), t)
+    }
+
+    /// Rows a neuron occupies: its operand rows plus its result rows.
+    pub fn neuron_rows(&self, n: &Neuron) -> usize {
+        chip::operand_rows(n, self.params.width) + self.result_rows(n)
+    }
+
+    /// Whether activation `a` is checked by the activation table.
+    pub fn in_act_table(&self, a: &Activation) -> bool {
+        self.params.limb_bits == 0 || *a != Activation::Relu
+    }
+
+    /// Tags of the range table: the rescale shifts, or (limbs) the limb widths in use.
+    pub fn range_tags(&self) -> Vec<u8> {
+        let t = self.params.limb_bits;
+        if t == 0 {
+            return self.shifts();
+        }
+        let mut w: Vec<u8> = vec![];
+        for n in self.graph.neurons.iter().filter(|n| n.has_post()) {
+            w.extend(limbs::limb_widths(n.shift, t));
+            if self.sign_relu(n) {
+                w.extend(limbs::limb_widths(self.relu_bits(), t));
+            }
+        }
+        w.retain(|&b| b > 0);
+        w.sort_unstable();
+        w.dedup();
+        w
     }
 
     /// Distinct non-zero shifts, sorted.
@@ -117,18 +193,27 @@ impl CircuitSpec {
         s
     }
 
+    /// Rows of the inputs and neurons (the private parameters' commitment follows them).
+    pub fn inference_rows(&self) -> usize {
+        let w = self.params.width;
+        let rows = (self.graph.num_inputs as usize).div_ceil(w);
+        rows + self.graph.neurons.iter().map(|n| self.neuron_rows(n)).sum::<usize>()
+    }
+
     /// Rows and table sizes.
     pub fn layout_size(&self) -> LayoutSize {
         let w = self.params.width;
-        let mut rows = (self.graph.num_inputs as usize).div_ceil(w);
-        for n in &self.graph.neurons {
-            rows += chip::neuron_rows(n, w);
+        let mut rows = self.inference_rows();
+        if self.params.private {
+            let plan = poseidon::PoseidonPlan::for_width(w.max(8));
+            rows += plan.map_or(0, |p| p.rows_for(crate::params::collect(&self.graph).len()));
         }
-        let tags = self.graph.acts.len() + usize::from(self.needs_identity());
+        let tags = self.graph.acts.iter().filter(|a| self.in_act_table(a)).count()
+            + usize::from(self.needs_identity());
         LayoutSize {
             rows,
             act_table_rows: 1 + tags * 2 * self.bound as usize,
-            range_table_rows: 1 + self.shifts().iter().map(|&d| 1usize << d).sum::<usize>(),
+            range_table_rows: 1 + self.range_tags().iter().map(|&d| 1usize << d).sum::<usize>(),
         }
     }
 
@@ -143,5 +228,34 @@ impl CircuitSpec {
             k += 1;
         }
         k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn degree(params: CircuitParams) -> usize {
+        let mut cs = ConstraintSystem::<Fr>::default();
+        let _ = InferenceChip::configure(&mut cs, params);
+        cs.degree()
+    }
+
+    #[test]
+    fn private_parameters_do_not_raise_the_degree() {
+        // The quotient's size (and the verifier's work) follows the degree: the commitment must not raise it.
+        let fixed = degree(CircuitParams { width: 8, ..CircuitParams::default() });
+        for width in [8, 16, 32] {
+            assert_eq!(
+                degree(CircuitParams { width, private: true, ..CircuitParams::default() }),
+                fixed,
+                "width {width}"
+            );
+            assert_eq!(
+                degree(CircuitParams { width, private: true, limb_bits: 8, act_table: false }),
+                fixed,
+                "limbs, width {width}"
+            );
+        }
     }
 }

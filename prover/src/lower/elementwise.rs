@@ -66,6 +66,8 @@ fn act_f64(act: &Activation, x: f64) -> f64 {
         Activation::Recip => 1.0 / x,
         Activation::Rsqrt { eps } => 1.0 / (x + eps).sqrt(),
         Activation::Identity => x,
+        Activation::Step => f64::from(u8::from(x >= 0.0)),
+        Activation::IsZero => f64::from(u8::from(x == 0.0)),
     }
 }
 
@@ -132,10 +134,10 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
             let mut out = Vec::with_capacity(x.len());
             for (&v, &c) in x.iter().zip(y.iter()) {
                 out.push(match op {
-                    "Add" => cx.affine(&[(v, 1.0)], c),
-                    "Sub" => cx.affine(&[(v, 1.0)], -c),
-                    "Mul" => cx.affine(&[(v, c)], 0.0),
-                    _ => cx.affine(&[(v, 1.0 / c)], 0.0),
+                    "Add" => cx.affine_params(&[(v, 1.0)], c),
+                    "Sub" => cx.affine_params(&[(v, 1.0)], -c),
+                    "Mul" => cx.affine_params(&[(v, c)], 0.0),
+                    _ => cx.affine_params(&[(v, 1.0 / c)], 0.0),
                 });
             }
             Value::Dyn(from_vec(node, &shape, out)?)
@@ -145,9 +147,9 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
             let mut out = Vec::with_capacity(y.len());
             for (&c, &v) in x.iter().zip(y.iter()) {
                 out.push(match op {
-                    "Add" => cx.affine(&[(v, 1.0)], c),
-                    "Sub" => cx.affine(&[(v, -1.0)], c),
-                    "Mul" => cx.affine(&[(v, c)], 0.0),
+                    "Add" => cx.affine_params(&[(v, 1.0)], c),
+                    "Sub" => cx.affine_params(&[(v, -1.0)], c),
+                    "Mul" => cx.affine_params(&[(v, c)], 0.0),
                     _ => return Err(invalid(node, "division by a computed tensor is not supported")),
                 });
             }

@@ -70,16 +70,16 @@ fn matmul_2d(
             let v = match (a, b) {
                 (Mat::Dyn(a), Mat::Const(b)) => {
                     let terms: Vec<(Var, f64)> = (0..k).map(|t| (a[[i, t]], alpha * b[[t, j]])).collect();
-                    cx.affine(&terms, b_ij)
+                    cx.affine_params(&terms, b_ij)
                 }
                 (Mat::Const(a), Mat::Dyn(b)) => {
                     let terms: Vec<(Var, f64)> = (0..k).map(|t| (b[[t, j]], alpha * a[[i, t]])).collect();
-                    cx.affine(&terms, b_ij)
+                    cx.affine_params(&terms, b_ij)
                 }
                 (Mat::Dyn(a), Mat::Dyn(b)) => {
                     let prods: Vec<(Var, f64)> =
                         (0..k).map(|t| (cx.mul(a[[i, t]], b[[t, j]]), alpha)).collect();
-                    cx.affine(&prods, b_ij)
+                    cx.affine_params(&prods, b_ij)
                 }
                 (Mat::Const(_), Mat::Const(_)) => return Err(invalid(node, "both operands constant")),
             };
@@ -227,7 +227,7 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
                             }
                         }
                     }
-                    out.push(cx.affine(&terms, bias[oc]));
+                    out.push(cx.affine_params(&terms, bias[oc]));
                 }
             }
         }

@@ -1,10 +1,15 @@
 //! ONNX → quantized neuron graph. One module per op family, each behind [`OpLowering`]; the driver walks the
 //! ONNX graph in order, folds constants and asks the family that claims each op type to lower it.
 
+mod compare;
 mod elementwise;
 mod linear;
 mod norm;
+#[cfg(test)]
+mod op_tests;
 mod pool;
+mod recurrent;
+mod select;
 mod shape;
 
 use std::collections::HashMap;
@@ -41,8 +46,16 @@ pub(crate) trait OpLowering: Sync {
     fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>>;
 }
 
-static FAMILIES: &[&dyn OpLowering] =
-    &[&linear::Linear, &elementwise::Elementwise, &pool::Pooling, &shape::Shape, &norm::Normalization];
+static FAMILIES: &[&dyn OpLowering] = &[
+    &linear::Linear,
+    &elementwise::Elementwise,
+    &pool::Pooling,
+    &shape::Shape,
+    &norm::Normalization,
+    &recurrent::Recurrent,
+    &compare::Compare,
+    &select::Select,
+];
 
 fn family_for(op_type: &str) -> Option<&'static dyn OpLowering> {
     FAMILIES.iter().copied().find(|f| f.op_types().contains(&op_type))
@@ -60,6 +73,22 @@ pub(crate) struct Ctx<'a> {
     pub(crate) scale: u8,
     /// Scale of constant coefficients (weights); products are rescaled by it.
     pub(crate) weight_scale: u8,
+    /// Whether model parameters are private witnesses (`--params private`).
+    pub(crate) private: bool,
+    /// One-hot vectors `[idx == j]` of computed gather indices, by `(idx, axis size)` (`select.rs`).
+    pub(crate) one_hots: HashMap<(Var, usize), Vec<Var>>,
+}
+
+/// How a model is quantized and lowered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LowerOptions {
+    /// Scale (bits) of every value.
+    pub scale: u8,
+    /// Scale (bits) of weights.
+    pub weight_scale: u8,
+    /// Model parameters become private, committed witnesses: their neurons' structure must not depend on
+    /// their values (no zero terms dropped, no integral fast path).
+    pub private: bool,
 }
 
 /// `round(x · 2^bits)`.
@@ -68,7 +97,8 @@ fn fixed(x: f64, bits: u8) -> i64 {
 }
 
 impl Ctx<'_> {
-    /// `bias + Σ coef · v` with real coefficients, at the model scale.
+    /// `bias + Σ coef · v` with real coefficients fixed by the model's structure (sums, means, differences),
+    /// at the model scale. Never private.
     pub(crate) fn affine(&mut self, terms: &[(Var, f64)], bias: f64) -> Var {
         let integral = terms.iter().all(|(_, c)| c.fract() == 0.0 && c.abs() < 1e6);
         let neuron = if integral {
@@ -76,32 +106,48 @@ impl Ctx<'_> {
                 op: NeuronOp::Linear {
                     terms: terms.iter().filter(|(_, c)| *c != 0.0).map(|(v, c)| (*v, *c as i64)).collect(),
                     bias: fixed(bias, self.scale),
+                    private: false,
                 },
                 shift: 0,
                 act: None,
             }
         } else {
-            Neuron {
-                op: NeuronOp::Linear {
-                    terms: terms
-                        .iter()
-                        .map(|(v, c)| (*v, fixed(*c, self.weight_scale)))
-                        .filter(|(_, c)| *c != 0)
-                        .collect(),
-                    bias: fixed(bias, self.scale + self.weight_scale),
-                },
-                shift: self.weight_scale,
-                act: None,
-            }
+            self.weighted(terms, bias, false)
         };
         self.graph.push(neuron)
+    }
+
+    /// `bias + Σ coef · v` where the coefficients and the bias are model parameters (weights, biases,
+    /// normalisation constants taken from initializers). With `--params private` they become committed
+    /// witnesses and the neuron's shape depends only on the number of terms.
+    pub(crate) fn affine_params(&mut self, terms: &[(Var, f64)], bias: f64) -> Var {
+        if !self.private {
+            return self.affine(terms, bias);
+        }
+        let neuron = self.weighted(terms, bias, true);
+        self.graph.push(neuron)
+    }
+
+    /// A neuron with coefficients at the weight scale, rescaled back to the model scale.
+    fn weighted(&self, terms: &[(Var, f64)], bias: f64, private: bool) -> Neuron {
+        let coef = terms.iter().map(|(v, c)| (*v, fixed(*c, self.weight_scale)));
+        Neuron {
+            op: NeuronOp::Linear {
+                // Private parameters keep zero coefficients: dropping them would reveal where they are.
+                terms: if private { coef.collect() } else { coef.filter(|(_, c)| *c != 0).collect() },
+                bias: fixed(bias, self.scale + self.weight_scale),
+                private,
+            },
+            shift: self.weight_scale,
+            act: None,
+        }
     }
 
     /// `act(v)`.
     pub(crate) fn activation(&mut self, v: Var, act: Activation) -> Var {
         let act = self.graph.act_id(act);
         self.graph.push(Neuron {
-            op: NeuronOp::Linear { terms: vec![(v, 1)], bias: 0 },
+            op: NeuronOp::Linear { terms: vec![(v, 1)], bias: 0, private: false },
             shift: 0,
             act: Some(act),
         })
@@ -215,8 +261,10 @@ fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .collect())
 }
 
-/// Lowers an ONNX model to the quantized neuron graph: values at `scale`, weights at `weight_scale`.
-pub fn lower_model(model: &pb::ModelProto, scale: u8, weight_scale: u8) -> Result<Lowered> {
+/// Lowers an ONNX model to the quantized neuron graph: values at `opts.scale`, weights at
+/// `opts.weight_scale`.
+pub fn lower_model(model: &pb::ModelProto, opts: LowerOptions) -> Result<Lowered> {
+    let LowerOptions { scale, weight_scale, private } = opts;
     let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
     let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };
     let mut env: HashMap<String, Value> = HashMap::new();
@@ -239,7 +287,7 @@ pub fn lower_model(model: &pb::ModelProto, scale: u8, weight_scale: u8) -> Resul
     if graph.num_inputs == 0 {
         return Err(Error::Input("the ONNX model has no non-constant input".into()));
     }
-    let mut cx = Ctx { graph: &mut graph, scale, weight_scale };
+    let mut cx = Ctx { graph: &mut graph, scale, weight_scale, private, one_hots: HashMap::new() };
     for node in &g.node {
         let family = family_for(&node.op_type)
             .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node_name(node) })?;

@@ -56,7 +56,7 @@ fn batch_norm(
     for (idx, &v) in x.indexed_iter() {
         let ch = idx[1];
         let a = scale[ch] / (var[ch] + eps).sqrt();
-        out.push(cx.affine(&[(v, a)], bias[ch] - mean[ch] * a));
+        out.push(cx.affine_params(&[(v, a)], bias[ch] - mean[ch] * a));
     }
     from_vec(node, x.shape(), out)
 }
@@ -102,7 +102,7 @@ fn layer_norm(
             .enumerate()
             .map(|(i, &d)| {
                 let normed = cx.mul(d, rinv);
-                cx.affine(&[(normed, gamma[i])], beta[i])
+                cx.affine_params(&[(normed, gamma[i])], beta[i])
             })
             .collect()
     })

@@ -1,6 +1,7 @@
 //! Pure data movement — Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat, Slice, Gather (constant
-//! indices) — plus Constant, Shape and Cast. No constraints: each op permutes an index array that is then
-//! gathered from the input, so constants and circuit values share one implementation.
+//! indices; computed indices go to `select.rs`) — plus Constant, Shape and Cast. No constraints: each op
+//! permutes an index array that is then gathered from the input, so constants and circuit values share one
+//! implementation.
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, IxDyn};
@@ -38,6 +39,12 @@ impl OpLowering for Shape {
                 Value::Const(from_vec(node, &[s.len()], s)?)
             }
             "Cast" => input(node, inputs, 0)?.clone(),
+            "Gather" if matches!(inputs.get(1), Some(Some(Value::Dyn(_)))) => {
+                let Some(Some(Value::Dyn(ind))) = inputs.get(1) else {
+                    return Err(invalid(node, "missing input #1"));
+                };
+                super::select::dynamic_gather(cx, node, input(node, inputs, 0)?, ind)?
+            }
             _ => {
                 let x = input(node, inputs, 0)?;
                 let idx = index_array(node, x.shape())?;

@@ -16,7 +16,8 @@ pub struct Built {
     pub dir: PathBuf,
     pub verifier_code: Vec<u8>,
     pub vk_digest: B256,
-    pub scale: u8,
+    /// Input and output scales, as registered.
+    pub scales: (u8, u8),
     pub model: Arc<zkoracle_prover::ProvingModel>,
 }
 
@@ -48,7 +49,7 @@ pub fn spread() -> &'static Built {
             dir,
             verifier_code: compiled.creation_bytecode,
             vk_digest: report.vk_digest.parse().unwrap(),
-            scale: settings.scale,
+            scales: (settings.scale, settings.output_scale),
             model,
         }
     })
@@ -86,7 +87,7 @@ pub async fn spread_model(chain: &Chain, delay: Duration) -> (U256, Models) {
         verifier,
         built.vk_digest,
         (Prover::input_len(m), Prover::output_len(m)),
-        built.scale,
+        built.scales,
         Prover::max_abs_input(m),
     );
     let id = chain.register(params).await;
@@ -108,7 +109,7 @@ fn params(
     verifier: Address,
     vk_digest: B256,
     (inl, outl): (usize, usize),
-    scale: u8,
+    (input_scale, output_scale): (u8, u8),
     max_abs: i64,
 ) -> IInferenceOracle::ModelParams {
     IInferenceOracle::ModelParams {
@@ -118,8 +119,8 @@ fn params(
         hasWeightsCommitment: false,
         inputLen: inl as u32,
         outputLen: outl as u32,
-        inputScale: scale,
-        outputScale: scale,
+        inputScale: input_scale,
+        outputScale: output_scale,
         maxAbsInput: I256::try_from(max_abs).unwrap(),
         fee: U256::from(1_000_000_000_000u64),
         verifierGasLimit: 2_000_000,

@@ -1,0 +1,338 @@
+//! Unit tests of the recurrent, comparison and dynamic-gather lowerings on small hand-built ONNX graphs,
+//! against float computations written out here.
+
+use tract_onnx::pb::{
+    attribute_proto::AttributeType, tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto,
+};
+
+use super::{lower_model, LowerOptions};
+use crate::ir::Activation;
+use crate::Error;
+
+fn tensor(name: &str, dims: &[usize], data: &[f64]) -> TensorProto {
+    assert_eq!(dims.iter().product::<usize>(), data.len(), "{name}");
+    TensorProto {
+        name: name.into(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: 1,
+        float_data: data.iter().map(|&x| x as f32).collect(),
+        ..TensorProto::default()
+    }
+}
+
+fn value_info(name: &str, dims: &[usize]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|&d| Dimension { value: Some(dimension::Value::DimValue(d as i64)), ..Dimension::default() });
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(TensorShapeProto { dim: dim.collect() }),
+            })),
+            ..TypeProto::default()
+        }),
+        ..ValueInfoProto::default()
+    }
+}
+
+fn attr(name: &str, ty: AttributeType) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: ty as i32, ..AttributeProto::default() }
+}
+
+fn attr_s(name: &str, s: &str) -> AttributeProto {
+    AttributeProto { s: s.as_bytes().to_vec(), ..attr(name, AttributeType::String) }
+}
+
+fn attr_i(name: &str, i: i64) -> AttributeProto {
+    AttributeProto { i, ..attr(name, AttributeType::Int) }
+}
+
+fn attr_f(name: &str, f: f32) -> AttributeProto {
+    AttributeProto { f, ..attr(name, AttributeType::Float) }
+}
+
+fn attr_strs(name: &str, s: &[&str]) -> AttributeProto {
+    AttributeProto {
+        strings: s.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..attr(name, AttributeType::Strings)
+    }
+}
+
+fn attr_fs(name: &str, f: &[f32]) -> AttributeProto {
+    AttributeProto { floats: f.to_vec(), ..attr(name, AttributeType::Floats) }
+}
+
+fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        name: format!("{op}_node"),
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute,
+        ..NodeProto::default()
+    }
+}
+
+fn model(nodes: Vec<NodeProto>, inits: Vec<TensorProto>, input: &[usize], outputs: &[&str]) -> ModelProto {
+    ModelProto {
+        graph: Some(GraphProto {
+            node: nodes,
+            initializer: inits,
+            input: vec![value_info("x", input)],
+            output: outputs.iter().map(|o| value_info(o, &[])).collect(),
+            ..GraphProto::default()
+        }),
+        ..ModelProto::default()
+    }
+}
+
+const SCALE: u8 = 10;
+
+/// Lowers and evaluates exactly; returns the real-valued outputs.
+fn run(m: &ModelProto, x: &[f64]) -> crate::Result<Vec<f64>> {
+    let lowered = lower_model(m, LowerOptions { scale: SCALE, weight_scale: 12, private: false })?;
+    let s = f64::powi(2.0, i32::from(SCALE));
+    let q: Vec<i64> = x.iter().map(|v| (v * s).round() as i64).collect();
+    let ev = lowered.graph.evaluate(&q, SCALE, None)?;
+    Ok(ev.outputs(&lowered.graph).iter().map(|&o| o as f64 / s).collect())
+}
+
+fn assert_close(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "output count");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "output {i}: {g} vs {w} (tol {tol})");
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Deterministic pseudo-random weights in [-r, r].
+fn weights(n: usize, seed: u64, r: f64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * r
+        })
+        .collect()
+}
+
+const SEQ: usize = 3;
+const IN: usize = 2;
+const H: usize = 3;
+
+fn matvec(w: &[f64], row: usize, v: &[f64]) -> f64 {
+    v.iter().enumerate().map(|(k, x)| w[row * v.len() + k] * x).sum()
+}
+
+#[test]
+fn rnn_relu_activation_with_clip() {
+    let (w, r, b) = (weights(H * IN, 1, 0.8), weights(H * H, 2, 0.8), weights(2 * H, 3, 0.3));
+    let x = weights(SEQ * IN, 4, 0.9);
+    let clip = 0.4;
+    let attrs = vec![
+        attr_i("hidden_size", H as i64),
+        attr_strs("activations", &["Relu"]),
+        attr_f("clip", clip as f32),
+    ];
+    let m = model(
+        vec![node("RNN", &["x", "W", "R", "B"], &["y", "yh"], attrs)],
+        vec![tensor("W", &[1, H, IN], &w), tensor("R", &[1, H, H], &r), tensor("B", &[1, 2 * H], &b)],
+        &[SEQ, 1, IN],
+        &["y", "yh"],
+    );
+    let mut h = vec![0.0; H];
+    let mut want = vec![];
+    for t in 0..SEQ {
+        let xt = &x[t * IN..(t + 1) * IN];
+        h = (0..H)
+            .map(|j| (matvec(&w, j, xt) + matvec(&r, j, &h) + b[j] + b[H + j]).clamp(-clip, clip).max(0.0))
+            .collect();
+        want.extend(&h);
+    }
+    want.extend(h);
+    assert_close(&run(&m, &x).expect("lower"), &want, 0.01);
+}
+
+#[test]
+fn lstm_custom_activations_consume_alpha_beta_in_order() {
+    let (w, r, b) = (weights(4 * H * IN, 5, 0.8), weights(4 * H * H, 6, 0.8), weights(8 * H, 7, 0.3));
+    let x = weights(SEQ * IN, 8, 0.9);
+    // f = HardSigmoid(0.3, 0.4), g = Tanh, h = Affine(0.8, 0.1).
+    let attrs = vec![
+        attr_i("hidden_size", H as i64),
+        attr_strs("activations", &["HardSigmoid", "Tanh", "Affine"]),
+        attr_fs("activation_alpha", &[0.3, 0.8]),
+        attr_fs("activation_beta", &[0.4, 0.1]),
+    ];
+    let m = model(
+        vec![node("LSTM", &["x", "W", "R", "B"], &["y", "yh", "yc"], attrs)],
+        vec![tensor("W", &[1, 4 * H, IN], &w), tensor("R", &[1, 4 * H, H], &r), tensor("B", &[1, 8 * H], &b)],
+        &[SEQ, 1, IN],
+        &["y", "yh", "yc"],
+    );
+    let f = |v: f64| (0.3 * v + 0.4).clamp(0.0, 1.0);
+    let (mut h, mut c) = (vec![0.0; H], vec![0.0; H]);
+    let mut want = vec![];
+    for t in 0..SEQ {
+        let xt = &x[t * IN..(t + 1) * IN];
+        let pre = |g: usize, j: usize, h: &[f64]| {
+            let row = g * H + j;
+            matvec(&w, row, xt) + matvec(&r, row, h) + b[row] + b[4 * H + row]
+        };
+        let (mut nh, mut nc) = (vec![0.0; H], vec![0.0; H]);
+        for j in 0..H {
+            let (i, o, fg, g) = (f(pre(0, j, &h)), f(pre(1, j, &h)), f(pre(2, j, &h)), pre(3, j, &h).tanh());
+            nc[j] = fg * c[j] + i * g;
+            nh[j] = o * (0.8 * nc[j] + 0.1);
+        }
+        h = nh;
+        c = nc;
+        want.extend(&h);
+    }
+    want.extend(&h);
+    want.extend(&c);
+    assert_close(&run(&m, &x).expect("lower"), &want, 0.01);
+}
+
+#[test]
+fn gru_with_sigmoid_and_default_reset() {
+    let (w, r, b) = (weights(3 * H * IN, 9, 0.8), weights(3 * H * H, 10, 0.8), weights(6 * H, 11, 0.3));
+    let x = weights(SEQ * IN, 12, 0.9);
+    let h0 = weights(H, 13, 0.5);
+    let m = model(
+        vec![node("GRU", &["x", "W", "R", "B", "", "h0"], &["y"], vec![attr_i("hidden_size", H as i64)])],
+        vec![
+            tensor("W", &[1, 3 * H, IN], &w),
+            tensor("R", &[1, 3 * H, H], &r),
+            tensor("B", &[1, 6 * H], &b),
+            tensor("h0", &[1, 1, H], &h0),
+        ],
+        &[SEQ, 1, IN],
+        &["y"],
+    );
+    let mut h = h0.clone();
+    let mut want = vec![];
+    for t in 0..SEQ {
+        let xt = &x[t * IN..(t + 1) * IN];
+        let gate = |g: usize, j: usize, h: &[f64]| {
+            let row = g * H + j;
+            matvec(&w, row, xt) + matvec(&r, row, h) + b[row] + b[3 * H + row]
+        };
+        let z: Vec<f64> = (0..H).map(|j| sigmoid(gate(0, j, &h))).collect();
+        let rr: Vec<f64> = (0..H).map(|j| sigmoid(gate(1, j, &h))).collect();
+        let rh: Vec<f64> = (0..H).map(|k| rr[k] * h[k]).collect();
+        h = (0..H)
+            .map(|j| {
+                let row = 2 * H + j;
+                let ht = (matvec(&w, row, xt) + matvec(&r, row, &rh) + b[row] + b[3 * H + row]).tanh();
+                (1.0 - z[j]) * ht + z[j] * h[j]
+            })
+            .collect();
+        want.extend(&h);
+    }
+    assert_close(&run(&m, &x).expect("lower"), &want, 0.01);
+}
+
+fn rnn_error(attrs: Vec<AttributeProto>, extra_inputs: &[&str], inits: Vec<TensorProto>) -> String {
+    let mut inputs = vec!["x", "W", "R"];
+    inputs.extend(extra_inputs);
+    let mut all = vec![
+        tensor("W", &[1, H, IN], &weights(H * IN, 1, 0.5)),
+        tensor("R", &[1, H, H], &weights(H * H, 2, 0.5)),
+    ];
+    all.extend(inits);
+    let op = if attrs.iter().any(|a| a.name == "input_forget") { "LSTM" } else { "RNN" };
+    let m = model(vec![node(op, &inputs, &["y"], attrs)], all, &[SEQ, 1, IN], &["y"]);
+    match run(&m, &[0.0; SEQ * IN]) {
+        Err(e @ Error::InvalidNode { .. }) => e.to_string(),
+        other => panic!("expected an invalid-node error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_recurrent_variants_name_node_and_attribute() {
+    let e = rnn_error(vec![attr_strs("activations", &["Softsign"])], &[], vec![]);
+    assert!(e.contains("RNN_node") && e.contains("`activations`") && e.contains("Softsign"), "{e}");
+    let e = rnn_error(vec![attr_s("direction", "sideways")], &[], vec![]);
+    assert!(e.contains("RNN_node") && e.contains("`direction`"), "{e}");
+    let e = rnn_error(vec![], &["", "lens"], vec![tensor("lens", &[1], &[2.0])]);
+    assert!(e.contains("`sequence_lens`"), "{e}");
+    let e = rnn_error(vec![attr_strs("activations", &["Tanh", "Tanh"])], &[], vec![]);
+    assert!(e.contains("`activations` has 2 entries, expected 1"), "{e}");
+    let e = rnn_error(vec![attr_i("input_forget", 1)], &[], vec![]);
+    assert!(e.contains("LSTM_node") && e.contains("`input_forget`"), "{e}");
+}
+
+/// Comparisons are decided on the quantized values: exactly at, one unit above and one unit below a
+/// threshold on the grid, and a threshold between grid points rounds to the nearest one.
+#[test]
+fn comparisons_are_exact_at_the_decision_boundary() {
+    let ops = ["Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Equal"];
+    let nodes: Vec<NodeProto> = ops.iter().map(|op| node(op, &["x", "t"], &[op], vec![])).collect();
+    let unit = f64::powi(2.0, -i32::from(SCALE));
+    for (t, x, want) in [
+        (0.25, 0.25, [0.0, 1.0, 0.0, 1.0, 1.0]),
+        (0.25, 0.25 + unit, [0.0, 0.0, 1.0, 1.0, 0.0]),
+        (0.25, 0.25 - unit, [1.0, 1.0, 0.0, 0.0, 0.0]),
+        (-0.5, -0.5 - unit, [1.0, 1.0, 0.0, 0.0, 0.0]),
+        // 0.3 is 307.2 units: it compares as 307, so x = 307 units (< 0.3 as reals) is "equal".
+        (0.3, 307.0 * unit, [0.0, 1.0, 0.0, 1.0, 1.0]),
+        (0.3, 306.0 * unit, [1.0, 1.0, 0.0, 0.0, 0.0]),
+    ] {
+        let m = model(nodes.clone(), vec![tensor("t", &[1], &[t])], &[1], &ops);
+        assert_eq!(run(&m, &[x]).expect("lower"), want, "x = {x}, t = {t}");
+    }
+    // Two computed operands: x[0] op x[1].
+    let nodes: Vec<NodeProto> = ops.iter().map(|op| node(op, &["a", "b"], &[op], vec![])).collect();
+    let mut all = vec![
+        node("Slice", &["x", "s0", "s1"], &["a"], vec![]),
+        node("Slice", &["x", "s1", "s2"], &["b"], vec![]),
+    ];
+    all.extend(nodes);
+    let inits = vec![tensor("s0", &[1], &[0.0]), tensor("s1", &[1], &[1.0]), tensor("s2", &[1], &[2.0])];
+    let m = model(all, inits, &[2], &ops);
+    assert_eq!(run(&m, &[0.5, 0.5]).expect("lower"), [0.0, 1.0, 0.0, 1.0, 1.0]);
+    assert_eq!(run(&m, &[0.5 - unit, 0.5]).expect("lower"), [1.0, 1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(run(&m, &[0.5 + unit, 0.5]).expect("lower"), [0.0, 0.0, 1.0, 1.0, 0.0]);
+}
+
+#[test]
+fn step_and_is_zero_tables_are_exact_on_integers() {
+    for q in -3i64..=3 {
+        assert_eq!(Activation::Step.apply(q, 6), if q >= 0 { 64 } else { 0 });
+        assert_eq!(Activation::IsZero.apply(q, 6), if q == 0 { 64 } else { 0 });
+    }
+}
+
+/// Gather with computed indices selects table rows exactly; an index outside the table selects nothing.
+#[test]
+fn dynamic_gather_selects_rows_and_out_of_range_gives_zero() {
+    let table = [0.5, -1.25, 2.0, 0.75, -0.5, 1.5];
+    let m = model(
+        vec![node("Gather", &["table", "x"], &["y"], vec![])],
+        vec![tensor("table", &[3, 2], &table)],
+        &[4],
+        &["y"],
+    );
+    let got = run(&m, &[2.0, 0.0, 1.0, 3.0]).expect("lower");
+    assert_eq!(got, [-0.5, 1.5, 0.5, -1.25, 2.0, 0.75, 0.0, 0.0]);
+    // GatherElements with computed indices on computed data: y[i] = x[idx[i]], idx = x[2..4].
+    let m = model(
+        vec![
+            node("Slice", &["x", "s0", "s2"], &["d"], vec![]),
+            node("Slice", &["x", "s2", "s4"], &["i"], vec![]),
+            node("GatherElements", &["d", "i"], &["y"], vec![attr_i("axis", 0)]),
+        ],
+        vec![tensor("s0", &[1], &[0.0]), tensor("s2", &[1], &[2.0]), tensor("s4", &[1], &[4.0])],
+        &[4],
+        &["y"],
+    );
+    assert_eq!(run(&m, &[0.75, -0.25, 1.0, 0.0]).expect("lower"), [-0.25, 0.75]);
+}

@@ -1,0 +1,57 @@
+//! Limb-decomposed range checks: the sign-bit ReLU and the limb chains accept exactly the honest witness.
+
+use std::sync::Arc;
+
+use halo2_proofs::dev::MockProver;
+use zkoracle_prover::circuit::{to_field, CircuitParams, CircuitSpec, InferenceCircuit};
+use zkoracle_prover::ir::{Activation, Graph, Neuron, NeuronOp};
+
+/// `y = relu(round((3·x + 1) / 2))` with 8-bit limbs and `bound = 256`.
+fn spec() -> CircuitSpec {
+    let mut graph = Graph { num_inputs: 1, neurons: vec![], acts: vec![], outputs: vec![] };
+    let relu = graph.act_id(Activation::Relu);
+    let y = graph.push(Neuron {
+        op: NeuronOp::Linear { terms: vec![(0, 3)], bias: 1, private: false },
+        shift: 1,
+        act: Some(relu),
+    });
+    graph.outputs = vec![y];
+    CircuitSpec {
+        graph,
+        scale: 4,
+        bound: 256,
+        params: CircuitParams { width: 4, private: false, limb_bits: 8, act_table: false },
+    }
+}
+
+/// MockProver's verdict on input `x` claiming output `y` (the witness is honest except for `y`).
+fn accepts(x: i64, y: i64) -> bool {
+    let spec = spec();
+    let mut ev = spec.graph.evaluate(&[x], spec.scale, None).expect("evaluate");
+    ev.values[1] = y;
+    let k = spec.min_k();
+    let instances = vec![vec![to_field(i128::from(x)), to_field(i128::from(y))]];
+    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)) };
+    MockProver::run(k, &circuit, instances).expect("mock run").verify().is_ok()
+}
+
+#[test]
+fn sign_relu_accepts_the_honest_output_only() {
+    // (3·x + 1) / 2 rounded: x = 5 → 8, x = -5 → -7, x = 0 → 1 (0.5 rounds up), x = -1 → -1.
+    for (x, q) in [(5, 8), (-5, -7), (0, 1), (-1, -1), (80, 121), (-80, -119)] {
+        let honest = q.max(0);
+        assert!(accepts(x, honest), "x = {x}: honest relu({q}) = {honest} rejected");
+        for forged in [q, honest + 1, honest - 1, -q] {
+            if forged != honest {
+                assert!(!accepts(x, forged), "x = {x}: forged relu({q}) = {forged} accepted");
+            }
+        }
+    }
+}
+
+#[test]
+fn values_outside_the_limb_range_are_rejected() {
+    // q = 301 needs 9 bits: U = q does not fit the 8 bits of `bound = 256`, for either sign bit.
+    assert!(!accepts(200, 301));
+    assert!(!accepts(-200, 0));
+}

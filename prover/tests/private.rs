@@ -1,0 +1,113 @@
+//! `--params private`: weights as committed witnesses. Same architecture, other weights → identical keys;
+//! a proof binds the weights' Poseidon commitment; no key or settings file carries a weight.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use halo2_proofs::dev::MockProver;
+use halo2_proofs::halo2curves::bn256::Fr;
+use zkoracle_prover::circuit::{to_field, InferenceCircuit};
+use zkoracle_prover::compile::{compile, CompileOptions};
+use zkoracle_prover::input::{quantize_inputs, read_input};
+use zkoracle_prover::keys::files;
+use zkoracle_prover::params::{self, PrivateWeights};
+use zkoracle_prover::proof::{verify_bundle, verify_with};
+use zkoracle_prover::settings::ParamsVisibility;
+use zkoracle_prover::{setup, CircuitSettings, ProvingModel};
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+fn compile_private(onnx: &Path, like: Option<CircuitSettings>, dir: &Path) -> CircuitSettings {
+    let opts = CompileOptions { params: ParamsVisibility::Private, like, ..CompileOptions::default() };
+    let s = compile(onnx, &models().join("spread_mlp.input.json"), &opts).expect("compile private");
+    PrivateWeights::from_graph(&s.graph).write(&dir.join(files::WEIGHTS)).expect("weights");
+    s.write(&dir.join(files::CIRCUIT)).expect("circuit");
+    s
+}
+
+#[test]
+fn private_circuit_is_satisfied_and_binds_the_commitment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = compile_private(&models().join("spread_mlp.onnx"), None, dir.path());
+    assert!(s.circuit_params.private && s.circuit_params.width >= 8);
+    assert!(s.calibration.max_abs_error < 0.05, "private error {}", s.calibration.max_abs_error);
+    let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
+    let q = quantize_inputs(&input, s.scale).expect("quantize");
+    let ev = s.graph.evaluate(&q, s.scale, Some(s.bound)).expect("evaluate");
+    let weights = params::collect(&s.graph);
+    let mut instances: Vec<Fr> =
+        q.iter().chain(&ev.outputs(&s.graph)).map(|&v| to_field(i128::from(v))).collect();
+    instances.push(params::commitment(&weights));
+    let circuit = InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev.clone())) };
+    let ok = MockProver::run(s.k, &circuit, vec![instances.clone()]).expect("mock");
+    assert!(ok.verify().is_ok(), "honest private witness rejected: {:?}", ok.verify());
+    let mut bad = instances.clone();
+    *bad.last_mut().expect("commitment") += Fr::one();
+    let wrong = MockProver::run(s.k, &circuit, vec![bad]).expect("mock");
+    assert!(wrong.verify().is_err(), "a wrong commitment was accepted");
+    // Weights changed in the witness but not in the commitment: rejected.
+    let mut tampered = s.graph.clone();
+    let mut w = weights.clone();
+    w[0] += 1;
+    params::fill(&mut tampered, &w).expect("fill");
+    let spec = zkoracle_prover::circuit::CircuitSpec { graph: tampered, ..s.spec() };
+    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)) };
+    let forged = MockProver::run(s.k, &circuit, vec![instances]).expect("mock");
+    assert!(forged.verify().is_err(), "weights that differ from the commitment were accepted");
+}
+
+#[test]
+fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
+    let root = tempfile::tempdir().expect("tmp");
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    std::env::set_var("ZKORACLE_SRS_DIR", root.path().join("srs"));
+    let sa = compile_private(&models().join("spread_mlp.onnx"), None, &a);
+    let sb = compile_private(&models().join("spread_mlp_alt.onnx"), Some(sa.clone()), &b);
+    let (wa, wb) = (PrivateWeights::from_graph(&sa.graph), PrivateWeights::from_graph(&sb.graph));
+    assert_ne!(wa.values, wb.values);
+    assert_ne!(wa.commitment, wb.commitment);
+
+    // circuit.json holds the architecture only: identical graphs, every private value zeroed.
+    let graph_of = |d: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join(files::CIRCUIT)).expect("read")).expect("json");
+        v["graph"].clone()
+    };
+    assert_eq!(graph_of(&a), graph_of(&b));
+    let stored = CircuitSettings::read(&a.join(files::CIRCUIT)).expect("read");
+    assert!(params::collect(&stored.graph).iter().all(|&v| v == 0), "circuit.json carries weights");
+
+    // Keys depend on the architecture only.
+    setup(&a, None).expect("setup a");
+    setup(&b, None).expect("setup b");
+    for f in [files::VK, files::PK] {
+        let (fa, fb) = (std::fs::read(a.join(f)).expect("a"), std::fs::read(b.join(f)).expect("b"));
+        assert!(fa == fb, "{f} differs between models that differ only in their weights");
+    }
+
+    let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
+    let ma = ProvingModel::load(&a).expect("load a");
+    let pa = ma.prove(&input).expect("prove a");
+    assert_eq!(pa.weights_commitment.as_deref(), Some(wa.commitment.as_str()));
+    assert_eq!(pa.instances.last(), Some(&wa.commitment));
+    verify_bundle(&a, &pa).expect("A's proof verifies against A");
+    let err = verify_bundle(&b, &pa).expect_err("A's proof against B's weights");
+    assert!(err.to_string().contains("other weights"), "{err}");
+
+    // Cryptographically: A's proof with B's commitment as the instance fails.
+    let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(&b).expect("srs");
+    let vk = zkoracle_prover::keys::read_vk(&b.join(files::VK), &sb).expect("vk");
+    let mut inst: Vec<Fr> =
+        pa.instances.iter().map(|h| zkoracle_prover::proof::fr_from_hex(h).expect("fr")).collect();
+    verify_with(&srs, &vk, &pa.proof, &inst).expect("A's proof verifies with A's commitment");
+    *inst.last_mut().expect("last") = wb.commitment_fr().expect("fr");
+    assert!(verify_with(&srs, &vk, &pa.proof, &inst).is_err(), "A's proof verified against B's commitment");
+
+    // B proves with its own weights; the proof carries no weight (only inputs, outputs, commitment).
+    let pb = ProvingModel::load(&b).expect("load b").prove(&input).expect("prove b");
+    verify_bundle(&b, &pb).expect("B verifies");
+    assert_ne!(pa.outputs_quantized, pb.outputs_quantized);
+    assert_eq!(pb.instances.len(), sb.input_len() + sb.output_len() + 1);
+}
