@@ -691,7 +691,11 @@ def main() -> int:
     ap.add_argument("--private-models", nargs="*", default=["spread_mlp", "risk_mlp"],
                     help="models proved with --params private (others are only compiled: their k is reported)")
     ap.add_argument("--floor-repeat", type=int, default=3, help="timed repetitions of `zkoracle floor`")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite the report from bench/work/results.json (profiles re-categorized), running nothing")
     a = ap.parse_args()
+    if a.render_only:
+        return render_only(a)
     unknown = [m for m in a.models if not (MODELS_DIR / f"{m}.onnx").exists()]
     if unknown:
         ap.error(f"no such model in models/: {', '.join(unknown)}")
@@ -733,6 +737,23 @@ def main() -> int:
     (work / "results.json").write_text(json.dumps(raw, indent=1) + "\n")
     write_report(a.out, render(results, a, meta))
     print(f"[bench] wrote {a.out} and {work / 'results.json'}")
+    return 0
+
+
+def render_only(a) -> int:
+    """The report from the last run's raw figures, with the profile categories recomputed from the folded stacks."""
+    raw = json.loads((BENCH / "work" / "results.json").read_text())
+    results: dict[str, dict[str, Result]] = {}
+    for name, per in raw["results"].items():
+        results[name] = {}
+        for sysname, fields in per.items():
+            r = Result(**fields)
+            folded = BENCH / "work" / "profiles" / f"{name}.folded"
+            if "profile" in r.extra and folded.exists():
+                r.extra["profile"] = perf_profile.resummarize(folded, r.extra["profile"])
+            results[name][sysname] = r
+    write_report(a.out, render(results, a, raw["meta"]))
+    print(f"[bench] rewrote {a.out} from {BENCH / 'work' / 'results.json'}")
     return 0
 
 

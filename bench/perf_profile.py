@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Categories, most specific first: a sample goes to the first category whose pattern matches its innermost
 # (leaf-most) matching frame. Rayon jobs lose their caller, so patterns name the halo2 functions themselves.
 CATEGORIES: list[tuple[str, re.Pattern]] = [
-    ("MSM (commitments)", re.compile(r"msm_serial|msm_best|multiexp|commit_lagrange|ParamsKZG.*::commit\b")),
+    ("MSM (commitments)", re.compile(
+        r"msm_serial|msm_best|multiexp|commit_lagrange|ParamsKZG.*::commit\b|\bmsm::|signed_msm|get_booth_index"
+        # Curve-point arithmetic only happens in MSMs in the prover (bucket jobs lose their caller frames).
+        r"|G1 as .*Add|G1::(add|double|mul_by_3b)|G1Affine as .*Add")),
     ("FFT (iFFT, coset FFT)", re.compile(
         r"halo2_axiom::fft::|best_fft|butterfly|lagrange_to_coeff|coeff_to_extended|extended_to_coeff"
         r"|distribute_powers|EvaluationDomain.*::ifft")),
@@ -230,6 +233,20 @@ def profile(zkoracle: Path, model_dir: Path, data: Path, svg: Path, raw: Path | 
     }
     raw.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def resummarize(folded: Path, summary: dict) -> dict:
+    """`summary` with its categories and top functions recomputed from the folded stacks (after a change to
+    CATEGORIES, without profiling again)."""
+    stacks: Counter = Counter()
+    for line in folded.read_text().splitlines():
+        frames, _, n = line.rpartition(" ")
+        if frames:
+            stacks[tuple(frames.split(";"))] += int(n)
+    out = dict(summary)
+    out["categories"] = [{"category": c, "samples": n, "share": s} for c, n, s in summarize(stacks)]
+    out["top_functions"] = [{"function": f, "share": s} for f, s in top_functions(stacks)]
+    return out
 
 
 def main() -> int:
