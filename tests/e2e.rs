@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::{I256, U256};
@@ -32,7 +31,6 @@ alloy::sol! {
 }
 
 const FEE_WEI: u128 = 1_000_000_000_000_000;
-const RELAYER_KEY_ENV: &str = "ZKORACLE_TEST_RELAYER_KEY";
 
 fn ints(v: &[i64]) -> Vec<I256> {
     v.iter().map(|&x| I256::try_from(x).unwrap()).collect()
@@ -106,29 +104,6 @@ fn demo_runs_end_to_end_and_cleans_up() {
     assert!(!root().join(format!("deployments/{chain_id}.json")).exists());
     assert!(!root().join(format!("broadcast/01_DeployOracle.s.sol/{chain_id}")).exists());
     assert!(work.path().join("deployments.json").is_file());
-}
-
-/// Writes a `relayer.toml` serving `models` (`(id, dir)`) next to `work`.
-fn relayer_config(
-    work: &Path,
-    chain: &TestChain,
-    oracle: &str,
-    start_block: u64,
-    models: &[(u64, &Path)],
-) -> std::path::PathBuf {
-    let mut text = format!(
-        "rpc_url = \"{}\"\noracle = \"{oracle}\"\nchain_id = {}\nstart_block = {start_block}\nconfirmations = 1\n\
-         poll_interval_ms = 200\ndb_path = \"relayer.sqlite\"\nworkers = 1\n\n[signer]\nprivate_key_env = \
-         \"{RELAYER_KEY_ENV}\"\n\n[http]\nenabled = false\n",
-        chain.rpc(),
-        chain.chain_id
-    );
-    for (id, dir) in models {
-        text.push_str(&format!("\n[[models]]\nmodel_id = {id}\ndir = \"{}\"\n", dir.display()));
-    }
-    let path = work.join("relayer.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// The decoded custom error of a reverted oracle call.

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use alloy::primitives::{Bytes, I256, U256};
 use alloy::sol_types::SolInterface;
 use common::*;
@@ -99,4 +101,31 @@ async fn private_models_share_a_verifier_and_bind_their_commitments() {
         assert_eq!(oracle.getRequestStatus(id).call().await.unwrap().status, RequestStatus::Fulfilled);
         assert_eq!(oracle.getResult(id).call().await.unwrap(), ints(out));
     }
+
+    // The relayer refuses to serve a registration whose commitment is not its weights' (every proof would
+    // revert), and serves the right one.
+    let oracle_addr = chain.address("InferenceOracle").to_string();
+    let start = block_number(&p).await;
+    let wrong = relayer_config(work.path(), &chain, &oracle_addr, start, &[(id_b, &a.dir)]);
+    let mut relay = RelayProcess::spawn(&wrong, RELAYER_KEY_ENV, &chain.key_hex(1));
+    assert!(!relay.wait_exit(Duration::from_secs(60)).success());
+    assert!(relay.log().contains("weights commitment"), "{}", relay.log());
+    let _ = std::fs::remove_file(work.path().join("relayer.sqlite"));
+    let right = relayer_config(work.path(), &chain, &oracle_addr, start, &[(id_a, &a.dir)]);
+    let mut relay = RelayProcess::spawn(&right, RELAYER_KEY_ENV, &chain.key_hex(1));
+    relay.wait_started(Duration::from_secs(60));
+    let tx = oracle.requestInference(U256::from(id_a), input, 0).value(fee).send().await.unwrap();
+    assert!(tx.get_receipt().await.unwrap().status());
+    let id = oracle.requestCount().call().await.unwrap();
+    wait_for("the relayer's fulfilment of a private model", Duration::from_secs(120), || {
+        relay.assert_running();
+        let oracle = oracle.clone();
+        async move {
+            (oracle.getRequestStatus(id).call().await.unwrap().status == RequestStatus::Fulfilled)
+                .then_some(())
+        }
+    })
+    .await;
+    assert_eq!(oracle.getResult(id).call().await.unwrap(), ints(&out_a));
+    assert!(relay.stop().success());
 }

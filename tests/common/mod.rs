@@ -219,6 +219,32 @@ const SCRIPT_ENV: &[&str] = &[
     "KEEPER",
 ];
 
+/// The environment variable the test relayers read their signing key from.
+pub const RELAYER_KEY_ENV: &str = "ZKORACLE_TEST_RELAYER_KEY";
+
+/// Writes a `relayer.toml` serving `models` (`(id, dir)`) next to `work`.
+pub fn relayer_config(
+    work: &Path,
+    chain: &TestChain,
+    oracle: &str,
+    start_block: u64,
+    models: &[(u64, &Path)],
+) -> std::path::PathBuf {
+    let mut text = format!(
+        "rpc_url = \"{}\"\noracle = \"{oracle}\"\nchain_id = {}\nstart_block = {start_block}\nconfirmations = 1\n\
+         poll_interval_ms = 200\ndb_path = \"relayer.sqlite\"\nworkers = 1\n\n[signer]\nprivate_key_env = \
+         \"{RELAYER_KEY_ENV}\"\n\n[http]\nenabled = false\n",
+        chain.rpc(),
+        chain.chain_id
+    );
+    for (id, dir) in models {
+        text.push_str(&format!("\n[[models]]\nmodel_id = {id}\ndir = \"{}\"\n", dir.display()));
+    }
+    let path = work.join("relayer.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A throw-away anvil chain with the scripts' address book, removed (with forge's records) on drop.
 pub struct TestChain {
     pub anvil: AnvilInstance,
@@ -410,6 +436,18 @@ impl RelayProcess {
         while !self.log().contains("relayer starting") {
             self.assert_running();
             assert!(start.elapsed() < limit, "the relayer did not start within {limit:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (at most `limit`) for the relayer to exit on its own.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(start.elapsed() < limit, "the relayer still runs after {limit:?}:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
