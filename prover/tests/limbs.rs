@@ -6,14 +6,14 @@ use halo2_proofs::dev::MockProver;
 use zkoracle_prover::circuit::{to_field, CircuitParams, CircuitSpec, InferenceCircuit};
 use zkoracle_prover::ir::{Activation, Graph, Neuron, NeuronOp};
 
-/// `y = relu(round((3·x + 1) / 2))` with 8-bit limbs and `bound = 256`.
-fn spec() -> CircuitSpec {
+/// `y = relu(round((3·x + 1) / 2))` (or without the ReLU) with 8-bit limbs and `bound = 256`.
+fn spec(relu: bool) -> CircuitSpec {
     let mut graph = Graph { num_inputs: 1, neurons: vec![], acts: vec![], outputs: vec![] };
-    let relu = graph.act_id(Activation::Relu);
+    let act = relu.then(|| graph.act_id(Activation::Relu));
     let y = graph.push(Neuron {
         op: NeuronOp::Linear { terms: vec![(0, 3)], bias: 1, private: false },
         shift: 1,
-        act: Some(relu),
+        act,
     });
     graph.outputs = vec![y];
     CircuitSpec {
@@ -26,7 +26,11 @@ fn spec() -> CircuitSpec {
 
 /// MockProver's verdict on input `x` claiming output `y` (the witness is honest except for `y`).
 fn accepts(x: i64, y: i64) -> bool {
-    let spec = spec();
+    accepts_with(true, x, y)
+}
+
+fn accepts_with(relu: bool, x: i64, y: i64) -> bool {
+    let spec = spec(relu);
     let mut ev = spec.graph.evaluate(&[x], spec.scale, None).expect("evaluate");
     ev.values[1] = y;
     let k = spec.min_k();
@@ -54,4 +58,15 @@ fn values_outside_the_limb_range_are_rejected() {
     // q = 301 needs 9 bits: U = q does not fit the 8 bits of `bound = 256`, for either sign bit.
     assert!(!accepts(200, 301));
     assert!(!accepts(-200, 0));
+}
+
+#[test]
+fn rescaled_values_without_activation_are_range_checked() {
+    for (x, q) in [(5, 8), (-5, -7), (80, 121), (-85, -127)] {
+        assert!(accepts_with(false, x, q), "x = {x}: honest {q} rejected");
+        assert!(!accepts_with(false, x, q + 1), "x = {x}: forged {} accepted", q + 1);
+    }
+    // q = 301 is outside [-256, 256): the signed range chain (9 bits for q + 256) rejects it.
+    assert!(!accepts_with(false, 200, 301));
+    assert!(!accepts_with(false, -200, -299));
 }

@@ -8,6 +8,8 @@
 //! - rescale: `z + 2^(d-1) = q·2^d + R` with `R = Σ limb_i·2^(T·i)`, each limb in `[0, 2^width_i)`;
 //! - ReLU: a sign bit `s` (boolean), `y = s·q` and `U = (2s − 1)·q + s − 1 ∈ [0, bound)` in limbs, which
 //!   forces `s = 1` exactly when `q ≥ 0` (if `s = 1`, `U = q`; if `s = 0`, `U = −q − 1`);
+//! - no activation: `V = q + bound ∈ [0, 2·bound)` in limbs, so `q` is the small integer the remainder check
+//!   implies (without it a prover could pick another remainder and pass on `q ± δ/2^d` as a field element);
 //! - other activations keep their lookup table over `[-bound, bound)`.
 //!
 //! A value `V` of `b` bits is decomposed over consecutive rows: each row holds a limb in `x[1]` (looked up
@@ -40,6 +42,8 @@ pub struct LimbConfig {
     pub q_last: Selector,
     /// ReLU sign: `acc` boolean, `x[2] = acc·x[0]`, `x[3] = (2·acc − 1)·x[0] + acc − 1`.
     pub q_relu: Selector,
+    /// Signed range: `x[3] = x[0] + c` (`c` = bound).
+    pub q_offset: Selector,
     /// `(f[2], x[0], x[2])` in the activation table (activations other than ReLU; absent when the model has
     /// none, and with it the whole activation lookup).
     pub q_act: Option<Selector>,
@@ -62,6 +66,7 @@ pub(super) fn configure(
         q_step: meta.selector(),
         q_last: meta.selector(),
         q_relu: meta.selector(),
+        q_offset: meta.selector(),
         q_act: params.act_table.then(|| meta.complex_selector()),
     };
     let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]);
@@ -82,6 +87,11 @@ pub(super) fn configure(
     meta.create_gate("limb_last", |m| {
         let q = m.query_selector(cfg.q_last);
         vec![q * (m.query_advice(x3, Rotation::cur()) - m.query_advice(x1, Rotation::cur()))]
+    });
+    meta.create_gate("signed_range", |m| {
+        let q = m.query_selector(cfg.q_offset);
+        let v = m.query_advice(x3, Rotation::cur());
+        vec![q * (v - m.query_advice(x0, Rotation::cur()) - m.query_fixed(c, Rotation::cur()))]
     });
     meta.create_gate("relu_sign", |m| {
         let q = m.query_selector(cfg.q_relu);
@@ -122,7 +132,7 @@ pub(super) struct Post {
 
 /// How a neuron's activation is checked.
 pub(super) enum PostAct {
-    /// No activation: the remainder's range check only.
+    /// No activation: the remainder's and `q`'s range checks.
     None,
     /// ReLU through its sign bit.
     Relu,
@@ -179,12 +189,25 @@ pub(super) fn assign_post(
     let qr = p.z.map(|z| rescale(z, d));
     let q = qr.map(|(q, _)| q);
     let q_cell = region.assign_advice(cols.x[0], row, q.map(to_field)).cell();
-    let y_cell = region.assign_advice(cols.x[2], row, p.y.map(to_field)).cell();
+    // Without an activation the output is `q` itself; otherwise `y` is tied to `q` by the ReLU gate or the
+    // activation lookup.
+    let y_cell = match p.act {
+        PostAct::None => q_cell,
+        PostAct::Relu | PostAct::Table(_) => region.assign_advice(cols.x[2], row, p.y.map(to_field)).cell(),
+    };
     if let PostAct::Table(tag) = p.act {
         lc.q_act.ok_or(PlonkError::Synthesis)?.enable(region, row)?;
         region.assign_fixed(cols.f[2], row, Fr::from(tag));
     }
     let mut next = assign_chain(region, cols, lc, (row, qr.map(|(_, r)| r), d))?;
+    if let PostAct::None = p.act {
+        lc.q_offset.enable(region, next)?;
+        let bound = 1i128 << p.relu_bits;
+        region.assign_fixed(cols.c, next, to_field(bound));
+        let qc = region.assign_advice(cols.x[0], next, q.map(to_field)).cell();
+        region.constrain_equal(qc, q_cell);
+        next = assign_chain(region, cols, lc, (next, q.map(|q| q + bound), p.relu_bits + 1))?;
+    }
     if let PostAct::Relu = p.act {
         lc.q_relu.enable(region, next)?;
         let s = q.map(|q| i128::from(q >= 0));
@@ -199,9 +222,18 @@ pub(super) fn assign_post(
     Ok((y_cell, next))
 }
 
-/// Rows of a post block: the remainder's chain, plus `U`'s for a ReLU.
-pub(crate) fn post_rows(shift: u8, relu: bool, relu_bits: u8, t: u8) -> usize {
-    limb_widths(shift, t).len() + if relu { limb_widths(relu_bits, t).len() } else { 0 }
+/// Bits of the second chain of a post block: `U`'s for a ReLU, `q + bound`'s without an activation.
+pub(crate) fn second_chain_bits(relu: bool, identity: bool, relu_bits: u8) -> Option<u8> {
+    match (relu, identity) {
+        (true, _) => Some(relu_bits),
+        (false, true) => Some(relu_bits + 1),
+        (false, false) => None,
+    }
+}
+
+/// Rows of a post block: the remainder's chain, plus the second chain.
+pub(crate) fn post_rows(shift: u8, second: Option<u8>, t: u8) -> usize {
+    limb_widths(shift, t).len() + second.map_or(0, |b| limb_widths(b, t).len())
 }
 
 #[cfg(test)]

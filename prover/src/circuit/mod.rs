@@ -142,6 +142,11 @@ impl CircuitSpec {
         self.params.limb_bits > 0 && n.act.is_some_and(|a| self.graph.acts[a as usize] == Activation::Relu)
     }
 
+    /// Bits of a post block's second limb chain (limb mode): ReLU's `U`, or `q + bound` without activation.
+    fn second_chain(&self, n: &Neuron) -> Option<u8> {
+        limbs::second_chain_bits(self.sign_relu(n), n.act.is_none(), self.relu_bits())
+    }
+
     /// Bits of the ReLU range check: `bound = 2^relu_bits`.
     pub fn relu_bits(&self) -> u8 {
         (self.bound.max(1) as u64).next_power_of_two().trailing_zeros() as u8
@@ -153,7 +158,7 @@ impl CircuitSpec {
         if t == 0 || !n.has_post() {
             return 1;
         }
-        limbs::post_rows(n.shift, self.sign_relu(n), self.relu_bits(), t)
+        limbs::post_rows(n.shift, self.second_chain(n), t)
     }
 
     /// Rows a neuron occupies: its operand rows plus its result rows.
@@ -175,8 +180,8 @@ impl CircuitSpec {
         let mut w: Vec<u8> = vec![];
         for n in self.graph.neurons.iter().filter(|n| n.has_post()) {
             w.extend(limbs::limb_widths(n.shift, t));
-            if self.sign_relu(n) {
-                w.extend(limbs::limb_widths(self.relu_bits(), t));
+            if let Some(b) = self.second_chain(n) {
+                w.extend(limbs::limb_widths(b, t));
             }
         }
         w.retain(|&b| b > 0);
