@@ -4,6 +4,7 @@ pragma solidity 0.8.26;
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "./interfaces/IRiskParameterGate.sol";
+import {BoundedStep} from "./libraries/BoundedStep.sol";
 
 /// @title RiskParameterGate
 /// @notice Holds a lending market's LTV and liquidation threshold and lets only verified results of one risk
@@ -178,11 +179,12 @@ contract RiskParameterGate is IRiskParameterGate {
         if (block.timestamp < _nextUpdateAllowed()) {
             return (ltvBps, liquidationThresholdBps, RejectReason.UpdateTooSoon);
         }
-        uint16 ltvTarget = _clamp(_toBps(output[0]), minLtvBps, maxLtvBps);
-        uint16 ltTarget = _clamp(_toBps(output[1]), minLiquidationThresholdBps, maxLiquidationThresholdBps);
-        newLtvBps = _stepToward(ltvBps, ltvTarget, maxLtvChangeBps);
+        uint16 ltvTarget = BoundedStep.clamp(_toBps(output[0]), minLtvBps, maxLtvBps);
+        uint16 ltTarget =
+            BoundedStep.clamp(_toBps(output[1]), minLiquidationThresholdBps, maxLiquidationThresholdBps);
+        newLtvBps = BoundedStep.stepToward(ltvBps, ltvTarget, maxLtvChangeBps);
         newLiquidationThresholdBps =
-            _stepToward(liquidationThresholdBps, ltTarget, maxLiquidationThresholdChangeBps);
+            BoundedStep.stepToward(liquidationThresholdBps, ltTarget, maxLiquidationThresholdChangeBps);
         if (newLtvBps >= newLiquidationThresholdBps) {
             return (ltvBps, liquidationThresholdBps, RejectReason.LtvNotBelowLiquidationThreshold);
         }
@@ -209,8 +211,9 @@ contract RiskParameterGate is IRiskParameterGate {
 
     /// @dev Applies the rails to a verified result; returns why it was rejected, or None after applying it.
     function _apply(uint256 requestId, int256[] calldata output) internal returns (RejectReason) {
-        // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp > uint256(pendingRequestedAt) + maxResultAge) return RejectReason.ResultExpired;
+        if (BoundedStep.isExpired(pendingRequestedAt, maxResultAge, block.timestamp)) {
+            return RejectReason.ResultExpired;
+        }
         (uint16 newLtv, uint16 newLt, RejectReason reason) = preview(output);
         if (reason != RejectReason.None) return reason;
         uint16 previousLtv = ltvBps;
@@ -235,19 +238,5 @@ contract RiskParameterGate is IRiskParameterGate {
         uint256 u = uint256(y);
         if (u > type(uint128).max) u = type(uint128).max;
         bps = (u * BPS) >> outputScale;
-    }
-
-    function _clamp(uint256 x, uint16 lo, uint16 hi) internal pure returns (uint16) {
-        if (x < lo) return lo;
-        if (x > hi) return hi;
-        // casting to 'uint16' is safe because x <= hi
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return uint16(x);
-    }
-
-    function _stepToward(uint16 current, uint16 target, uint16 step) internal pure returns (uint16) {
-        if (target > current && target - current > step) return current + step;
-        if (current > target && current - target > step) return current - step;
-        return target;
     }
 }

@@ -5,6 +5,7 @@ import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {ISpreadGatedAMM} from "./interfaces/ISpreadGatedAMM.sol";
+import {BoundedStep} from "./libraries/BoundedStep.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 
 /// @title SpreadGatedAMM
@@ -301,7 +302,7 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         int256 y = output.length == 0 ? int256(0) : output[0];
         uint16 previous = currentFeeBps();
         uint16 target = targetFeeBps(y);
-        uint16 next = _stepToward(previous, target);
+        uint16 next = BoundedStep.stepToward(previous, target, maxStepBps);
         feeBps = next;
         lastFeeUpdate = uint40(block.timestamp);
         emit SpreadUpdated(requestId, y, target, previous, next);
@@ -318,18 +319,15 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
             if (y > type(uint128).max) y = type(uint128).max;
             bps = (y * bpsPerUnit) >> outputScale;
         }
-        if (bps < minFeeBps) return minFeeBps;
-        if (bps > maxFeeBps) return maxFeeBps;
-        // casting to 'uint16' is safe because bps <= maxFeeBps < 10,000
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return uint16(bps);
+        return BoundedStep.clamp(bps, minFeeBps, maxFeeBps);
     }
 
     /// @inheritdoc ISpreadGatedAMM
     function currentFeeBps() public view returns (uint16) {
         uint256 updated = lastFeeUpdate;
-        // forge-lint: disable-next-line(block-timestamp)
-        if (updated == 0 || block.timestamp > updated + stalenessWindow) return defaultFeeBps;
+        if (updated == 0 || BoundedStep.isExpired(updated, stalenessWindow, block.timestamp)) {
+            return defaultFeeBps;
+        }
         return feeBps;
     }
 
@@ -468,14 +466,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         windowVolume0 = 0;
         windowVolume1 = 0;
         windowAbsReturn = 0;
-    }
-
-    /// @dev Moves from `current` toward `target` by at most maxStepBps.
-    function _stepToward(uint16 current, uint16 target) internal view returns (uint16) {
-        uint16 step = maxStepBps;
-        if (target > current && target - current > step) return current + step;
-        if (current > target && current - target > step) return current - step;
-        return target;
     }
 
     /// @dev numerator / denominator in 1e18 fixed point, capped to ±FEATURE_CAP.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.26;
 
+import {HexText} from "../contracts/libraries/HexText.sol";
 import {DeployBase} from "./DeployBase.sol";
 
 /// @title DeployVerifier
@@ -38,31 +39,7 @@ contract DeployVerifier is DeployBase {
         string memory hexText =
             bytes(path).length != 0 ? vm.readFile(path) : vm.envOr("VERIFIER_BYTECODE_HEX", string(""));
         if (bytes(hexText).length == 0) revert MissingSetting("VERIFIER_BYTECODE");
-        code = vm.parseBytes(_cleanHex(hexText));
+        code = vm.parseBytes(HexText.clean(hexText));
         if (code.length == 0) revert MissingSetting("VERIFIER_BYTECODE");
-    }
-
-    /// @dev Drops whitespace and adds a missing `0x`.
-    function _cleanHex(string memory raw) internal pure returns (string memory) {
-        bytes memory b = bytes(raw);
-        bytes memory out = new bytes(b.length + 2);
-        uint256 n;
-        uint256 start;
-        while (start < b.length && _isSpace(b[start])) ++start;
-        if (start + 1 >= b.length || b[start] != "0" || (b[start + 1] != "x" && b[start + 1] != "X")) {
-            out[n++] = "0";
-            out[n++] = "x";
-        }
-        for (uint256 i = start; i < b.length; ++i) {
-            if (!_isSpace(b[i])) out[n++] = b[i];
-        }
-        assembly ("memory-safe") {
-            mstore(out, n)
-        }
-        return string(out);
-    }
-
-    function _isSpace(bytes1 c) internal pure returns (bool) {
-        return c == " " || c == "\n" || c == "\r" || c == "\t";
     }
 }

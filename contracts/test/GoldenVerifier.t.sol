@@ -2,6 +2,7 @@
 pragma solidity 0.8.26;
 
 import {RiskParameterGate} from "../RiskParameterGate.sol";
+import {HexText} from "../libraries/HexText.sol";
 import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "../interfaces/IRiskParameterGate.sol";
@@ -85,7 +86,8 @@ abstract contract GoldenVerifierBase is OracleTestBase {
 
     /// @dev The real verifier: deployed from the golden creation bytecode.
     function _deployVerifier() internal override returns (IHalo2Verifier) {
-        bytes memory code = vm.parseBytes(_cleanHex(vm.readFile(string.concat(_dir(), "verifier.bytecode"))));
+        bytes memory code =
+            vm.parseBytes(HexText.clean(vm.readFile(string.concat(_dir(), "verifier.bytecode"))));
         address deployed;
         assembly ("memory-safe") {
             deployed := create(0, add(code, 0x20), mload(code))
@@ -100,29 +102,6 @@ abstract contract GoldenVerifierBase is OracleTestBase {
             keccak256(abi.encode(instances)), keccak256(abi.encode(goldenInstances)), "only golden proofs"
         );
         return goldenProof;
-    }
-
-    function _cleanHex(string memory raw) internal pure returns (string memory) {
-        bytes memory b = bytes(raw);
-        bytes memory out = new bytes(b.length + 2);
-        uint256 n;
-        uint256 start;
-        while (start < b.length && _isSpace(b[start])) ++start;
-        if (start + 1 >= b.length || b[start] != "0" || (b[start + 1] != "x" && b[start + 1] != "X")) {
-            out[n++] = "0";
-            out[n++] = "x";
-        }
-        for (uint256 i = start; i < b.length; ++i) {
-            if (!_isSpace(b[i])) out[n++] = b[i];
-        }
-        assembly ("memory-safe") {
-            mstore(out, n)
-        }
-        return string(out);
-    }
-
-    function _isSpace(bytes1 c) internal pure returns (bool) {
-        return c == " " || c == "\n" || c == "\r" || c == "\t";
     }
 
     /// @dev The verifier, called directly under the oracle's gas cap, rejects `instances` with the golden proof:
