@@ -17,16 +17,16 @@ use crate::{Error, Result};
 /// Options of `zkoracle compile`.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
-    /// Fixed-point scale in bits; `None` picks the largest scale that keeps the smallest `k`.
+    /// Fixed-point scale in bits; `None` lets [`compile`]'s selection choose (see `choose`).
     pub scale: Option<u8>,
-    /// Operand columns; `None` picks the cheapest for the model.
+    /// Operand columns; `None` lets the selection choose.
     pub width: Option<usize>,
-    /// Weight scale in bits; `None` uses the table room the circuit's `k` leaves (at most 12).
+    /// Weight scale in bits; `None`: with tables, as wide as the table room at the circuit's `k` allows (at
+    /// most 12); with limbs, as wide as the remainder's limbs allow (at most 20).
     pub weight_scale: Option<u8>,
     /// Whether the weights are fixed into the keys or private, committed witnesses.
     pub params: ParamsVisibility,
-    /// Range checks: `Some(0)` whole-range lookup tables, `Some(t)` `t`-bit limbs, `None` whichever is
-    /// cheaper for the model.
+    /// Range checks: `Some(0)` whole-range lookup tables, `Some(t)` `t`-bit limbs, `None` both are tried.
     pub limb_bits: Option<u8>,
     /// Compile to exactly the circuit of this earlier compilation (same scales, width, range and `k`), so
     /// that a model of the same architecture with other private weights shares its keys and verifier.

@@ -17,16 +17,16 @@ pub(crate) struct CompileArgs {
     /// Sample input for calibration (EZKL's `{"input_data": [[...]]}` format).
     #[arg(long)]
     data: PathBuf,
-    /// Output directory (gets `circuit.json`).
+    /// Output directory (gets `circuit.json`, and `weights.json` with `--params private`).
     #[arg(short, long)]
     output: PathBuf,
     /// Fixed-point scale in bits (default: calibrated).
     #[arg(long)]
     scale: Option<u8>,
-    /// Operand columns per row (default: the cheapest for the model).
+    /// Operand columns per row (default: chosen with the scale, see the README).
     #[arg(long)]
     width: Option<usize>,
-    /// Weight scale in bits (default: as large as the circuit's tables allow, at most 12).
+    /// Weight scale in bits (default: as large as the range checks allow without growing the circuit).
     #[arg(long)]
     weight_scale: Option<u8>,
     /// How model weights enter the circuit.
