@@ -22,44 +22,56 @@ pub const WEIGHTS_VERSION: u32 = 1;
 
 /// The private parameters of `graph`, in commitment order.
 pub fn collect(graph: &Graph) -> Vec<i64> {
-    let mut out = vec![];
-    for n in &graph.neurons {
-        if let NeuronOp::Linear { terms, bias, private: true } = &n.op {
-            out.extend(terms.iter().map(|(_, c)| *c));
-            out.push(*bias);
-        }
+    graph
+        .neurons
+        .iter()
+        .flat_map(|n| private_of(&n.op))
+        .flat_map(|(terms, bias)| terms.iter().map(|(_, c)| *c).chain(std::iter::once(bias)))
+        .collect()
+}
+
+/// Number of private parameters of `graph`.
+pub fn count(graph: &Graph) -> usize {
+    graph.neurons.iter().flat_map(|n| private_of(&n.op)).map(|(terms, _)| terms.len() + 1).sum()
+}
+
+/// A private affine neuron's terms and bias.
+fn private_of(op: &NeuronOp) -> Option<(&[(crate::ir::Var, i64)], i64)> {
+    match op {
+        NeuronOp::Linear { terms, bias, private: true } => Some((terms, *bias)),
+        _ => None,
     }
-    out
+}
+
+/// Every private parameter of `graph`, mutably, in commitment order.
+fn params_mut(graph: &mut Graph) -> impl Iterator<Item = &mut i64> {
+    graph
+        .neurons
+        .iter_mut()
+        .flat_map(|n| match &mut n.op {
+            NeuronOp::Linear { terms, bias, private: true } => {
+                Some(terms.iter_mut().map(|(_, c)| c).chain(std::iter::once(bias)))
+            }
+            _ => None,
+        })
+        .flatten()
 }
 
 /// Zeroes every private parameter of `graph` (what `circuit.json` stores).
 pub fn strip(graph: &mut Graph) {
-    for n in &mut graph.neurons {
-        if let NeuronOp::Linear { terms, bias, private: true } = &mut n.op {
-            terms.iter_mut().for_each(|(_, c)| *c = 0);
-            *bias = 0;
-        }
-    }
+    params_mut(graph).for_each(|c| *c = 0);
 }
 
 /// Puts `values` (in [`collect`] order) back into `graph`.
 pub fn fill(graph: &mut Graph, values: &[i64]) -> Result<()> {
-    let expected = collect(graph).len();
+    let expected = count(graph);
     if values.len() != expected {
         return Err(Error::Input(format!(
             "{} private parameters given, the graph has {expected}",
             values.len()
         )));
     }
-    let mut it = values.iter().copied();
-    for n in &mut graph.neurons {
-        if let NeuronOp::Linear { terms, bias, private: true } = &mut n.op {
-            for (_, c) in terms.iter_mut() {
-                *c = it.next().unwrap_or_default();
-            }
-            *bias = it.next().unwrap_or_default();
-        }
-    }
+    params_mut(graph).zip(values).for_each(|(c, v)| *c = *v);
     Ok(())
 }
 

@@ -75,11 +75,16 @@ mod hex_bytes {
     }
 }
 
-/// A field element as 0x-hex big-endian.
-pub fn fr_to_hex(f: &Fr) -> String {
+/// A field element as 32 big-endian bytes (the EVM's `uint256`).
+pub fn fr_to_be_bytes(f: &Fr) -> [u8; 32] {
     let mut b = f.to_repr();
     b.reverse();
-    format!("0x{}", hex::encode(b))
+    b
+}
+
+/// A field element as 0x-hex big-endian.
+pub fn fr_to_hex(f: &Fr) -> String {
+    format!("0x{}", hex::encode(fr_to_be_bytes(f)))
 }
 
 /// Parses a 0x-hex big-endian field element; values at or above the modulus are rejected.
@@ -97,11 +102,7 @@ pub fn fr_from_hex(s: &str) -> Option<Fr> {
 
 /// ABI-encodes `verifyProof(proof, instances)`.
 pub fn encode_calldata(proof: &[u8], instances: &[Fr]) -> Vec<u8> {
-    let instances = instances.iter().map(|f| {
-        let mut b = f.to_repr();
-        b.reverse();
-        U256::from_be_bytes(b)
-    });
+    let instances = instances.iter().map(|f| U256::from_be_bytes(fr_to_be_bytes(f)));
     verifyProofCall { proof: Bytes::copy_from_slice(proof), instances: instances.collect() }.abi_encode()
 }
 
@@ -173,11 +174,7 @@ impl ProvingModel {
 
     /// The weights commitment as 32 big-endian bytes (the `uint256` the registry stores).
     pub fn weights_commitment_be(&self) -> Option<[u8; 32]> {
-        self.commitment.map(|c| {
-            let mut b = c.to_repr();
-            b.reverse();
-            b
-        })
+        self.commitment.as_ref().map(fr_to_be_bytes)
     }
 
     /// The compiled settings.

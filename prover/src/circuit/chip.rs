@@ -34,7 +34,7 @@ pub struct InferenceConfig {
     pub q_mul: Selector,
     /// `acc + c = x[0]·f[0] + x[1]`, with `(f[1], x[1])` in the range table and `(f[2], x[0], x[2])` in the
     /// activation table.
-    pub q_post: Selector,
+    pub q_post: Option<Selector>,
     /// Range table: shift.
     pub t_shift: TableColumn,
     /// Range table: remainder in `[0, 2^shift)`.
@@ -167,13 +167,12 @@ impl InferenceChip {
                     + m.query_advice(x[1], Rotation::cur());
                 vec![q * (lhs - rhs)]
             });
-            (q_post, None, q_post, Some(q_post))
+            (Some(q_post), None, q_post, Some(q_post))
         } else {
+            // The post row is `lc.q_rescale`'s.
             let lc = limbs::configure(meta, &x, acc, &f, c, params);
-            // Never enabled in limb mode (the post row is `lc.q_rescale`'s).
-            let q_post = meta.selector();
             let (q_range, q_act) = (lc.q_limb, lc.q_act);
-            (q_post, Some(lc), q_range, q_act)
+            (None, Some(lc), q_range, q_act)
         };
         meta.lookup("range", |m| {
             let q = m.query_selector(q_range);
@@ -220,47 +219,65 @@ impl InferenceChip {
         }
     }
 
-    /// Lays out a private affine neuron's operand rows from `ctx.row`: coefficients in the `w` columns and
-    /// the bias in `wb`, each copied into its slot of the commitment. Returns the result row.
-    fn assign_private_linear(
+    /// Lays out an affine neuron's operand rows from `ctx.row`: the bias, then `width` operands per row with
+    /// their coefficients in fixed cells or, private, in the `w` columns with every coefficient and the bias
+    /// copied into its slot of the commitment. Returns the result row.
+    fn assign_linear(
         &self,
         region: &mut Region<'_, Fr>,
         cells: &[Cell],
         ctx: &NeuronCtx<'_>,
         (terms, bias): (&[(u32, i64)], i64),
+        coefs: Coefs<'_>,
     ) -> Result<usize, PlonkError> {
         let cfg = &self.config;
-        let (Some(pc), Some((hash, first))) = (cfg.private.as_ref(), ctx.commitment) else {
-            return Err(PlonkError::Synthesis);
-        };
+        let mut row = ctx.row;
         let known = ctx.witness.is_some();
         let param = |v: i64| if known { Value::known(to_field(i128::from(v))) } else { Value::unknown() };
-        let mut row = ctx.row;
-        pc.q_init_private.enable(region, row)?;
-        let bias_cell = region.assign_advice(pc.wb, row, param(bias)).cell();
-        region.constrain_equal(bias_cell, hash.inputs[first + terms.len()]);
+        let (q_dot, mut slot) = match coefs {
+            Coefs::Fixed => {
+                cfg.q_init.enable(region, row)?;
+                region.assign_fixed(cfg.c, row, to_field(i128::from(bias)));
+                (cfg.q_dot, 0)
+            }
+            Coefs::Private { pc, hash, first } => {
+                pc.q_init_private.enable(region, row)?;
+                let bias_cell = region.assign_advice(pc.wb, row, param(bias)).cell();
+                region.constrain_equal(bias_cell, hash.inputs[first + terms.len()]);
+                (pc.q_dot_private, first)
+            }
+        };
         let mut acc = value_sum(ctx.witness.map(|_| i128::from(bias)));
         let chunks: Vec<&[(u32, i64)]> =
             if terms.is_empty() { vec![&[]] } else { terms.chunks(cfg.x.len()).collect() };
-        let mut slot = first;
         for chunk in chunks {
-            pc.q_dot_private.enable(region, row)?;
+            q_dot.enable(region, row)?;
             region.assign_advice(cfg.acc, row, acc.map(to_field));
             let mut delta = Value::known(0i128);
-            for (j, (xcol, wcol)) in cfg.x.iter().zip(&pc.w).enumerate() {
-                let Some(&(v, coef)) = chunk.get(j) else {
-                    // Padding: the operand is pinned to zero, so its unconstrained coefficient adds nothing.
-                    let xc = region.assign_advice(*xcol, row, Value::known(Fr::zero())).cell();
-                    region.constrain_equal(xc, hash.zero);
-                    region.assign_advice(*wcol, row, Value::known(Fr::zero()));
-                    continue;
-                };
-                let xv = (ctx.value)(v as usize);
+            for (j, xcol) in cfg.x.iter().enumerate() {
+                let term = chunk.get(j);
+                let xv = term.map_or(Value::known(0), |&(v, _)| (ctx.value)(v as usize));
                 let xc = region.assign_advice(*xcol, row, xv.map(to_field)).cell();
-                region.constrain_equal(xc, cells[v as usize]);
-                let wc = region.assign_advice(*wcol, row, param(coef)).cell();
-                region.constrain_equal(wc, hash.inputs[slot]);
-                slot += 1;
+                let coef = term.map_or(0, |&(_, c)| c);
+                match (&coefs, term) {
+                    (Coefs::Fixed, _) => {
+                        region.assign_fixed(cfg.f[j], row, to_field(i128::from(coef)));
+                        if let Some(&(v, _)) = term {
+                            region.constrain_equal(xc, cells[v as usize]);
+                        }
+                    }
+                    (Coefs::Private { pc, hash, .. }, Some(&(v, _))) => {
+                        region.constrain_equal(xc, cells[v as usize]);
+                        let wc = region.assign_advice(pc.w[j], row, param(coef)).cell();
+                        region.constrain_equal(wc, hash.inputs[slot]);
+                        slot += 1;
+                    }
+                    // Padding: the operand is pinned to zero, so its unconstrained coefficient adds nothing.
+                    (Coefs::Private { pc, hash, .. }, None) => {
+                        region.constrain_equal(xc, hash.zero);
+                        region.assign_advice(pc.w[j], row, Value::known(Fr::zero()));
+                    }
+                }
                 delta = delta.zip(xv).map(|(d, x)| d + x * i128::from(coef));
             }
             acc = acc.zip(delta).map(|(a, d)| a + d);
@@ -277,35 +294,15 @@ impl InferenceChip {
         ctx: NeuronCtx<'_>,
     ) -> Result<(Cell, usize), PlonkError> {
         let cfg = &self.config;
-        let w = cfg.x.len();
         let NeuronCtx { neuron: n, index, mut row, value, witness, .. } = ctx;
         match &n.op {
-            NeuronOp::Linear { terms, bias, private: true } => {
-                row = self.assign_private_linear(region, cells, &ctx, (terms, *bias))?;
-            }
-            NeuronOp::Linear { terms, bias, private: false } => {
-                cfg.q_init.enable(region, row)?;
-                region.assign_fixed(cfg.c, row, to_field(*bias as i128));
-                let mut acc = value_sum(witness.map(|_| *bias as i128));
-                let chunks: Vec<&[(u32, i64)]> =
-                    if terms.is_empty() { vec![&[]] } else { terms.chunks(w).collect() };
-                for chunk in chunks {
-                    cfg.q_dot.enable(region, row)?;
-                    region.assign_advice(cfg.acc, row, acc.map(to_field));
-                    let mut delta = Value::known(0i128);
-                    for (j, col) in cfg.x.iter().enumerate() {
-                        let (v, coef) = chunk.get(j).map_or((None, 0), |(v, c)| (Some(*v as usize), *c));
-                        let xv = v.map_or(Value::known(0), value);
-                        let cell = region.assign_advice(*col, row, xv.map(to_field)).cell();
-                        region.assign_fixed(cfg.f[j], row, to_field(coef as i128));
-                        if let Some(v) = v {
-                            region.constrain_equal(cell, cells[v]);
-                        }
-                        delta = delta.zip(xv).map(|(d, x)| d + x * coef as i128);
-                    }
-                    acc = acc.zip(delta).map(|(a, d)| a + d);
-                    row += 1;
-                }
+            NeuronOp::Linear { terms, bias, private } => {
+                let coefs = match (*private, cfg.private.as_ref(), ctx.commitment) {
+                    (false, ..) => Coefs::Fixed,
+                    (true, Some(pc), Some((hash, first))) => Coefs::Private { pc, hash, first },
+                    (true, ..) => return Err(PlonkError::Synthesis),
+                };
+                row = self.assign_linear(region, cells, &ctx, (terms, *bias), coefs)?;
             }
             NeuronOp::Mul { a, b } => {
                 cfg.q_mul.enable(region, row)?;
@@ -332,10 +329,10 @@ impl InferenceChip {
                 Some(_) => PostAct::Table(self.tag_of(n)),
             };
             let cols = limbs::Columns { x: &cfg.x, acc: cfg.acc, f: &cfg.f, c: cfg.c };
-            let post = limbs::Post { row, shift: n.shift, z, y, act, relu_bits: self.spec.relu_bits() };
+            let post = limbs::Post { row, shift: n.shift, z, y, act, second_bits: self.spec.second_chain(n) };
             return limbs::assign_post(region, &cols, lc, post);
         }
-        cfg.q_post.enable(region, row)?;
+        cfg.q_post.ok_or(PlonkError::Synthesis)?.enable(region, row)?;
         let d = n.shift;
         region.assign_fixed(cfg.f[0], row, to_field(1i128 << d));
         region.assign_fixed(cfg.f[1], row, to_field(i128::from(d)));
@@ -378,6 +375,14 @@ fn configure_private(
     let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
     let poseidon = PoseidonChip::configure(meta, x, &fixed);
     PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon }
+}
+
+/// Where an affine neuron's coefficients live.
+enum Coefs<'a> {
+    /// Fixed cells (`--params fixed`, or structural coefficients).
+    Fixed,
+    /// Private witnesses copied into the commitment from slot `first` on.
+    Private { pc: &'a PrivateConfig, hash: &'a HashCells, first: usize },
 }
 
 fn value_sum(v: Option<i128>) -> Value<i128> {

@@ -126,8 +126,8 @@ pub(super) struct Post {
     pub(super) y: Value<i128>,
     /// The activation: ReLU (sign + limbs), a table tag, or none.
     pub(super) act: PostAct,
-    /// Bits of the ReLU range (`bound = 2^bits`).
-    pub(super) relu_bits: u8,
+    /// Bits of the second chain ([`second_chain_bits`]): `U` for a ReLU, `q + bound` without activation.
+    pub(super) second_bits: Option<u8>,
 }
 
 /// How a neuron's activation is checked.
@@ -200,13 +200,15 @@ pub(super) fn assign_post(
         region.assign_fixed(cols.f[2], row, Fr::from(tag));
     }
     let mut next = assign_chain(region, cols, lc, (row, qr.map(|(_, r)| r), d))?;
+    let second_bits = || p.second_bits.ok_or(PlonkError::Synthesis);
     if let PostAct::None = p.act {
+        let bits = second_bits()?;
         lc.q_offset.enable(region, next)?;
-        let bound = 1i128 << p.relu_bits;
+        let bound = 1i128 << (bits - 1);
         region.assign_fixed(cols.c, next, to_field(bound));
         let qc = region.assign_advice(cols.x[0], next, q.map(to_field)).cell();
         region.constrain_equal(qc, q_cell);
-        next = assign_chain(region, cols, lc, (next, q.map(|q| q + bound), p.relu_bits + 1))?;
+        next = assign_chain(region, cols, lc, (next, q.map(|q| q + bound), bits))?;
     }
     if let PostAct::Relu = p.act {
         lc.q_relu.enable(region, next)?;
@@ -217,7 +219,7 @@ pub(super) fn assign_post(
         region.constrain_equal(qc, q_cell);
         region.constrain_equal(yc, y_cell);
         let u = q.map(|q| if q >= 0 { q } else { -q - 1 });
-        next = assign_chain(region, cols, lc, (next, u, p.relu_bits))?;
+        next = assign_chain(region, cols, lc, (next, u, second_bits()?))?;
     }
     Ok((y_cell, next))
 }

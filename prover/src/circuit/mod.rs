@@ -143,7 +143,7 @@ impl CircuitSpec {
     }
 
     /// Bits of a post block's second limb chain (limb mode): ReLU's `U`, or `q + bound` without activation.
-    fn second_chain(&self, n: &Neuron) -> Option<u8> {
+    pub(crate) fn second_chain(&self, n: &Neuron) -> Option<u8> {
         limbs::second_chain_bits(self.sign_relu(n), n.act.is_none(), self.relu_bits())
     }
 
@@ -211,7 +211,7 @@ impl CircuitSpec {
         let mut rows = self.inference_rows();
         if self.params.private {
             let plan = poseidon::PoseidonPlan::for_width(w.max(8));
-            rows += plan.map_or(0, |p| p.rows_for(crate::params::collect(&self.graph).len()));
+            rows += plan.map_or(0, |p| p.rows_for(crate::params::count(&self.graph)));
         }
         let tags = self.graph.acts.iter().filter(|a| self.in_act_table(a)).count()
             + usize::from(self.needs_identity());
