@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use alloy::primitives::{Address, B256, I256, U256};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use std::{
     path::Path,
@@ -13,6 +13,9 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::{SystemTime, UNIX_EPOCH},
 };
+
+/// How long a statement waits for another connection's lock before failing with "database is locked".
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Migrations, applied in order; the `user_version` pragma records how many ran.
 const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
@@ -314,8 +317,8 @@ impl Db {
                 .map_err(|e| Error::Config(format!("db_path directory {}: {e}", dir.display())))?;
         }
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        enable_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
@@ -327,9 +330,12 @@ impl Db {
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `f` in one IMMEDIATE transaction. A deferred one would start reading and then upgrade to
+    /// writing, and SQLite answers such an upgrade with `SQLITE_BUSY` at once (no busy timeout) when
+    /// another connection — an operator's reader opening the database, say — holds the write lock.
     fn with_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -847,11 +853,37 @@ fn upsert_request(tx: &Transaction<'_>, r: &NewRequest) -> Result<Upsert> {
     }
 }
 
+/// Switches a database to WAL. The switch needs an exclusive lock and SQLite does not apply the busy
+/// timeout to it, so a first open racing another process's retries here for up to [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.map_err(Into::into),
+        }
+    }
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let latest = MIGRATIONS.last().map(|(v, _)| *v).unwrap_or_default();
+    // An up-to-date database (every open after the first) needs no write lock: a reader opening it
+    // must not block the relayer's writes.
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current == latest {
+        return Ok(());
+    }
     // IMMEDIATE takes the write lock before reading the version, so two processes opening a fresh
     // database at once apply each migration exactly once.
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > latest {
         return Err(Error::DbMismatch(format!(
@@ -920,6 +952,32 @@ mod tests {
                 h.join().unwrap().unwrap();
             }
         }
+    }
+
+    /// A write that reads first must wait for another connection's write lock (busy timeout) instead of
+    /// failing at once with "database is locked", and an operator opening the database takes no lock.
+    #[test]
+    fn writes_wait_for_another_connections_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let db = Db::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        // check_identity reads the meta row, then inserts it.
+        db.check_identity(1, Address::repeat_byte(1)).unwrap();
+        release.join().unwrap();
+
+        let mut reader = Connection::open(&path).unwrap();
+        let held = reader.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+        // A second open of an up-to-date database (as an operator's reader) needs no write lock.
+        let started = std::time::Instant::now();
+        let _second = Db::open(&path).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        held.rollback().unwrap();
     }
 
     #[test]
