@@ -111,3 +111,29 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     assert_ne!(pa.outputs_quantized, pb.outputs_quantized);
     assert_eq!(pb.instances.len(), sb.input_len() + sb.output_len() + 1);
 }
+
+/// `--like` refuses a reference whose range is narrower than the worst case this model can reach on the
+/// inputs the oracle accepts (limb mode): such a registration would fail to prove some valid requests.
+#[test]
+fn like_refuses_a_reference_narrower_than_the_models_worst_case() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sa = compile_private(&models().join("spread_mlp.onnx"), None, dir.path());
+    assert!(sa.circuit_params.limb_bits > 0, "spread_mlp compiles with limbs");
+    let mut narrow = sa.clone();
+    narrow.bound = sa.bound / 2;
+    assert!(
+        sa.calibration.max_abs_preactivation < narrow.bound,
+        "the calibrated values alone still fit the narrower range"
+    );
+    let opts =
+        CompileOptions { params: ParamsVisibility::Private, like: Some(narrow), ..CompileOptions::default() };
+    let err = compile(&models().join("spread_mlp_alt.onnx"), &models().join("spread_mlp.input.json"), &opts)
+        .expect_err("a narrower reference range was accepted");
+    let msg = err.to_string();
+    assert!(msg.contains("--like") && msg.contains("could not be proved"), "{msg}");
+    // The reference's own range is wide enough.
+    let opts =
+        CompileOptions { params: ParamsVisibility::Private, like: Some(sa), ..CompileOptions::default() };
+    compile(&models().join("spread_mlp_alt.onnx"), &models().join("spread_mlp.input.json"), &opts)
+        .expect("the reference's own range");
+}

@@ -107,7 +107,7 @@ contract Halo2Verifier {
                 let hash := 0
                 {
                     // Round 0: absorb proof bytes [0, 1152), squeeze Theta.
-                    mstore(0x19a0, 0x226fa798e91d22a33ca39cf021c61845d68ecb447c6226e9cf033ee5e856f33e) // vk.transcript_repr()
+                    mstore(0x19a0, 0x08aeb7e7dec94d4dd388f0dfbe32fb2c35063933b137a69bef9f17e6b00e9d4d) // vk.transcript_repr()
                     calldatacopy(0x19c0, instances.offset, 0x140)
                     calldatacopy(0x1b00, add(proof.offset, 0x0), 0x480)
                     ok := and(ok, valid_points(0x1b00, 0x1f80))
@@ -260,7 +260,7 @@ contract Halo2Verifier {
                 // gate "rescale_limbs"
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x11a0), addmod(addmod(mload(0xe00), mload(0xfe0), R), sub(R, addmod(mload(0xd60), mulmod(mload(0xd00), mload(0x1000), R), R)), R), R), R)
                 // gate "limb_step"
-                h := addmod(mulmod(h, y, R), mulmod(mload(0x11e0), addmod(addmod(mload(0xd60), sub(R, mload(0xd20)), R), sub(R, mulmod(1024, mload(0xe40), R)), R), R), R)
+                h := addmod(mulmod(h, y, R), mulmod(mload(0x11e0), addmod(addmod(mload(0xd60), sub(R, mload(0xd20)), R), sub(R, mulmod(256, mload(0xe40), R)), R), R), R)
                 // gate "limb_last"
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x1200), addmod(mload(0xd60), sub(R, mload(0xd20)), R), R), R)
                 // gate "signed_range"
@@ -553,13 +553,13 @@ contract Halo2Verifier {
                     msm_add(mload(0x920), mload(0x940), coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0xfe0), R), R) // Fixed(8)
-                    msm_add(0x2283b32d6c7a61eaccdc6a2da83adcc9cb8bc60c30164b44c94a84531e4087b4, 0x11ef43864803a6aa736b6e61282a258c62f3b79a1027baafb1495573d406ca1b, coef)
+                    msm_add(0x02b9ff46100d78ad03a9219e0a7a793137d522e3c4e36037609a4e585e6000e2, 0x069662394a98afb916e5448571e44a38651c7b940e84b01f578814e4254ce73d, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1000), R), R) // Fixed(0)
-                    msm_add(0x05c998e645cc85950a73d5405559e358a92040a56d80df8ff61cb70b15bc15b6, 0x2a3044218a20142c634e103dd5e724714ac943dbd04f59c6c1edb030aa54e22c, coef)
+                    msm_add(0x2d9baf9e1a5c6c2531d56247f09df0197580d6fd1b21eda6471aa7189012c4b9, 0x1bad7ef9d9a4430277b876e0c4fe40a33369ac849ebd436a230438fbd387877e, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1020), R), R) // Fixed(1)
-                    msm_add(0x187b183e69cb711d945a85b499249627994001937ae4461d3c07e245dc245b56, 0x2dbe110a2a6ccc1b6704b56ea902e35f7e8875766015e1f3b6b1f035ae8daf59, coef)
+                    msm_add(0x11e508cd780cb7ec9df5d4ba21c208fe85799eb40782b41fa94b53378a68e122, 0x19c4e44a9d6f15a83f047ffd51ba162fa0ac78107e92b0f00c9322c6b87615f3, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1040), R), R) // Fixed(2)
                     msm_add(0x027b6d2b1a18601d36ba6672012da11b30dbfc31f2140be10966f87715e34b65, 0x2367dfcd3740031043001c1439a32153e0e2e73262f7a97852cd68b3258f3210, coef)
@@ -580,10 +580,10 @@ contract Halo2Verifier {
                     msm_add(0, 0, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1100), R), R) // Fixed(9)
-                    msm_add(0x029e441345005063f6030247436403a4ec713c986e9d8bf6b8e6fcfac492d7cf, 0x1fec6f7e6f30bfd247e9ac12f305b67e66d76db678761bda2a7f9cc994aab100, coef)
+                    msm_add(0x11f51b30030e04bcf8bce6820e96ee66046592c7372a7814c1bef833f62d43cf, 0x066e421960ae1825c72c0e338d3dbd35ecae54c6cd8c6182f1f8220365e1aa0b, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1120), R), R) // Fixed(10)
-                    msm_add(0x16e4045a7b176b793514c07e2e44f0cb82c6bfc23609edb78ea9e81a3b605546, 0x1b0f548e22d500790d408cbc0dfd5ecefeea3e6870504e52567cc9331ce0c1a6, coef)
+                    msm_add(0x15dabdba3dccda942d68e4087408fceeb87f08ef3cf1e123b4087fa32a5184d4, 0x16d78cce5d0f2be280b7c003260fbbb177067779e2d286df55d230529a8e91aa, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0x1140), R), R) // Fixed(11)
                     msm_add(0, 0, coef)
