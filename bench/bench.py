@@ -311,8 +311,20 @@ def profile_step(res: Result, name: str, circuit: Path, data: str) -> None:
         res.notes.append(f"zkoracle {name}: profile failed: {e}")
 
 
-def bench_zkoracle(name: str, a, wd: Path, expected: list[float], private: bool = False) -> Result:
-    """zkoracle's pipeline on one model; `private` compiles with `--params private` (hidden weights)."""
+# zkoracle variants: extra `compile` flags of each.
+ZKORACLE_FLAGS = {
+    "zkoracle": [],
+    "zkoracle-private": ["--params", "private"],
+    "zkoracle-proving": ["--prefer", "proving"],
+}
+SYSTEM_LABEL = {"zkoracle": "zkoracle", "zkoracle-proving": "zkoracle --prefer proving", "ezkl": "EZKL"}
+
+
+def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str = "zkoracle") -> Result:
+    """zkoracle's pipeline on one model, compiled with `sysname`'s flags (ZKORACLE_FLAGS); the floor and the
+    perf profile are taken for the default variant only."""
+    flags = ZKORACLE_FLAGS[sysname]
+    diagnostics = sysname == "zkoracle"
     res = Result()
     model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
     logs = wd / "logs"
@@ -336,7 +348,7 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], private: bool 
 
     # Each stage is tried even if an earlier optional one failed; a missing prerequisite fails on its own.
     try:
-        p = step("compile", model, "--data", data, "-o", str(circuit), *(["--params", "private"] if private else []))
+        p = step("compile", model, "--data", data, "-o", str(circuit), *flags)
         res.compile_s = p.wall_s
         cj = json.loads((circuit / "circuit.json").read_text()) if (circuit / "circuit.json").exists() else {}
         res.k = find_key(cj, ("k", "logrows"))
@@ -348,10 +360,11 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], private: bool 
         for attr, fname in (("pk_bytes", "pk.bin"), ("vk_bytes", "vk.bin")):
             if (circuit / fname).exists():
                 setattr(res, attr, (circuit / fname).stat().st_size)
-        floor_step(res, step, circuit, data, a)
+        if diagnostics:
+            floor_step(res, step, circuit, data, a)
         res.prove_s, procs = best_of(a.repeat, timed("prove", str(circuit), "--data", data, "-o", str(proof)))
         res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
-        if a.profile and not private:
+        if a.profile and diagnostics:
             profile_step(res, name, circuit, data)
         pj = json.loads(proof.read_text())
         res.proof_bytes = len(bytes.fromhex(pj["proof"].removeprefix("0x")))
@@ -456,7 +469,7 @@ def render(results: dict, a, meta: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, per in results.items():
-        for sysname in ("zkoracle", "ezkl"):
+        for sysname in ("zkoracle", "zkoracle-proving", "ezkl"):
             r = per.get(sysname)
             if r is None:
                 continue
@@ -470,7 +483,7 @@ def render(results: dict, a, meta: dict) -> str:
             fl = r.extra.get("floor", {}).get("floor_s")
             over = f"{r.prove_s / fl:.2f}" if fl and r.prove_s is not None else "n/a"
             L.append(
-                f"| {name} | {'EZKL' if sysname == 'ezkl' else 'zkoracle'} | {fmt_int(r.k)} | {fmt_s(r.compile_s)} "
+                f"| {name} | {SYSTEM_LABEL[sysname]} | {fmt_int(r.k)} | {fmt_s(r.compile_s)} "
                 f"| {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} | {fmt_s(fl)} | {over} | {fmt_s(r.verify_s)} "
                 f"| {fmt_bytes(r.pk_bytes)} "
                 f"| {fmt_bytes(r.vk_bytes)} | {fmt_int(r.proof_bytes, ' B')} | {rss} | {gas} | {code} "
@@ -484,10 +497,13 @@ def render(results: dict, a, meta: dict) -> str:
         "| model | prove time | pk size | verify gas | max abs error (zkoracle vs EZKL) | all targets |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    for name, per in results.items():
-        z, e = per.get("zkoracle"), per.get("ezkl")
+    for name, per, z in ((n, per, per.get(s)) for n, per in results.items()
+                         for s in ("zkoracle", "zkoracle-proving")):
+        e = per.get("ezkl")
         if z is None or e is None:
             continue
+        if z is per.get("zkoracle-proving"):
+            name = f"{name} (--prefer proving)"
         cells, oks = [], []
         for zv, ev, lim in ((z.prove_s, e.prove_s, TARGETS["prove"]), (z.pk_bytes, e.pk_bytes, TARGETS["pk"]),
                             (z.verify_gas, e.verify_gas, TARGETS["gas"])):
@@ -678,9 +694,10 @@ def write_report(path: Path, body: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
-    ap.add_argument("--systems", nargs="+", default=["zkoracle", "zkoracle-private", "ezkl"],
-                    choices=["zkoracle", "zkoracle-private", "ezkl"],
-                    help="zkoracle-private: zkoracle with `--params private` (fixed vs private table)")
+    ap.add_argument("--systems", nargs="+", default=["zkoracle", "zkoracle-proving", "zkoracle-private", "ezkl"],
+                    choices=["zkoracle", "zkoracle-proving", "zkoracle-private", "ezkl"],
+                    help="zkoracle: `compile`'s default selection (--prefer gas); zkoracle-proving: `--prefer "
+                    "proving`; zkoracle-private: `--params private` (fixed vs private table)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per timed step; the best is reported")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--hardfork", default="osaka", help="anvil hardfork for the gas measurement")
@@ -725,7 +742,7 @@ def main() -> int:
             elif sysname == "ezkl":
                 r = bench_ezkl(name, a, wd, expected)
             else:
-                r = bench_zkoracle(name, a, wd, expected, private=sysname == "zkoracle-private")
+                r = bench_zkoracle(name, a, wd, expected, sysname)
             results[name][sysname] = r
             print(
                 f"[bench] {name:11s} {sysname:8s} k={r.k} setup={fmt_s(r.setup_s)} prove={fmt_s(r.prove_s)} "

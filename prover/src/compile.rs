@@ -14,6 +14,16 @@ use crate::lower::{lower_model, LowerOptions};
 use crate::settings::{Calibration, CircuitSettings, ModelInfo, ParamsVisibility, SETTINGS_VERSION};
 use crate::{Error, Result};
 
+/// What automatic selection optimises once accuracy is settled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Prefer {
+    /// The fewest verifier MSM terms within 1.5x the least proving work: the cheapest fulfilment.
+    #[default]
+    Gas,
+    /// The least proving work, then the fewest verifier terms: the fastest prover and smallest key.
+    Proving,
+}
+
 /// Options of `zkoracle compile`.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
@@ -31,6 +41,8 @@ pub struct CompileOptions {
     /// Compile to exactly the circuit of this earlier compilation (same scales, width, range and `k`), so
     /// that a model of the same architecture with other private weights shares its keys and verifier.
     pub like: Option<CircuitSettings>,
+    /// The trade-off between verifier gas and proving work among equally accurate candidates.
+    pub prefer: Prefer,
 }
 
 /// Scales tried by automatic calibration.
@@ -295,7 +307,8 @@ const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
 /// limbs, each at every width. Among the candidates within 4× the least proving work, those within 4× the
 /// smallest error of them, and those within 1.5× the least proving work among these; among these, the cheapest to verify (verifier gas is paid on every
 /// fulfilment: mlp_784 at width 8, k = 14 proves in 2.4 s instead of 2.0 s at width 16, k = 13, and
-/// verifies for 1.07 M gas instead of 1.27 M), then the least proving work, then the largest scale.
+/// verifies for 1.07 M gas instead of 1.27 M), then the least proving work, then the largest scale. With
+/// [`Prefer::Proving`], the least proving work first, then the fewest verifier terms.
 fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]) -> Result<Candidate> {
     let private = opts.params == ParamsVisibility::Private;
     let modes: Vec<u8> = match opts.limb_bits {
@@ -330,14 +343,14 @@ fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]
     let least_err = cands.iter().map(|c| c.max_err).fold(f64::INFINITY, f64::min);
     cands.retain(|c| c.max_err <= ERROR_SLACK * least_err);
     let least_work = cands.iter().map(|c| c.prover_cost).min().unwrap_or(0);
+    let key = |c: &Candidate| match opts.prefer {
+        Prefer::Gas => (c.verifier_terms, c.prover_cost),
+        Prefer::Proving => (c.prover_cost, c.verifier_terms),
+    };
     cands
         .into_iter()
         .filter(|c| 2 * c.prover_cost <= 3 * least_work)
-        .min_by(|a, b| {
-            (a.verifier_terms, a.prover_cost)
-                .cmp(&(b.verifier_terms, b.prover_cost))
-                .then(b.scale.cmp(&a.scale))
-        })
+        .min_by(|a, b| key(a).cmp(&key(b)).then(b.scale.cmp(&a.scale)))
         .ok_or_else(|| Error::Input("calibration produced no candidate".into()))
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkoracle_prover::circuit::{to_field, InferenceCircuit};
-use zkoracle_prover::compile::{compile, CompileOptions};
+use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
 use zkoracle_prover::input::{quantize_inputs, read_input};
 use zkoracle_prover::proof::{verify_bundle, write_bundle};
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
@@ -197,4 +197,29 @@ fn real_proof_verifies_and_tampering_fails() {
     let mut b = bundle.clone();
     b.instances[0] = format!("0x{}", "ff".repeat(32));
     assert!(matches!(verify_bundle(d, &b), Err(Error::Verification(_))));
+}
+
+/// Automatic selection: accuracy first (cnn_mnist's coarse table layouts are no longer chosen over limbs at
+/// 2^15–2^16), then `--prefer gas` spends up to 1.5x proving work on fewer verifier terms (narrower, deeper)
+/// while `--prefer proving` takes the least work.
+#[test]
+fn selection_is_accurate_and_prefer_trades_gas_for_proving_work() {
+    let onnx = models().join("cnn_mnist.onnx");
+    let data = models().join("cnn_mnist.input.json");
+    let gas = compile(&onnx, &data, &CompileOptions::default()).expect("compile gas");
+    let proving =
+        compile(&onnx, &data, &CompileOptions { prefer: Prefer::Proving, ..CompileOptions::default() })
+            .expect("compile proving");
+    for s in [&gas, &proving] {
+        assert!(s.calibration.max_abs_error < 1e-4, "error {}", s.calibration.max_abs_error);
+    }
+    let layout = |s: &CircuitSettings| (s.k, s.circuit_params.width);
+    assert_ne!(layout(&gas), layout(&proving), "cnn_mnist has a gas/proving trade-off");
+    assert!(proving.k <= gas.k, "proving-first k {} > gas-first k {}", proving.k, gas.k);
+    assert!(
+        proving.circuit_params.width >= gas.circuit_params.width,
+        "gas-first should not be the wider layout"
+    );
+    let cells = |s: &CircuitSettings| (1u64 << s.k) * s.circuit_params.width as u64;
+    assert!(cells(&proving) <= cells(&gas), "proving-first lays out more cells");
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use eyre::WrapErr;
-use zkoracle_prover::compile::{compile, CompileOptions};
+use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
 use zkoracle_prover::keys::files;
 use zkoracle_prover::params::PrivateWeights;
 use zkoracle_prover::settings::{CircuitSettings, ParamsVisibility};
@@ -32,14 +32,26 @@ pub(crate) struct CompileArgs {
     /// How model weights enter the circuit.
     #[arg(long, value_enum, default_value = "fixed")]
     params: ParamsMode,
-    /// Range checks in limbs of this many bits (0: whole-range lookup tables); default: whichever gives the
-    /// smaller circuit, then the smaller error.
+    /// Range checks in limbs of this many bits (0: whole-range lookup tables); default: chosen with the
+    /// scale and width (see the README).
     #[arg(long)]
     limb_bits: Option<u8>,
     /// Compile to exactly the circuit of an earlier `compile` output directory (same scales, width, range
     /// and k): with `--params private`, a model of the same architecture then shares its keys and verifier.
     #[arg(long, value_name = "DIR")]
     like: Option<PathBuf>,
+    /// Among equally accurate candidates: the cheapest verification (`gas`) or the fastest proving and
+    /// smallest proving key (`proving`).
+    #[arg(long, value_enum, default_value = "gas")]
+    prefer: PreferMode,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PreferMode {
+    /// Fewest verifier MSM terms within 1.5x the least proving work (gas is paid on every fulfilment).
+    Gas,
+    /// Least proving work, then fewest verifier terms.
+    Proving,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -69,6 +81,10 @@ impl CompileArgs {
             params,
             limb_bits: self.limb_bits,
             like,
+            prefer: match self.prefer {
+                PreferMode::Gas => Prefer::Gas,
+                PreferMode::Proving => Prefer::Proving,
+            },
         };
         let settings = compile(&self.model, &self.data, &opts)?;
         let path = self.output.join(files::CIRCUIT);
