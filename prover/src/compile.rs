@@ -305,10 +305,11 @@ const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
 /// The calibrated candidates `opts` allows, and the one chosen. Whole-range tables are tried at scales 6–12
 /// (weights as wide as the table room allows), limb-decomposed checks at scales 8–16 with 8- and 10-bit
 /// limbs, each at every width. Among the candidates within 4× the least proving work, those within 4× the
-/// smallest error of them, and those within 1.5× the least proving work among these; among these, the cheapest to verify (verifier gas is paid on every
-/// fulfilment: mlp_784 at width 8, k = 14 proves in 2.4 s instead of 2.0 s at width 16, k = 13, and
-/// verifies for 1.07 M gas instead of 1.27 M), then the least proving work, then the largest scale. With
-/// [`Prefer::Proving`], the least proving work first, then the fewest verifier terms.
+/// smallest error of them, and those within 1.5× the least proving work among these. Of the rest, with
+/// [`Prefer::Gas`] the cheapest to verify (verifier gas is paid on every fulfilment: mlp_784 at width 8,
+/// k = 14 proves in 2.4 s instead of 2.0 s at width 16, k = 13, and verifies for 1.07 M gas instead of
+/// 1.27 M), then the least proving work; with [`Prefer::Proving`] the least proving work, then the
+/// cheapest to verify; then the largest scale.
 fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]) -> Result<Candidate> {
     let private = opts.params == ParamsVisibility::Private;
     let modes: Vec<u8> = match opts.limb_bits {
