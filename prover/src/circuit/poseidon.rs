@@ -123,6 +123,24 @@ impl Program {
     fn fixed_cells(&self) -> usize {
         self.sboxes() + 3
     }
+
+    /// Advice cells of S-box `j` (the gate and the assignment both place cells by this): the square of its
+    /// input, then its output unless the S-box is in the last round (whose outputs are not materialized).
+    fn sbox_cells(&self, j: usize) -> (usize, Option<usize>) {
+        let materialized = self.sboxes() - self.last_round_sboxes();
+        let sq = self.base_atoms() + 2 * j.min(materialized) + j.saturating_sub(materialized);
+        (sq, (j < materialized).then_some(sq + 1))
+    }
+
+    /// Fixed cell of S-box `j`'s round constant.
+    fn sbox_fixed(j: usize) -> usize {
+        j
+    }
+
+    /// Fixed cell of the constant term of next-state word `i`.
+    fn end_fixed(&self, i: usize) -> usize {
+        self.sboxes() + i
+    }
 }
 
 /// An affine form over a row's atoms (state, absorbed values, S-box outputs); the last entry is the constant.
@@ -379,17 +397,14 @@ fn program_constraints(
         })
     };
     let mut cons = vec![];
-    let mut cell = p.base_atoms();
-    let materialized = p.sboxes() - p.last_round_sboxes();
     for (j, input) in tr.sbox_in.iter().enumerate() {
-        let a = lin(input, &atoms, m.query_fixed(config.fixed[j], Rotation::cur()));
-        let sq = m.query_advice(config.x[cell], Rotation::cur());
-        cell += 1;
+        let (sq_cell, out_cell) = p.sbox_cells(j);
+        let a = lin(input, &atoms, m.query_fixed(config.fixed[Program::sbox_fixed(j)], Rotation::cur()));
+        let sq = m.query_advice(config.x[sq_cell], Rotation::cur());
         cons.push(q.clone() * (sq.clone() - a.clone() * a.clone()));
         let out = sq.clone() * sq * a;
-        if j < materialized {
-            let o = m.query_advice(config.x[cell], Rotation::cur());
-            cell += 1;
+        if let Some(out_cell) = out_cell {
+            let o = m.query_advice(config.x[out_cell], Rotation::cur());
             cons.push(q.clone() * (o.clone() - out));
             atoms.push(o);
         } else {
@@ -397,7 +412,7 @@ fn program_constraints(
         }
     }
     for (i, end) in tr.end.iter().enumerate() {
-        let constant = m.query_fixed(config.fixed[p.sboxes() + i], Rotation::cur());
+        let constant = m.query_fixed(config.fixed[p.end_fixed(i)], Rotation::cur());
         let next = m.query_advice(config.x[i], Rotation::next());
         cons.push(q.clone() * (next - lin(end, &atoms, constant)));
     }
@@ -447,25 +462,22 @@ impl PoseidonInstructions for PoseidonChip {
                         }
                     }
                 }
-                let mut cell = p.base_atoms();
-                let materialized = p.sboxes() - p.last_round_sboxes();
                 for (j, input) in tr.sbox_in.iter().enumerate() {
-                    region.assign_fixed(self.fixed(j), row, input[input.len() - 1]);
+                    let (sq_cell, out_cell) = p.sbox_cells(j);
+                    region.assign_fixed(self.fixed(Program::sbox_fixed(j)), row, input[input.len() - 1]);
                     let a = atoms.as_ref().map(|at| eval(input, at));
                     let sq = a.map(|a| a.square());
                     let out = a.zip(sq).map(|(a, sq)| sq.square() * a);
-                    region.assign_advice(cfg.x[cell], row, known(sq));
-                    cell += 1;
-                    if j < materialized {
-                        region.assign_advice(cfg.x[cell], row, known(out));
-                        cell += 1;
+                    region.assign_advice(cfg.x[sq_cell], row, known(sq));
+                    if let Some(out_cell) = out_cell {
+                        region.assign_advice(cfg.x[out_cell], row, known(out));
                     }
                     if let (Some(at), Some(o)) = (atoms.as_mut(), out) {
                         at.push(o);
                     }
                 }
                 for (i, end) in tr.end.iter().enumerate() {
-                    region.assign_fixed(self.fixed(p.sboxes() + i), row, end[end.len() - 1]);
+                    region.assign_fixed(self.fixed(p.end_fixed(i)), row, end[end.len() - 1]);
                 }
                 state = atoms.map(|at| std::array::from_fn(|i| eval(&tr.end[i], &at)));
                 row += 1;
@@ -525,6 +537,27 @@ mod tests {
                 }
             }
             assert_eq!(state[0], hash(&values), "width {width}");
+        }
+    }
+
+    /// The S-box cells of every row program tile the row's advice cells after its base atoms exactly once.
+    #[test]
+    fn sbox_cells_tile_the_row() {
+        for absorb in [false, true] {
+            for full in [false, true] {
+                for rounds in 1..=6 {
+                    let p = Program { absorb, full, rounds };
+                    let mut used: Vec<usize> = (0..p.sboxes())
+                        .flat_map(|j| {
+                            let (sq, out) = p.sbox_cells(j);
+                            std::iter::once(sq).chain(out)
+                        })
+                        .collect();
+                    used.sort_unstable();
+                    assert_eq!(used, (p.base_atoms()..p.cells()).collect::<Vec<_>>(), "{p:?}");
+                    assert_eq!(p.end_fixed(2) + 1, p.fixed_cells());
+                }
+            }
         }
     }
 
