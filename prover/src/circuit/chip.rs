@@ -6,7 +6,8 @@ use halo2_proofs::circuit::{Cell, Layouter, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{
-    Advice, Column, ConstraintSystem, Error as PlonkError, Expression, Fixed, Instance, Selector, TableColumn,
+    Advice, Any, Column, ConstraintSystem, Error as PlonkError, Expression, Fixed, Instance, Selector,
+    TableColumn,
 };
 use halo2_proofs::poly::Rotation;
 
@@ -140,18 +141,7 @@ impl InferenceChip {
         let t_shift = meta.lookup_table_column();
         let t_rem = meta.lookup_table_column();
 
-        meta.create_gate("dot_init", |m| {
-            let q = m.query_selector(q_init);
-            vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_fixed(c, Rotation::cur()))]
-        });
-        meta.create_gate("dot_step", |m| {
-            let q = m.query_selector(q_dot);
-            let sum = x.iter().zip(&f).fold(Expression::Constant(Fr::zero()), |s, (xc, fc)| {
-                s + m.query_advice(*xc, Rotation::cur()) * m.query_fixed(*fc, Rotation::cur())
-            });
-            let next = m.query_advice(acc, Rotation::next());
-            vec![q * (next - m.query_advice(acc, Rotation::cur()) - sum)]
-        });
+        dot_gates(meta, ["dot_init", "dot_step"], (q_init, q_dot), (&x, acc), (c, &f));
         meta.create_gate("mul", |m| {
             let q = m.query_selector(q_mul);
             let prod = m.query_advice(x[0], Rotation::cur()) * m.query_advice(x[1], Rotation::cur());
@@ -360,21 +350,34 @@ fn configure_private(
         meta.enable_equality(*col);
     }
     let (q_init_private, q_dot_private) = (meta.selector(), meta.selector());
-    meta.create_gate("dot_init_private", |m| {
-        let q = m.query_selector(q_init_private);
-        vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_advice(wb, Rotation::cur()))]
+    let selectors = (q_init_private, q_dot_private);
+    dot_gates(meta, ["dot_init_private", "dot_step_private"], selectors, (x, acc), (wb, &w));
+    let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
+    let poseidon = PoseidonChip::configure(meta, x, &fixed);
+    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon }
+}
+
+/// The dot-product gates over coefficient columns of one kind (fixed, or private advice): where `q_init`,
+/// `acc = bias`; where `q_dot`, `acc' = acc + Σ x_i·coef_i`.
+fn dot_gates<C: Into<Column<Any>> + Copy>(
+    meta: &mut ConstraintSystem<Fr>,
+    [init_name, step_name]: [&'static str; 2],
+    (q_init, q_dot): (Selector, Selector),
+    (x, acc): (&[Column<Advice>], Column<Advice>),
+    (bias, coefs): (C, &[C]),
+) {
+    meta.create_gate(init_name, |m| {
+        let q = m.query_selector(q_init);
+        vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_any(bias, Rotation::cur()))]
     });
-    meta.create_gate("dot_step_private", |m| {
-        let q = m.query_selector(q_dot_private);
-        let sum = x.iter().zip(&w).fold(Expression::Constant(Fr::zero()), |s, (xc, wc)| {
-            s + m.query_advice(*xc, Rotation::cur()) * m.query_advice(*wc, Rotation::cur())
+    meta.create_gate(step_name, |m| {
+        let q = m.query_selector(q_dot);
+        let sum = x.iter().zip(coefs).fold(Expression::Constant(Fr::zero()), |s, (xc, cc)| {
+            s + m.query_advice(*xc, Rotation::cur()) * m.query_any(*cc, Rotation::cur())
         });
         let next = m.query_advice(acc, Rotation::next());
         vec![q * (next - m.query_advice(acc, Rotation::cur()) - sum)]
     });
-    let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
-    let poseidon = PoseidonChip::configure(meta, x, &fixed);
-    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon }
 }
 
 /// Where an affine neuron's coefficients live.
