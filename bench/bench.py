@@ -317,12 +317,13 @@ ZKORACLE_FLAGS = {
     "zkoracle-private": ["--params", "private"],
     "zkoracle-proving": ["--prefer", "proving"],
 }
-SYSTEM_LABEL = {"zkoracle": "zkoracle", "zkoracle-proving": "zkoracle --prefer proving", "ezkl": "EZKL"}
+SYSTEM_LABEL = {"zkoracle": "zkoracle", "zkoracle-proving": "zkoracle --prefer proving",
+                "zkoracle-private": "zkoracle --params private", "ezkl": "EZKL"}
 
 
 def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str = "zkoracle") -> Result:
-    """zkoracle's pipeline on one model, compiled with `sysname`'s flags (ZKORACLE_FLAGS); the floor and the
-    perf profile are taken for the default variant only."""
+    """zkoracle's pipeline on one model, compiled with `sysname`'s flags (ZKORACLE_FLAGS); the floor is taken
+    for every variant, the perf profile for the default one only."""
     flags = ZKORACLE_FLAGS[sysname]
     diagnostics = sysname == "zkoracle"
     res = Result()
@@ -360,8 +361,7 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str =
         for attr, fname in (("pk_bytes", "pk.bin"), ("vk_bytes", "vk.bin")):
             if (circuit / fname).exists():
                 setattr(res, attr, (circuit / fname).stat().st_size)
-        if diagnostics:
-            floor_step(res, step, circuit, data, a)
+        floor_step(res, step, circuit, data, a)
         res.prove_s, procs = best_of(a.repeat, timed("prove", str(circuit), "--data", data, "-o", str(proof)))
         res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
         if a.profile and diagnostics:
@@ -588,7 +588,8 @@ def render_private(results: dict) -> list[str]:
 
 def render_floor(results: dict) -> list[str]:
     """The floor table: what one zkoracle proof commits to and transforms, and how long that takes alone."""
-    rows = [(n, per["zkoracle"]) for n, per in results.items() if "floor" in per.get("zkoracle", Result()).extra]
+    rows = [(n, sysname, per[sysname]) for n, per in results.items() for sysname in ZKORACLE_FLAGS
+            if "floor" in per.get(sysname, Result()).extra]
     if not rows:
         return []
     L = [
@@ -603,23 +604,23 @@ def render_floor(results: dict) -> list[str]:
         "polynomial on each of the 2^(extended k - k) parts of the extended domain; one extended inverse FFT) "
         "that halo2-axiom 0.5.3 performs for one proof, and times that many real `commit_lagrange`/`commit` "
         "(its `best_multiexp` on the SRS bases) and `EvaluationDomain` transforms here, best of "
-        f"{rows[0][1].extra['floor'].get('repeats', '?')}. Advice and lookup MSMs run on the witness of the "
+        f"{rows[0][2].extra['floor'].get('repeats', '?')}. Advice and lookup MSMs run on the witness of the "
         "benchmark input (an MSM's cost depends on its scalars), the other MSMs on random full-width scalars. "
         "prove/floor is the prove time above divided by the floor: how much the prover spends beyond "
         "the MSMs and FFTs its columns require. \"witness MSM s\" is the part of the MSM time spent on the witness "
         "columns, and in parentheses the same MSMs with small negative values (stored as p - |x|, full-width "
         "scalars) committed separately and subtracted (prover/src/signed_msm.rs).",
         "",
-        "| model | k | extended k | degree | advice / fixed / equality columns | lookups | perm. products "
+        "| model | system | k | extended k | degree | advice / fixed / equality columns | lookups | perm. products "
         "| MSMs | FFTs (size 2^k) | MSM s | witness MSM s (signed split) | FFT s | floor s | prove s | prove/floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in rows:
+    for name, sysname, r in rows:
         f = r.extra["floor"]
         c, sec = f["counts"], f.get("seconds", {})
         over = f"{r.prove_s / f['floor_s']:.2f}" if r.prove_s and f["floor_s"] else "n/a"
         L.append(
-            f"| {name} | {c['k']} | {c['extended_k']} | {c['degree']} | {c['advice_columns']} / "
+            f"| {name} | {SYSTEM_LABEL.get(sysname, sysname)} | {c['k']} | {c['extended_k']} | {c['degree']} | {c['advice_columns']} / "
             f"{c['fixed_columns']} / {c['equality_columns']} | {c['lookups']} | {c['permutation_products']} "
             f"| {c['msm_lagrange'] + c['msm_monomial']} | {c['ifft'] + c['coset_fft']} + {c['extended_ifft']} "
             f"of 2^{c['extended_k']} | {fmt_s(f['msm_s'])} | {fmt_s(sec.get('msm_witness'))} "

@@ -34,7 +34,7 @@ use std::time::Instant;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{
-    keygen_vk, synthesize_witness, Circuit, ConstraintSystem, Expression, ProvingKey, VerifyingKey,
+    synthesize_witness, Circuit, ConstraintSystem, Expression, ProvingKey, VerifyingKey,
 };
 use halo2_proofs::poly::commitment::{Blind, Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -398,7 +398,7 @@ fn keyed(
     }
     let params = crate::srs::dev_srs(settings.k)?;
     let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None };
-    let vk = keygen_vk(&params, &circuit)?;
+    let vk = crate::keys::verifying_key(&params, &circuit)?;
     Ok((vk, params, "keygen_vk (model not set up)".to_string()))
 }
 

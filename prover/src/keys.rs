@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use sha3::{Digest, Keccak256};
@@ -64,9 +64,19 @@ pub fn generate_keys(
     params: &ParamsKZG<Bn256>,
 ) -> Result<(ProvingKey<G1Affine>, VerifyingKey<G1Affine>)> {
     let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None };
-    let vk = keygen_vk(params, &circuit)?;
+    let vk = verifying_key(params, &circuit)?;
     let pk = keygen_pk(params, vk.clone(), &circuit)?;
     Ok((pk, vk))
+}
+
+/// The verifying key of `circuit`, with its simple selectors compressed: selectors never enabled on the same
+/// row share one fixed column (as distinct values) wherever the constraint system's degree allows, so the
+/// proof has fewer fixed polynomials to evaluate and the verifier fewer commitments to multiply.
+pub fn verifying_key(
+    params: &ParamsKZG<Bn256>,
+    circuit: &InferenceCircuit,
+) -> Result<VerifyingKey<G1Affine>> {
+    Ok(keygen_vk_custom(params, circuit, true)?)
 }
 
 /// Writes `pk.bin` and `vk.bin` into `dir` atomically.

@@ -11,7 +11,7 @@ pub mod wide;
 use circuit::{Shape, TestCircuit};
 use halo2_proofs::{
     halo2curves::bn256::{Bn256, Fr, G1Affine},
-    plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, ProvingKey, VerifyingKey},
+    plonk::{create_proof, keygen_pk, keygen_vk_custom, verify_proof, Circuit, ProvingKey, VerifyingKey},
     poly::kzg::{
         commitment::{KZGCommitmentScheme, ParamsKZG},
         multiopen::{ProverSHPLONK, VerifierSHPLONK},
@@ -58,10 +58,11 @@ pub fn build(name: &'static str, k: u32, shape: Shape, num_instances: usize) -> 
     build_with(name, k, circuit, instances)
 }
 
-/// Keygen, one proof and its native verification for any circuit.
+/// Keygen (selectors compressed, as the zkoracle prover keys its circuits), one proof and its native
+/// verification for any circuit.
 pub fn build_with<C: Circuit<Fr>>(name: &'static str, k: u32, circuit: C, instances: Vec<Fr>) -> Fixture {
     let params = srs(k);
-    let vk = keygen_vk(&params, &circuit.without_witnesses()).expect("keygen_vk");
+    let vk = keygen_vk_custom(&params, &circuit.without_witnesses(), true).expect("keygen_vk");
     let pk = keygen_pk(&params, vk, &circuit.without_witnesses()).expect("keygen_pk");
     let proof = prove(&params, &pk, circuit, &instances, 7);
     assert!(verify_native(&params, pk.get_vk(), &instances, &proof), "native verification failed");

@@ -107,7 +107,7 @@ contract Halo2Verifier {
                 let hash := 0
                 {
                     // Round 0: absorb proof bytes [0, 192), squeeze Theta.
-                    mstore(0x11e0, 0x14da8abdff5333a40b954d03f2115c9c35ef6ff128de18f7a1e65942ed9dfebc) // vk.transcript_repr()
+                    mstore(0x11e0, 0x25a08ea748df2e9da08dee016f15381303a7afab6e9632ca648e89fca4b99ad2) // vk.transcript_repr()
                     calldatacopy(0x1200, instances.offset, 0x60)
                     calldatacopy(0x1260, add(proof.offset, 0x0), 0xc0)
                     ok := and(ok, valid_points(0x1260, 0x1320))
@@ -259,9 +259,9 @@ contract Halo2Verifier {
                 let h := 0
                 // gate "mul-add-next"
                 mstore(0x1320, addmod(mload(0xd60), addmod(mulmod(mload(0xdc0), mload(0xd00), R), mulmod(mload(0xd40), mulmod(mload(0xd00), mload(0xd20), R), R), R), R))
-                h := addmod(mulmod(h, y, R), mulmod(mload(0xe20), addmod(sub(R, mload(0xd80)), mload(0x1320), R), R), R)
+                h := addmod(mulmod(h, y, R), mulmod(mload(0xe40), addmod(sub(R, mload(0xd80)), mload(0x1320), R), R), R)
                 // gate "instance-prev"
-                h := addmod(mulmod(h, y, R), mulmod(mload(0xe40), addmod(mload(0xd00), sub(R, mload(0x3c0)), R), R), R)
+                h := addmod(mulmod(h, y, R), mulmod(mload(0xe60), addmod(mload(0xd00), sub(R, mload(0x3c0)), R), R), R)
                 // permutation: l_0 · (1 - z_0)
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x2a0), addmod(1, sub(R, mload(0xf40)), R), R), R)
                 // permutation: l_last · (z_last^2 - z_last)
@@ -289,7 +289,7 @@ contract Halo2Verifier {
                 // lookup 0 ("square pairs"): l_last · (z^2 - z)
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x2c0), addmod(sub(R, mload(0xfe0)), mulmod(mload(0xfe0), mload(0xfe0), R), R), R), R)
                 // lookup 0 ("square pairs"): (1 - l_last - l_blind) · (z(ωx)(A' + β)(S' + γ) - z(x)(θ-compressed inputs + β)(θ-compressed tables + γ))
-                mstore(0x1320, addmod(mload(0x1a0), addmod(mulmod(mload(0xe60), mload(0xd20), R), mulmod(mload(0x180), mulmod(mload(0xe60), mload(0xd00), R), R), R), R))
+                mstore(0x1320, addmod(mload(0x1a0), addmod(mulmod(mload(0xe20), mload(0xd20), R), mulmod(mload(0x180), mulmod(mload(0xe20), mload(0xd00), R), R), R), R))
                 mstore(0x1340, mulmod(addmod(mload(0x1060), mload(0x1c0), R), mulmod(mload(0x1000), addmod(mload(0x1020), mload(0x1a0), R), R), R))
                 mstore(0x1360, sub(R, mulmod(mulmod(mload(0xfe0), mload(0x1320), R), addmod(mload(0x1c0), addmod(mload(0xe00), mulmod(mload(0xde0), mload(0x180), R), R), R), R)))
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x300), addmod(mload(0x1340), mload(0x1360), R), R), R)
@@ -303,7 +303,7 @@ contract Halo2Verifier {
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x2c0), addmod(sub(R, mload(0x1080)), mulmod(mload(0x1080), mload(0x1080), R), R), R), R)
                 // lookup 1 ("squares"): (1 - l_last - l_blind) · (z(ωx)(A' + β)(S' + γ) - z(x)(θ-compressed inputs + β)(θ-compressed tables + γ))
                 mstore(0x1320, mulmod(addmod(mload(0x1100), mload(0x1c0), R), mulmod(mload(0x10a0), addmod(mload(0x10c0), mload(0x1a0), R), R), R))
-                mstore(0x1340, sub(R, mulmod(addmod(mload(0xe00), mload(0x1c0), R), mulmod(mload(0x1080), addmod(mload(0x1a0), mulmod(mload(0xe60), mload(0xd20), R), R), R), R)))
+                mstore(0x1340, sub(R, mulmod(addmod(mload(0xe00), mload(0x1c0), R), mulmod(mload(0x1080), addmod(mload(0x1a0), mulmod(mload(0xe20), mload(0xd20), R), R), R), R)))
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x300), addmod(mload(0x1320), mload(0x1340), R), R), R)
                 // lookup 1 ("squares"): l_0 · (A' - S')
                 h := addmod(mulmod(h, y, R), mulmod(mload(0x2a0), addmod(mload(0x10c0), sub(R, mload(0x1100)), R), R), R)
@@ -345,13 +345,13 @@ contract Halo2Verifier {
                     msm_add(0x0178838cd422adb85097d10294a070e1256ab19ff6df00547f6145054edc7a63, 0x0e18a5aa7aba0c54d744a94da7f7a8f401cdd5a68fe6966f0e6e79529e9d31db, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0xe20), R), R) // Fixed(4)
-                    msm_add(0x285a035501b169865b23c520144a6e81c6c7e0cad0c4144758edbb43dd630bb0, 0x02617d8636317b80ad31b9f1332a20513d125e78e74ce4caad0eba37c3627ab5, coef)
+                    msm_add(0x20a222bc6f491bab4ad7d90a527923749e9ef33943f7f0c278d05e277c7b1f95, 0x0336231133f40c5f14957531908851ea36402a3a42ae324b6319d01a9dfd3411, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0xe40), R), R) // Fixed(5)
                     msm_add(0x285a035501b169865b23c520144a6e81c6c7e0cad0c4144758edbb43dd630bb0, 0x02617d8636317b80ad31b9f1332a20513d125e78e74ce4caad0eba37c3627ab5, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0xe60), R), R) // Fixed(6)
-                    msm_add(0x20a222bc6f491bab4ad7d90a527923749e9ef33943f7f0c278d05e277c7b1f95, 0x0336231133f40c5f14957531908851ea36402a3a42ae324b6319d01a9dfd3411, coef)
+                    msm_add(0x285a035501b169865b23c520144a6e81c6c7e0cad0c4144758edbb43dd630bb0, 0x02617d8636317b80ad31b9f1332a20513d125e78e74ce4caad0eba37c3627ab5, coef)
                     coef := mulmod(coef, mload(0x220), R) // · y
                     r_outer := addmod(r_outer, mulmod(coef, mload(0xea0), R), R) // Sigma(0)
                     msm_add(0x1999d3e213d3b598ea8f6926242ce5b2053df0f8d9c5c5d91845d8addc087f30, 0x06f03faf49bd9351d6dd93a135d832db6b73556adfe5a09aadd15a81646f545d, coef)

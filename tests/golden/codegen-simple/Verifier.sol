@@ -107,7 +107,7 @@ contract Halo2Verifier {
                 let hash := 0
                 {
                     // Round 0: absorb proof bytes [0, 192), squeeze Theta, Beta, Gamma.
-                    mstore(0xe60, 0x28166dcad29269eef3913be7b8da55b938bc28a6a7cd693fb49d52267618c8b5) // vk.transcript_repr()
+                    mstore(0xe60, 0x2f7bc69afb31138ed7fc128bb219deed9ff0a3356f0394881a35059adeeb70f3) // vk.transcript_repr()
                     calldatacopy(0xe80, instances.offset, 0x60)
                     calldatacopy(0xee0, add(proof.offset, 0x0), 0xc0)
                     ok := and(ok, valid_points(0xee0, 0xfa0))
