@@ -2,11 +2,15 @@
 //!
 //! A key file is `magic (8 bytes) ‖ keccak256(payload) ‖ payload`, the payload being halo2's raw
 //! serialization. The digest is checked before halo2 parses anything, so a corrupt or truncated file is a
-//! clear error rather than a panic inside the parser.
+//! clear error rather than a panic inside the parser. `pk.bin` leaves out the three polynomials that depend
+//! only on `k` and the number of blinding rows (`l_0`, `l_last`, `l_active_row`); they are recomputed on
+//! read exactly as halo2's key generation computes them (checked when the key is written).
 
 use std::path::Path;
 
-use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
@@ -17,7 +21,8 @@ use crate::fsutil::write_atomic;
 use crate::settings::CircuitSettings;
 use crate::{Error, Result};
 
-const PK_MAGIC: &[u8; 8] = b"ZKOPK\x00\x00\x01";
+/// Version 2: without the key-independent polynomials (version 1 held halo2's whole serialization).
+const PK_MAGIC: &[u8; 8] = b"ZKOPK\x00\x00\x02";
 const VK_MAGIC: &[u8; 8] = b"ZKOVK\x00\x00\x01";
 
 /// File names inside a model directory.
@@ -43,6 +48,9 @@ fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
 }
 
 fn unframe<'a>(path: &Path, magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8]> {
+    if bytes.len() >= 40 && bytes[..5] == magic[..5] && bytes[..8] != magic[..] {
+        return Err(Error::corrupt(path, "written by another zkoracle version: run `zkoracle setup` again"));
+    }
     if bytes.len() < 40 || &bytes[..8] != magic {
         return Err(Error::corrupt(path, "not a zkoracle key file (bad magic or truncated)"));
     }
@@ -81,8 +89,69 @@ pub fn verifying_key(
 
 /// Writes `pk.bin` and `vk.bin` into `dir` atomically.
 pub fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Affine>) -> Result<()> {
+    let pk_bytes = compact_pk(pk)?;
     write_atomic(&dir.join(files::VK), &frame(VK_MAGIC, &vk.to_bytes(SerdeFormat::RawBytes)))?;
-    write_atomic(&dir.join(files::PK), &frame(PK_MAGIC, &pk.to_bytes(SerdeFormat::RawBytes)))
+    write_atomic(&dir.join(files::PK), &frame(PK_MAGIC, &pk_bytes))
+}
+
+/// halo2's serialization of `l_0`, `l_last` and `l_active_row` for `vk`'s domain and blinding rows,
+/// computed as `keygen_pk` computes them.
+fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
+    let domain = vk.get_domain();
+    let n = 1usize << domain.k();
+    let last = n - vk.cs().blinding_factors() - 1;
+    let mut l0 = domain.empty_lagrange();
+    l0[0] = Fr::ONE;
+    let mut l_last = domain.empty_lagrange();
+    l_last[last] = Fr::ONE;
+    let mut l_active = domain.empty_lagrange();
+    for v in l_active.iter_mut().take(last) {
+        *v = Fr::ONE;
+    }
+    let mut out = Vec::with_capacity(3 * (4 + 32 * n));
+    for poly in [l0, l_last, l_active] {
+        let coeffs = domain.lagrange_to_coeff(poly);
+        out.extend_from_slice(&(coeffs.len() as u32).to_be_bytes());
+        for c in coeffs.iter() {
+            out.extend_from_slice(&c.to_raw_bytes());
+        }
+    }
+    out
+}
+
+/// `pk`'s serialization without the polynomials [`lagrange_polys_bytes`] recomputes; fails (rather than
+/// writing a key that would not read back) if halo2's own copies differ from the recomputed ones.
+fn compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
+    let full = pk.to_bytes(SerdeFormat::RawBytes);
+    let vk_len = pk.get_vk().to_bytes(SerdeFormat::RawBytes).len();
+    let derived = lagrange_polys_bytes(pk.get_vk());
+    let end = vk_len + derived.len();
+    if full.len() < end || full[vk_len..end] != derived[..] {
+        return Err(Error::Halo2(
+            "proving key: halo2's l_0/l_last/l_active_row differ from their recomputation".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(full.len() - derived.len());
+    out.extend_from_slice(&full[..vk_len]);
+    out.extend_from_slice(&full[end..]);
+    Ok(out)
+}
+
+/// halo2's serialization of the proving key stored as `payload` by [`compact_pk`].
+fn expand_pk(payload: &[u8], settings: &CircuitSettings) -> std::io::Result<Vec<u8>> {
+    let mut rest = payload;
+    let vk = VerifyingKey::<G1Affine>::read::<_, InferenceCircuit>(
+        &mut rest,
+        SerdeFormat::RawBytes,
+        settings.circuit_params,
+    )?;
+    let vk_len = payload.len() - rest.len();
+    let derived = lagrange_polys_bytes(&vk);
+    let mut full = Vec::with_capacity(payload.len() + derived.len());
+    full.extend_from_slice(&payload[..vk_len]);
+    full.extend_from_slice(&derived);
+    full.extend_from_slice(rest);
+    Ok(full)
 }
 
 /// Reads `vk.bin` for `settings`.
@@ -110,11 +179,47 @@ pub fn read_pk(path: &Path, settings: &CircuitSettings) -> Result<ProvingKey<G1A
     let payload = unframe(path, PK_MAGIC, &bytes)?;
     let params = settings.circuit_params;
     let parsed = std::panic::catch_unwind(|| {
-        ProvingKey::<G1Affine>::read::<_, InferenceCircuit>(&mut &payload[..], SerdeFormat::RawBytes, params)
+        let full = expand_pk(payload, settings)?;
+        ProvingKey::<G1Affine>::read::<_, InferenceCircuit>(&mut &full[..], SerdeFormat::RawBytes, params)
     });
     match parsed {
         Ok(Ok(pk)) => Ok(pk),
         Ok(Err(e)) => Err(Error::corrupt(path, format!("invalid proving key: {e}"))),
         Err(_) => Err(Error::corrupt(path, "proving key does not match circuit.json")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::compile::{compile, CompileOptions};
+
+    /// `pk.bin` without the key-independent polynomials reads back to exactly halo2's proving key, and a key
+    /// file of the previous format is refused with a message that says what to do.
+    #[test]
+    fn compact_proving_key_reads_back_exactly() {
+        let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+        let opts = CompileOptions { width: Some(4), ..CompileOptions::default() };
+        let settings = compile(&models.join("spread_mlp.onnx"), &models.join("spread_mlp.input.json"), &opts)
+            .expect("compile");
+        let params = crate::srs::dev_srs(settings.k).expect("srs");
+        let (pk, vk) = generate_keys(&settings, &params).expect("keys");
+        let dir = tempfile::tempdir().expect("tmp");
+        write_keys(dir.path(), &pk, &vk).expect("write");
+        let path = dir.path().join(files::PK);
+        let stored = std::fs::metadata(&path).expect("pk.bin").len() as usize;
+        let full = pk.to_bytes(SerdeFormat::RawBytes);
+        let n = 1usize << settings.k;
+        assert_eq!(stored + 3 * (4 + 32 * n), full.len() + 40, "three polynomials of n elements left out");
+        let read = read_pk(&path, &settings).expect("read");
+        assert!(read.to_bytes(SerdeFormat::RawBytes) == full, "read-back key differs");
+
+        let mut old = std::fs::read(&path).expect("read");
+        old[7] = 1;
+        std::fs::write(&path, &old).expect("write");
+        let err = read_pk(&path, &settings).expect_err("version 1 accepted").to_string();
+        assert!(err.contains("run `zkoracle setup` again"), "{err}");
     }
 }
