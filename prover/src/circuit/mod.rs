@@ -247,6 +247,17 @@ mod tests {
     }
 
     #[test]
+    fn to_field_is_the_signed_integer_mod_p() {
+        use halo2_proofs::halo2curves::ff::PrimeField;
+        for x in
+            [0i128, 1, -1, 255, -(1 << 40), (1 << 64) - 1, 1 << 64, -(1 << 64) - 7, i128::MAX, i128::MIN + 1]
+        {
+            let m = Fr::from_u128(x.unsigned_abs());
+            assert_eq!(to_field(x), if x < 0 { -m } else { m }, "{x}");
+        }
+    }
+
+    #[test]
     fn private_parameters_do_not_raise_the_degree() {
         // The quotient's size (and the verifier's work) follows the degree: the commitment must not raise it.
         let fixed = degree(CircuitParams { width: 8, ..CircuitParams::default() });
