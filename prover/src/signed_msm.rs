@@ -47,9 +47,18 @@ fn small_negative(v: &Fr) -> Option<Fr> {
     (repr.as_ref()[8..].iter().all(|b| *b == 0) && !bool::from(v.is_zero())).then_some(neg)
 }
 
+/// A column is split when at least `1 / SPLIT_MIN_SHARE` of its values are small negatives: the second MSM
+/// costs its bucket sums whatever its scalars, which only enough shortened scalars pay for (the Poseidon
+/// columns of a private model, full-width hash states with a few small negatives, were 40% slower split).
+const SPLIT_MIN_SHARE: usize = 8;
+
 /// `values` as `(rest, negatives)`: `values = rest − negatives`, `negatives` holding the small negative ones
-/// negated; `None` when there are none.
+/// negated; `None` when too few are small negatives for the split to pay ([`SPLIT_MIN_SHARE`]).
 fn split_signed(values: &[Fr]) -> Option<(Vec<Fr>, Vec<Fr>)> {
+    let count = values.iter().filter(|v| small_negative(v).is_some()).count();
+    if count == 0 || count * SPLIT_MIN_SHARE < values.len() {
+        return None;
+    }
     let mut neg = vec![Fr::ZERO; values.len()];
     let mut rest = values.to_vec();
     let mut any = false;
@@ -208,12 +217,17 @@ mod tests {
             (0..n).map(|_| Fr::random(&mut rng)).collect(),
             (0..n).map(|i| to_field(-(1i128 << 63) - i as i128)).collect(),
             vec![Fr::ZERO; n],
+            // One small negative among full-width values: committed without a split.
+            (0..n).map(|i| if i == 7 { to_field(-3) } else { Fr::random(&mut rng) }).collect(),
         ];
         for (i, values) in cases.into_iter().enumerate() {
             let poly = Polynomial::new(values);
             let want = params.commit_lagrange(&poly, Blind::default()).to_affine();
             assert_eq!(signed.commit_lagrange(&poly, Blind::default()).to_affine(), want, "case {i}");
         }
+        assert!(split_signed(&[to_field(-1), to_field(2)]).is_some());
+        let sparse: Vec<Fr> = (0..n).map(|i| to_field(if i == 0 { -1 } else { i as i128 })).collect();
+        assert!(split_signed(&sparse).is_none(), "one negative in 64 is not worth a second MSM");
         assert_eq!(small_negative(&to_field(-5)), Some(Fr::from(5)));
         assert_eq!(small_negative(&to_field(5)), None);
         assert_eq!(small_negative(&Fr::ZERO), None);
