@@ -141,21 +141,24 @@ fn compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// halo2's serialization of the proving key stored as `payload` by [`compact_pk`].
-fn expand_pk(payload: &[u8], settings: &CircuitSettings) -> std::io::Result<Vec<u8>> {
+/// Reads the proving key stored as `payload` by [`compact_pk`], feeding halo2's reader the recomputed
+/// polynomials between the verifying key and the rest (no copy of the payload).
+fn read_compact_pk(payload: &[u8], settings: &CircuitSettings) -> std::io::Result<ProvingKey<G1Affine>> {
+    use std::io::Read;
     let mut rest = payload;
     let vk = VerifyingKey::<G1Affine>::read::<_, InferenceCircuit>(
         &mut rest,
         SerdeFormat::RawBytes,
         settings.circuit_params,
     )?;
-    let vk_len = payload.len() - rest.len();
+    let vk_bytes = &payload[..payload.len() - rest.len()];
     let derived = lagrange_polys_bytes(&vk);
-    let mut full = Vec::with_capacity(payload.len() + derived.len());
-    full.extend_from_slice(&payload[..vk_len]);
-    full.extend_from_slice(&derived);
-    full.extend_from_slice(rest);
-    Ok(full)
+    let mut full = vk_bytes.chain(&derived[..]).chain(rest);
+    ProvingKey::<G1Affine>::read::<_, InferenceCircuit>(
+        &mut full,
+        SerdeFormat::RawBytes,
+        settings.circuit_params,
+    )
 }
 
 /// Reads `vk.bin` for `settings`.
@@ -181,11 +184,7 @@ pub fn read_vk(path: &Path, settings: &CircuitSettings) -> Result<VerifyingKey<G
 pub fn read_pk(path: &Path, settings: &CircuitSettings) -> Result<ProvingKey<G1Affine>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let payload = unframe(path, PK_MAGIC, &bytes)?;
-    let params = settings.circuit_params;
-    let parsed = std::panic::catch_unwind(|| {
-        let full = expand_pk(payload, settings)?;
-        ProvingKey::<G1Affine>::read::<_, InferenceCircuit>(&mut &full[..], SerdeFormat::RawBytes, params)
-    });
+    let parsed = std::panic::catch_unwind(|| read_compact_pk(payload, settings));
     match parsed {
         Ok(Ok(pk)) => Ok(pk),
         Ok(Err(e)) => Err(Error::corrupt(path, format!("invalid proving key: {e}"))),
