@@ -3,9 +3,10 @@
 //! A key file is `magic (8 bytes) ‖ sha256(payload) ‖ payload`, the payload being halo2's raw
 //! serialization. The digest is checked before halo2 parses anything, so a corrupt or truncated file is a
 //! clear error rather than a panic inside the parser (SHA-256 runs on the CPU's SHA extensions: about 6x
-//! faster than keccak here, which matters on every load of a 25 MB proving key). `pk.bin` leaves out the three polynomials that depend
-//! only on `k` and the number of blinding rows (`l_0`, `l_last`, `l_active_row`); they are recomputed on
-//! read exactly as halo2's key generation computes them (checked when the key is written).
+//! faster than keccak here, which matters on every load of a 25 MB proving key). `pk.bin` leaves out the
+//! three polynomials that depend only on `k` and the number of blinding rows (`l_0`, `l_last`,
+//! `l_active_row`); they are recomputed on read exactly as halo2's key generation computes them (checked
+//! when the key is written).
 
 use std::path::Path;
 
