@@ -252,3 +252,17 @@ fn generation_is_deterministic_and_abi_matches_interface() {
         assert!(abi.contains(needle), "ABI lacks {needle}: {abi}");
     }
 }
+
+/// Proofs are randomized, and one in 256 ends in a zero byte: cutting that byte is then invisible to a
+/// zero-padding calldata reader, so the case is encoding-only (asserted for ours, counted for the reference).
+#[test]
+fn cutting_a_zero_byte_is_an_encoding_only_case() {
+    let instances = vec![U256::from(1u8), U256::from(2u8)];
+    for (last, want) in [(0u8, true), (7u8, false)] {
+        let mut proof = vec![1u8; 1024];
+        proof[1023] = last;
+        let cases = tampered(&proof, &instances, None, Flips::Stride(97), 320);
+        let cut = cases.iter().find(|c| c.label.starts_with("proof short by 1 byte")).expect("cut case");
+        assert_eq!(cut.encoding_only, want, "{}", cut.label);
+    }
+}
