@@ -55,21 +55,17 @@ const SPLIT_MIN_SHARE: usize = 8;
 /// `values` as `(rest, negatives)`: `values = rest − negatives`, `negatives` holding the small negative ones
 /// negated; `None` when too few are small negatives for the split to pay ([`SPLIT_MIN_SHARE`]).
 fn split_signed(values: &[Fr]) -> Option<(Vec<Fr>, Vec<Fr>)> {
-    let count = values.iter().filter(|v| small_negative(v).is_some()).count();
-    if count == 0 || count * SPLIT_MIN_SHARE < values.len() {
-        return None;
-    }
     let mut neg = vec![Fr::ZERO; values.len()];
     let mut rest = values.to_vec();
-    let mut any = false;
+    let mut count = 0usize;
     for ((v, r), n) in values.iter().zip(rest.iter_mut()).zip(neg.iter_mut()) {
         if let Some(abs) = small_negative(v) {
             *n = abs;
             *r = Fr::ZERO;
-            any = true;
+            count += 1;
         }
     }
-    any.then_some((rest, neg))
+    (count > 0 && count * SPLIT_MIN_SHARE >= values.len()).then_some((rest, neg))
 }
 
 impl<'params> Params<'params, G1Affine> for SignedParams {
