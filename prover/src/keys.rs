@@ -101,7 +101,7 @@ pub fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Aff
 
 /// halo2's serialization of `l_0`, `l_last` and `l_active_row` for `vk`'s domain and blinding rows,
 /// computed as `keygen_pk` computes them.
-fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
+fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> std::io::Result<Vec<u8>> {
     let domain = vk.get_domain();
     let n = 1usize << domain.k();
     let last = n - vk.cs().blinding_factors() - 1;
@@ -118,10 +118,10 @@ fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
         let coeffs = domain.lagrange_to_coeff(poly);
         out.extend_from_slice(&(coeffs.len() as u32).to_be_bytes());
         for c in coeffs.iter() {
-            out.extend_from_slice(&c.to_raw_bytes());
+            c.write_raw(&mut out)?;
         }
     }
-    out
+    Ok(out)
 }
 
 /// `pk`'s serialization without the polynomials [`lagrange_polys_bytes`] recomputes; fails (rather than
@@ -129,7 +129,7 @@ fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
 fn compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
     let full = pk.to_bytes(SerdeFormat::RawBytes);
     let vk_len = pk.get_vk().to_bytes(SerdeFormat::RawBytes).len();
-    let derived = lagrange_polys_bytes(pk.get_vk());
+    let derived = lagrange_polys_bytes(pk.get_vk()).map_err(|e| Error::Halo2(format!("proving key: {e}")))?;
     let end = vk_len + derived.len();
     if full.len() < end || full[vk_len..end] != derived[..] {
         return Err(Error::Halo2(
@@ -153,7 +153,7 @@ fn read_compact_pk(payload: &[u8], settings: &CircuitSettings) -> std::io::Resul
         settings.circuit_params,
     )?;
     let vk_bytes = &payload[..payload.len() - rest.len()];
-    let derived = lagrange_polys_bytes(&vk);
+    let derived = lagrange_polys_bytes(&vk)?;
     let mut full = vk_bytes.chain(&derived[..]).chain(rest);
     ProvingKey::<G1Affine>::read::<_, InferenceCircuit>(
         &mut full,
