@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -497,13 +498,12 @@ def render(results: dict, a, meta: dict) -> str:
         "| model | prove time | pk size | verify gas | max abs error (zkoracle vs EZKL) | all targets |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    for name, per, z in ((n, per, per.get(s)) for n, per in results.items()
-                         for s in ("zkoracle", "zkoracle-proving")):
-        e = per.get("ezkl")
+    for (name, per), (sysname, suffix) in itertools.product(
+            results.items(), (("zkoracle", ""), ("zkoracle-proving", " (--prefer proving)"))):
+        z, e = per.get(sysname), per.get("ezkl")
         if z is None or e is None:
             continue
-        if z is per.get("zkoracle-proving"):
-            name = f"{name} (--prefer proving)"
+        name += suffix
         cells, oks = [], []
         for zv, ev, lim in ((z.prove_s, e.prove_s, TARGETS["prove"]), (z.pk_bytes, e.pk_bytes, TARGETS["pk"]),
                             (z.verify_gas, e.verify_gas, TARGETS["gas"])):
