@@ -307,8 +307,8 @@ const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
 /// limbs, each at every width. Among the candidates within 4× the least proving work, those within 4× the
 /// smallest error of them, and those within 1.5× the least proving work among these. Of the rest, with
 /// [`Prefer::Gas`] the cheapest to verify (verifier gas is paid on every fulfilment: mlp_784 at width 8,
-/// k = 14 proves in 2.4 s instead of 2.0 s at width 16, k = 13, and verifies for 1.07 M gas instead of
-/// 1.27 M), then the least proving work; with [`Prefer::Proving`] the least proving work, then the
+/// k = 14 proves in 2.1 s instead of 1.7 s at width 16, k = 13, and verifies for 1.03 M gas instead of
+/// 1.24 M in BENCHMARKS.md), then the least proving work; with [`Prefer::Proving`] the least proving work, then the
 /// cheapest to verify; then the largest scale.
 fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]) -> Result<Candidate> {
     let private = opts.params == ParamsVisibility::Private;
