@@ -22,8 +22,27 @@ import {PackedInts} from "./libraries/PackedInts.sol";
 ///         gas) gets exactly `callbackGasLimit` gas, Chainlink-style: the transaction reverts when less than that
 ///         would reach the callee, so a fulfiller cannot starve a callback into failing. A reverting callback is
 ///         recorded as `callbackSuccess = false` and does not undo the fulfilment.
-///      Fees are exact (`msg.value == fee`): nothing is refunded, so a requester can never be charged more than
-///      it sent and a fee raised in the same block makes the request revert instead of overcharging it.
+///      Fees are exact (`msg.value == estimateFee(modelId, callbackGasLimit)`): nothing is refunded, so a
+///      requester can never be charged more than it sent and a fee raised in the same block makes the request
+///      revert instead of overcharging it. The fee is the model's fee plus the callback gas the request reserves
+///      (`callbackGasLimit + CALLBACK_GAS_OVERHEAD` when a callback is asked for) priced at the owner-set
+///      `callbackGasPrice`; all of it is credited to the fulfiller, who pays that gas. Without the surcharge a
+///      requester whose callback burns its whole limit made the fulfiller pay up to `maxCallbackGasLimit` gas
+///      for the flat model fee (issue #22, item 1).
+///      Why an owner-set price and not `block.basefee` or `tx.gasprice`: (1) the fee stays exact and
+///      predictable — `estimateFee` read in one block is still the price when the request lands blocks later,
+///      whereas a basefee-derived fee changes every block, so an exact `msg.value` would revert and a `>=` rule
+///      would need refunds or overcharge; (2) the basefee at request time says nothing about the gas price when
+///      the request is fulfilled, up to `requestTimeout` later; (3) `tx.gasprice` is the requester's own choice
+///      (zero in an `eth_call`). The price is what relayers are paid per callback gas: a relayer compares it
+///      with the gas price it pays and skips requests that do not cover their cost (they time out and are
+///      refunded). The owner can only change the price of new requests, within [0, MAX_CALLBACK_GAS_PRICE].
+///      The verifier's code hash is recorded at registration and required unchanged on every verification, and
+///      EIP-7702 delegation designators are refused as verifiers (issue #22, item 3). This stops a verifier
+///      whose code is replaced (re-delegation, a state override); it does not stop a verifier whose unchanged
+///      code reads mutable state (an upgradeable proxy, an owner-set flag): such a verifier keeps its code hash.
+///      Consumers pin the code hash they have checked is a generated verifier of the model's verifying key
+///      (`zkoracle verifier` is deterministic) — see docs/THREAT_MODEL.md.
 ///      Requests that time out are cancelled by anyone; the fee is credited back to the requester.
 ///      Storage: a request takes three words plus its input packed at the narrowest width (4, 8, 16 or 32 bytes)
 ///      that holds the model's `maxAbsInput` (8 inputs of a model with |x| < 2^31 take one word); a result is
@@ -47,6 +66,15 @@ contract InferenceOracle is IInferenceOracle {
     uint32 public constant MAX_CALLBACK_GAS_LIMIT_CAP = 5_000_000;
     /// @notice Gas kept back for the CALL itself when checking that the callee receives its exact gas limit.
     uint256 internal constant GAS_FOR_CALL_EXACT_CHECK = 5_000;
+    /// @inheritdoc IInferenceOracle
+    uint32 public constant CALLBACK_GAS_OVERHEAD = 10_000;
+    /// @notice The callback gas price a new oracle starts with (the owner changes it with `setCallbackGasPrice`).
+    uint64 public constant DEFAULT_CALLBACK_GAS_PRICE = 1 gwei;
+    /// @notice The largest callback gas price the owner may set: 5,000,000 gas at this price is 50 ether.
+    uint64 public constant MAX_CALLBACK_GAS_PRICE = 10_000 gwei;
+    /// @dev The first two bytes of an EIP-7702 delegation designator (0xef0100 ++ address); EIP-3541 keeps any
+    ///      deployed contract from starting with 0xef.
+    bytes2 internal constant DELEGATION_PREFIX = 0xef01;
 
     /// @inheritdoc IInferenceOracle
     address public owner;
@@ -58,6 +86,8 @@ contract InferenceOracle is IInferenceOracle {
     address public pendingOwner;
     /// @inheritdoc IInferenceOracle
     bool public paused;
+    /// @inheritdoc IInferenceOracle
+    uint64 public callbackGasPrice; // shares a slot with `paused`: the fee check reads both with one SLOAD
     /// @inheritdoc IInferenceOracle
     uint256 public modelCount;
     /// @inheritdoc IInferenceOracle
@@ -107,6 +137,7 @@ contract InferenceOracle is IInferenceOracle {
         if (initialOwner == address(0)) revert InvalidConfig("owner is zero");
         _setRequestTimeout(initialRequestTimeout);
         _setMaxCallbackGasLimit(initialMaxCallbackGasLimit);
+        _setCallbackGasPrice(DEFAULT_CALLBACK_GAS_PRICE);
         owner = initialOwner;
         emit OwnershipTransferred(address(0), initialOwner);
     }
@@ -122,6 +153,7 @@ contract InferenceOracle is IInferenceOracle {
         Model storage model = _models[modelId];
         model.params = params;
         model.owner = msg.sender;
+        model.verifierCodehash = params.verifier.codehash;
         emit ModelRegistered(modelId, msg.sender, params.verifier, params.vkDigest, params.fee);
     }
 
@@ -256,6 +288,11 @@ contract InferenceOracle is IInferenceOracle {
     }
 
     /// @inheritdoc IInferenceOracle
+    function setCallbackGasPrice(uint64 newCallbackGasPrice) external onlyOwner {
+        _setCallbackGasPrice(newCallbackGasPrice);
+    }
+
+    /// @inheritdoc IInferenceOracle
     function setPaused(bool isPaused) external onlyOwner {
         paused = isPaused;
         emit OraclePausedSet(isPaused);
@@ -266,10 +303,10 @@ contract InferenceOracle is IInferenceOracle {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IInferenceOracle
-    function estimateFee(uint256 modelId) external view returns (uint256) {
+    function estimateFee(uint256 modelId, uint32 callbackGasLimit) external view returns (uint256) {
         Model storage model = _models[modelId];
         if (model.owner == address(0)) revert UnknownModel(modelId);
-        return model.params.fee;
+        return _fee(model.params.fee, callbackGasLimit);
     }
 
     /// @inheritdoc IInferenceOracle
@@ -334,7 +371,14 @@ contract InferenceOracle is IInferenceOracle {
     // ------------------------------------------------------------------------------------------------------------
 
     function _validateModelParams(ModelParams calldata params) internal view {
-        if (params.verifier.code.length == 0) revert InvalidModelParams("verifier has no code");
+        address verifier = params.verifier;
+        if (verifier.code.length == 0) revert InvalidModelParams("verifier has no code");
+        bytes2 prefix;
+        assembly ("memory-safe") {
+            extcodecopy(verifier, 0x00, 0x00, 0x02)
+            prefix := and(mload(0x00), shl(240, 0xffff))
+        }
+        if (prefix == DELEGATION_PREFIX) revert VerifierIsDelegated(verifier);
         if (params.vkDigest == bytes32(0)) revert InvalidModelParams("vkDigest is zero");
         if (params.inputLen == 0 || params.inputLen > MAX_IO_LEN) revert InvalidModelParams("inputLen");
         if (params.outputLen == 0 || params.outputLen > MAX_IO_LEN) revert InvalidModelParams("outputLen");
@@ -360,6 +404,25 @@ contract InferenceOracle is IInferenceOracle {
         emit RequestTimeoutUpdated(newRequestTimeout);
     }
 
+    function _setCallbackGasPrice(uint64 newCallbackGasPrice) internal {
+        if (newCallbackGasPrice > MAX_CALLBACK_GAS_PRICE) revert InvalidConfig("callbackGasPrice");
+        callbackGasPrice = newCallbackGasPrice;
+        emit CallbackGasPriceUpdated(newCallbackGasPrice);
+    }
+
+    /// @dev The model fee plus the callback gas a request reserves, at `callbackGasPrice`; reverts for a limit
+    ///      above `maxCallbackGasLimit` or a total that does not fit the 128 bits a request stores.
+    function _fee(uint256 modelFee, uint32 callbackGasLimit) internal view returns (uint256 fee) {
+        uint32 maxGas = maxCallbackGasLimit;
+        if (callbackGasLimit > maxGas) revert CallbackGasLimitTooHigh(callbackGasLimit, maxGas);
+        fee = modelFee;
+        if (callbackGasLimit != 0) {
+            // <= (5,000,000 + 10,000) * 10^13 < 2^66: no overflow; modelFee < 2^128 (checked when set)
+            fee += (uint256(callbackGasLimit) + CALLBACK_GAS_OVERHEAD) * callbackGasPrice;
+        }
+        if (fee > type(uint128).max) revert FeeTooHigh(fee);
+    }
+
     function _setMaxCallbackGasLimit(uint32 newMaxCallbackGasLimit) internal {
         if (newMaxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT_CAP) revert InvalidConfig("maxCallbackGasLimit");
         maxCallbackGasLimit = newMaxCallbackGasLimit;
@@ -379,10 +442,8 @@ contract InferenceOracle is IInferenceOracle {
         if (model.paused) revert ModelIsPaused(modelId);
         ModelParams storage params = model.params;
 
-        fee = params.fee;
+        fee = _fee(params.fee, callbackGasLimit);
         if (msg.value != fee) revert IncorrectFee(fee, msg.value);
-        uint32 maxGas = maxCallbackGasLimit;
-        if (callbackGasLimit > maxGas) revert CallbackGasLimitTooHigh(callbackGasLimit, maxGas);
         uint256 inputLen = params.inputLen;
         if (input.length != inputLen) revert InputLengthMismatch(inputLen, input.length);
         // maxAbsInput <= MAX_ABS_FIELD_VALUE (checked at registration), so every accepted value maps to a field
@@ -412,9 +473,16 @@ contract InferenceOracle is IInferenceOracle {
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp > deadline) revert RequestExpired(requestId, deadline);
         modelId = request.modelId;
-        ModelParams storage params = _models[modelId].params;
+        Model storage model = _models[modelId];
+        ModelParams storage params = model.params;
+        // The code that verifies must be the code registered. (EXTCODEHASH warms the verifier's account, so the
+        // STATICCALL below pays the warm price: this check costs about one SLOAD.)
+        address verifier = params.verifier;
+        bytes32 expected = model.verifierCodehash;
+        bytes32 actual = verifier.codehash;
+        if (actual != expected) revert VerifierCodeChanged(modelId, expected, actual);
         uint256[] memory instances = _buildInstances(requestId, request, params, output);
-        if (!_verify(params.verifier, params.verifierGasLimit, proof, instances)) {
+        if (!_verify(verifier, params.verifierGasLimit, proof, instances)) {
             revert InvalidProof(requestId);
         }
     }

@@ -5,6 +5,7 @@ import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "./interfaces/IRiskParameterGate.sol";
 import {BoundedStep} from "./libraries/BoundedStep.sol";
+import {ModelPin} from "./libraries/ModelPin.sol";
 
 /// @title RiskParameterGate
 /// @notice Holds a lending market's LTV and liquidation threshold and lets only verified results of one risk
@@ -15,13 +16,21 @@ import {BoundedStep} from "./libraries/BoundedStep.sol";
 ///        outputs[2..] are not used by this gate.
 ///      Rails, applied in order when a result arrives:
 ///        1. it comes from the oracle, for the one request this gate is waiting for (once-only: the pending id is
-///           cleared before anything else; a repeated or foreign delivery reverts);
+///           cleared before anything else; a repeated or foreign delivery reverts), while the pinned verifier's
+///           code is the pinned code (ModelPin: the constructor checks the oracle's registration against the
+///           pin; a changed verifier makes every delivery revert);
 ///        2. expiry: a result delivered more than maxResultAge seconds after its request is rejected;
 ///        3. min delay: a result arriving less than minUpdateDelay seconds after the last applied update is
 ///           rejected (requests are refused in that period too);
-///        4. bounds: each target is clamped to its [min, max];
-///        5. max change: each parameter moves toward its target by at most its max change;
-///        6. LTV < liquidation threshold, or the whole result is rejected.
+///        4. bounds: each target is clamped to its [min, max]; targets with LTV >= liquidation threshold are
+///           rejected (the model's output is incoherent);
+///        5. max change: each parameter moves toward its target by at most its max change, except that the pair
+///           stays ordered: when both fall, the threshold falls no lower than the new LTV + 1 bps, and when both
+///           rise, the LTV rises no higher than the new threshold - 1 bps. Lowering the LTV is never held back.
+///           (Issue #22, item 5: stepping independently and rejecting a crossed pair stalled a crash from
+///           7000/7500 toward 5000/6000 at 6200/6300 with steps 200/300, rejecting every later result.) From an
+///           ordered pair toward ordered targets every update makes progress, so the gate reaches any ordered
+///           target in at most about (distance / smaller step) + 1 updates.
 ///      A rejected result is consumed (event RiskResultRejected) and changes nothing. The model's input comes
 ///      from the keeper: the proof shows the model was applied to it, not where it came from, so the keeper is a
 ///      trusted role; the rails bound what a wrong input can do.
@@ -33,6 +42,10 @@ contract RiskParameterGate is IRiskParameterGate {
     IInferenceOracle public immutable oracle;
     /// @notice The risk model's id in the oracle.
     uint256 public immutable modelId;
+    /// @notice The model's verifier, pinned at construction.
+    address public immutable pinnedVerifier;
+    /// @notice The verifier's code hash, pinned at construction and required on every result.
+    bytes32 public immutable pinnedVerifierCodehash;
     /// @notice The model's output scale.
     uint8 public immutable outputScale;
     /// @notice Lowest LTV a result can set.
@@ -76,6 +89,8 @@ contract RiskParameterGate is IRiskParameterGate {
 
     /// @param oracle_ The inference oracle.
     /// @param modelId_ The risk model: at least two outputs.
+    /// @param pin The model registration the deployer checked (verifier, its code hash, vk digest, weights
+    ///        commitment); the constructor reverts unless the oracle's registration of `modelId_` matches it.
     /// @param config The rails.
     /// @param initialLtvBps Starting LTV, within its bounds.
     /// @param initialLiquidationThresholdBps Starting liquidation threshold, within its bounds and above the LTV.
@@ -84,6 +99,7 @@ contract RiskParameterGate is IRiskParameterGate {
     constructor(
         IInferenceOracle oracle_,
         uint256 modelId_,
+        ModelPin.Pin memory pin,
         RiskConfig memory config,
         uint16 initialLtvBps,
         uint16 initialLiquidationThresholdBps,
@@ -113,13 +129,17 @@ contract RiskParameterGate is IRiskParameterGate {
         if (initialLtvBps >= initialLiquidationThresholdBps) {
             revert InvalidConfig("ltv >= liquidation threshold");
         }
-        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration.
-        IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
-        if (params.outputLen < 2) revert InvalidConfig("model outputLen");
+        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration;
+        // the verifier's code is held to the pin on every result.
+        IInferenceOracle.Model memory model = oracle_.getModel(modelId_);
+        ModelPin.check(model, modelId_, pin);
+        if (model.params.outputLen < 2) revert InvalidConfig("model outputLen");
 
         oracle = oracle_;
         modelId = modelId_;
-        outputScale = params.outputScale;
+        pinnedVerifier = pin.verifier;
+        pinnedVerifierCodehash = pin.verifierCodehash;
+        outputScale = model.params.outputScale;
         minLtvBps = config.minLtvBps;
         maxLtvBps = config.maxLtvBps;
         minLiquidationThresholdBps = config.minLiquidationThresholdBps;
@@ -162,6 +182,7 @@ contract RiskParameterGate is IRiskParameterGate {
     function onInferenceResult(uint256 requestId, int256[] calldata output) external {
         if (msg.sender != address(oracle)) revert NotOracle(msg.sender);
         if (requestId == 0 || requestId != pendingRequestId) revert UnexpectedRequest(requestId);
+        ModelPin.checkCode(modelId, pinnedVerifier, pinnedVerifierCodehash);
         delete pendingRequestId;
 
         RejectReason reason = _apply(requestId, output);
@@ -182,11 +203,18 @@ contract RiskParameterGate is IRiskParameterGate {
         uint16 ltvTarget = BoundedStep.clamp(_toBps(output[0]), minLtvBps, maxLtvBps);
         uint16 ltTarget =
             BoundedStep.clamp(_toBps(output[1]), minLiquidationThresholdBps, maxLiquidationThresholdBps);
-        newLtvBps = BoundedStep.stepToward(ltvBps, ltvTarget, maxLtvChangeBps);
-        newLiquidationThresholdBps =
-            BoundedStep.stepToward(liquidationThresholdBps, ltTarget, maxLiquidationThresholdChangeBps);
+        uint16 ltv = ltvBps;
+        uint16 lt = liquidationThresholdBps;
+        if (ltvTarget >= ltTarget) return (ltv, lt, RejectReason.LtvNotBelowLiquidationThreshold);
+        newLtvBps = BoundedStep.stepToward(ltv, ltvTarget, maxLtvChangeBps);
+        newLiquidationThresholdBps = BoundedStep.stepToward(lt, ltTarget, maxLiquidationThresholdChangeBps);
         if (newLtvBps >= newLiquidationThresholdBps) {
-            return (ltvBps, liquidationThresholdBps, RejectReason.LtvNotBelowLiquidationThreshold);
+            // Only when both move the same way (ltv < lt and ltvTarget < ltTarget rule out the other cases).
+            // Falling: hold the threshold just above the new LTV, which is <= ltv < lt, so it still falls (or
+            // stays) and stays >= ltTarget. Rising: hold the LTV just below the new threshold, which is >= lt > ltv,
+            // so it still rises (or stays) and stays <= ltvTarget.
+            if (newLtvBps <= ltv) newLiquidationThresholdBps = newLtvBps + 1;
+            else newLtvBps = newLiquidationThresholdBps - 1;
         }
     }
 

@@ -6,6 +6,8 @@ import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {ISpreadGatedAMM} from "./interfaces/ISpreadGatedAMM.sol";
 import {BoundedStep} from "./libraries/BoundedStep.sol";
+import {FullMath} from "./libraries/FullMath.sol";
+import {ModelPin} from "./libraries/ModelPin.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 
 /// @title SpreadGatedAMM
@@ -17,15 +19,24 @@ import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 ///        feature is a real number f (1e18 fixed point here), capped to ±1e6, sent as clamp(trunc(f · 2^s),
 ///        ±maxAbsInput) with s the model's input scale:
 ///          0 price move: (P_now - P_start) / P_start, P = reserve1 / reserve0
-///          1 realized volatility: Σ |P_after - P_before| / P_before over the window's swaps
+///          1 realized volatility: Σ |P_after - P_before| / P_before over the window's swaps (from the reserves
+///            at full precision, so a price below 1e-18 neither truncates to zero nor divides by it)
 ///          2 token0 volume: Σ token0 in / reserve0
 ///          3 token1 volume: Σ token1 in / reserve1
 ///          4 flow imbalance: (f2 - f3) / (f2 + f3), in [-1, 1] (0 without volume)
 ///          5 activity: min(swaps, 100) / 100
 ///          6 window length: min(seconds, 1 day) / 1 day
 ///          7 current fee: currentFeeBps / maxFeeBps
+///      - Rate rails (issue #22, item 4): a request needs a feature window of at least minFeatureWindow seconds
+///        and the last applied result to be minUpdateInterval seconds old; a result delivered more than
+///        maxResultAge seconds after its request is consumed and ignored. Without them a caller could request
+///        again right after each fulfilment, on a window that swaps in the same transaction shape, and walk the
+///        fee from 30 to 5 bps in minutes. Each result still moves the fee by at most maxStepBps, so moving it
+///        by k · maxStepBps now takes at least (k - 1) · minUpdateInterval seconds.
 ///      - `onInferenceResult` is accepted only from the oracle and only for the request this pool made and is
-///        waiting for (once-only). The model's first output y (at output scale o) maps to
+///        waiting for (once-only), and only while the pinned verifier's code is the pinned code (ModelPin: the
+///        constructor checks the oracle's registration against the pin). The model's first output y (at output
+///        scale o) maps to
 ///        target = clamp(floor(max(y, 0) · bpsPerUnit / 2^o), minFeeBps, maxFeeBps); the fee then moves from the
 ///        fee in force toward the target by at most maxStepBps.
 ///      - A result stays in force for stalenessWindow seconds; after that (and before the first result) swaps
@@ -58,6 +69,10 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     IInferenceOracle public immutable oracle;
     /// @notice The spread model's id in the oracle.
     uint256 public immutable modelId;
+    /// @notice The model's verifier, pinned at construction.
+    address public immutable pinnedVerifier;
+    /// @notice The verifier's code hash, pinned at construction and required on every result.
+    bytes32 public immutable pinnedVerifierCodehash;
     /// @notice The pool's first token.
     IERC20Minimal public immutable token0;
     /// @notice The pool's second token.
@@ -76,6 +91,12 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     uint32 public immutable callbackGasLimit;
     /// @notice Fee bps per 1.0 of model output.
     uint32 public immutable bpsPerUnit;
+    /// @notice Seconds after an applied result before the next request.
+    uint32 public immutable minUpdateInterval;
+    /// @notice Seconds of market activity a request's features must cover.
+    uint32 public immutable minFeatureWindow;
+    /// @notice Largest age (since its request) of an applicable result.
+    uint32 public immutable maxResultAge;
     /// @notice The model's input scale (inputs are round(x · 2^inputScale)).
     uint8 public immutable inputScale;
     /// @notice The model's output scale.
@@ -95,6 +116,8 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     bool public paused;
     /// @notice The owner (pause, ownership, oracle credit).
     address public owner;
+    /// @notice When the pending spread request was made.
+    uint40 public pendingRequestedAt;
     /// @notice The spread request the pool waits for (0: none).
     uint256 public pendingRequestId;
 
@@ -143,6 +166,8 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
 
     /// @param oracle_ The inference oracle.
     /// @param modelId_ The spread model: FEATURE_COUNT inputs, at least one output, input scale <= 64.
+    /// @param pin The model registration the deployer checked (verifier, its code hash, vk digest, weights
+    ///        commitment); the constructor reverts unless the oracle's registration of `modelId_` matches it.
     /// @param token0_ The pool's first token.
     /// @param token1_ The pool's second token.
     /// @param config The spread rails.
@@ -150,6 +175,7 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     constructor(
         IInferenceOracle oracle_,
         uint256 modelId_,
+        ModelPin.Pin memory pin,
         IERC20Minimal token0_,
         IERC20Minimal token1_,
         SpreadConfig memory config,
@@ -161,20 +187,28 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         if (owner_ == address(0)) revert InvalidConfig("owner");
         if (
             config.minFeeBps > config.defaultFeeBps || config.defaultFeeBps > config.maxFeeBps
-                || config.maxFeeBps >= BPS
+                || config.maxFeeBps >= BPS || config.maxFeeBps == 0
         ) revert InvalidConfig("fee bounds");
         if (config.maxStepBps == 0) revert InvalidConfig("maxStepBps");
         if (config.stalenessWindow == 0) revert InvalidConfig("stalenessWindow");
         if (config.callbackGasLimit == 0) revert InvalidConfig("callbackGasLimit");
         if (config.bpsPerUnit == 0) revert InvalidConfig("bpsPerUnit");
-        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration.
-        IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
+        if (config.minUpdateInterval == 0) revert InvalidConfig("minUpdateInterval");
+        if (config.minFeatureWindow == 0) revert InvalidConfig("minFeatureWindow");
+        if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
+        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration;
+        // the verifier's code is held to the pin on every result.
+        IInferenceOracle.Model memory model = oracle_.getModel(modelId_);
+        ModelPin.check(model, modelId_, pin);
+        IInferenceOracle.ModelParams memory params = model.params;
         if (params.inputLen != FEATURE_COUNT) revert InvalidConfig("model inputLen");
         if (params.outputLen == 0) revert InvalidConfig("model outputLen");
         if (params.inputScale > MAX_INPUT_SCALE) revert InvalidConfig("model inputScale");
 
         oracle = oracle_;
         modelId = modelId_;
+        pinnedVerifier = pin.verifier;
+        pinnedVerifierCodehash = pin.verifierCodehash;
         token0 = token0_;
         token1 = token1_;
         minFeeBps = config.minFeeBps;
@@ -184,6 +218,9 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         stalenessWindow = config.stalenessWindow;
         callbackGasLimit = config.callbackGasLimit;
         bpsPerUnit = config.bpsPerUnit;
+        minUpdateInterval = config.minUpdateInterval;
+        minFeatureWindow = config.minFeatureWindow;
+        maxResultAge = config.maxResultAge;
         inputScale = params.inputScale;
         outputScale = params.outputScale;
         maxAbsInput = params.maxAbsInput;
@@ -286,9 +323,19 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
                 revert RequestStillPending(pending, deadline);
             }
         }
+        uint256 last = lastFeeUpdate;
+        // Rate rails: minutes-to-hours long, so a validator's few seconds of timestamp drift do not matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (last != 0 && block.timestamp < last + minUpdateInterval) {
+            revert UpdateTooSoon(last + minUpdateInterval);
+        }
+        uint256 windowEnd = uint256(windowStart) + minFeatureWindow;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < windowEnd) revert FeatureWindowTooShort(windowEnd);
         int256[] memory features = currentFeatures();
         requestId = oracle.requestInference{value: msg.value}(modelId, features, callbackGasLimit);
         pendingRequestId = requestId;
+        pendingRequestedAt = uint40(block.timestamp);
         _resetWindow();
         emit SpreadUpdateRequested(requestId, msg.sender, features);
     }
@@ -297,7 +344,13 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     function onInferenceResult(uint256 requestId, int256[] calldata output) external {
         if (msg.sender != address(oracle)) revert NotOracle(msg.sender);
         if (requestId == 0 || requestId != pendingRequestId) revert UnexpectedRequest(requestId);
+        ModelPin.checkCode(modelId, pinnedVerifier, pinnedVerifierCodehash);
         delete pendingRequestId;
+        uint256 requestedAt = pendingRequestedAt;
+        if (BoundedStep.isExpired(requestedAt, maxResultAge, block.timestamp)) {
+            emit SpreadResultExpired(requestId, requestedAt);
+            return;
+        }
 
         int256 y = output.length == 0 ? int256(0) : output[0];
         uint16 previous = currentFeeBps();
@@ -446,12 +499,21 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         (reserve0, reserve1) = (uint112(r0), uint112(r1));
     }
 
-    /// @dev Adds a swap to the feature window (saturating accumulators).
+    /// @dev Adds a swap to the feature window (saturating accumulators). `r0`, `r1` are the reserves before the
+    ///      swap (both non-zero); the reserves after it are non-zero too (a swap never takes a whole reserve).
     function _recordSwap(uint256 r0, uint256 r1, bool zeroForOne, uint256 amountIn) internal {
-        uint256 before = (r1 * ONE) / r0;
-        uint256 afterPrice = (uint256(reserve1) * ONE) / reserve0;
-        uint256 move = afterPrice > before ? afterPrice - before : before - afterPrice;
-        uint256 absReturn = windowAbsReturn + (move * ONE) / before;
+        uint256 a0 = reserve0;
+        uint256 a1 = reserve1;
+        // |P_after - P_before| / P_before with P = r1 / r0 is |a1·r0 - r1·a0| / (a0·r1): reserves are below
+        // 2^112, so both products fit, and the quotient is taken at full precision (FullMath), capped first so
+        // the 1e18-scaled result cannot overflow.
+        uint256 x = a1 * r0;
+        uint256 y = r1 * a0;
+        uint256 num = x > y ? x - y : y - x;
+        uint256 den = a0 * r1;
+        uint256 ret =
+            num / den >= FEATURE_CAP_UNSIGNED / ONE ? FEATURE_CAP_UNSIGNED : FullMath.mulDiv(num, ONE, den);
+        uint256 absReturn = windowAbsReturn + ret;
         windowAbsReturn = absReturn > FEATURE_CAP_UNSIGNED ? FEATURE_CAP_UNSIGNED : absReturn;
         if (zeroForOne) windowVolume0 = _saturatingAdd128(windowVolume0, amountIn);
         else windowVolume1 = _saturatingAdd128(windowVolume1, amountIn);

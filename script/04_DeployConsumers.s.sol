@@ -6,6 +6,7 @@ import {DemoToken} from "../contracts/demo/DemoToken.sol";
 import {IInferenceOracle} from "../contracts/interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "../contracts/interfaces/IRiskParameterGate.sol";
 import {ISpreadGatedAMM} from "../contracts/interfaces/ISpreadGatedAMM.sol";
+import {ModelPin} from "../contracts/libraries/ModelPin.sol";
 import {DeployBase} from "./DeployBase.sol";
 
 /// @title DeployConsumers
@@ -15,8 +16,15 @@ import {DeployBase} from "./DeployBase.sol";
 ///      (default: `InferenceOracle` from the book); SPREAD_MODEL_ID (default: `spread_mlpModelId` from the
 ///      book); RISK_MODEL_ID (default: `risk_mlpModelId` from the book; the gate is skipped when there is none);
 ///      INITIAL_LIQUIDITY per token in wei (default 1,000,000e18); KEEPER (default: the deployer).
+///      Model pins (ModelPin), per consumer with prefix SPREAD_ or RISK_: <P>VERIFIER, <P>VERIFIER_CODEHASH,
+///      <P>VK_DIGEST, <P>WEIGHTS_COMMITMENT. Each defaults to what the oracle reports for the model id, which
+///      only pins the registration as it is at deployment (later code changes are still refused); pass the
+///      values you checked — the verifier you deployed, keccak256 of the runtime code `zkoracle verifier`
+///      generates for your vk, the `vk_digest` of `zkoracle setup` — to make the consumer refuse a model id that
+///      is not your model.
 ///      Spread rails: fee 5..100 bps, default 30, step 10, results valid 1 h, callback gas 200,000, 100 bps per
-///      unit of output. Risk rails: LTV 50..80%, LT 60..90%, steps 2% / 3%, 1 day between updates, results
+///      unit of output, 15 min between applied results, 10 min minimum feature window, results ignored 30 min
+///      after their request. Risk rails: LTV 50..80%, LT 60..90%, steps 2% / 3%, 1 day between updates, results
 ///      expire 30 min after their request, start at 70% / 75%.
 contract DeployConsumers is DeployBase {
     string internal constant TOKEN = "DemoToken.sol:DemoToken";
@@ -33,13 +41,7 @@ contract DeployConsumers is DeployBase {
         vm.startBroadcast(key);
         (DemoToken token0, DemoToken token1, SpreadGatedAMM amm) = _deployPool(oracle, spreadModel, deployer);
         address gate;
-        if (riskModel != 0) {
-            address keeper = vm.envOr("KEEPER", deployer);
-            gate = _deployArtifact(
-                GATE,
-                abi.encode(oracle, riskModel, _riskConfig(), uint16(7000), uint16(7500), deployer, keeper)
-            );
-        }
+        if (riskModel != 0) gate = _deployGate(oracle, riskModel, deployer);
         vm.stopBroadcast();
 
         _recordAddress("Token0", address(token0));
@@ -57,14 +59,29 @@ contract DeployConsumers is DeployBase {
         uint256 liquidity = vm.envOr("INITIAL_LIQUIDITY", uint256(1_000_000e18));
         token0 = DemoToken(_deployArtifact(TOKEN, abi.encode("zkoracle demo token A", "ZKA")));
         token1 = DemoToken(_deployArtifact(TOKEN, abi.encode("zkoracle demo token B", "ZKB")));
+        ModelPin.Pin memory pin = _pin(oracle, spreadModel, "SPREAD_");
         amm = SpreadGatedAMM(
-            _deployArtifact(AMM, abi.encode(oracle, spreadModel, token0, token1, _spreadConfig(), deployer))
+            _deployArtifact(
+                AMM, abi.encode(oracle, spreadModel, pin, token0, token1, _spreadConfig(), deployer)
+            )
         );
         token0.mint(deployer, liquidity);
         token1.mint(deployer, liquidity);
         token0.approve(address(amm), liquidity);
         token1.approve(address(amm), liquidity);
         amm.addLiquidity(liquidity, liquidity, 0);
+    }
+
+    /// @dev The risk gate, starting at 70% / 75% (broadcasting).
+    function _deployGate(IInferenceOracle oracle, uint256 riskModel, address deployer)
+        internal
+        returns (address)
+    {
+        address keeper = vm.envOr("KEEPER", deployer);
+        bytes memory args = abi.encode(
+            oracle, riskModel, _pin(oracle, riskModel, "RISK_"), _riskConfig(), uint16(7000), uint16(7500)
+        );
+        return _deployArtifact(GATE, bytes.concat(args, abi.encode(deployer, keeper)));
     }
 
     function _spreadConfig() internal pure returns (ISpreadGatedAMM.SpreadConfig memory) {
@@ -75,7 +92,10 @@ contract DeployConsumers is DeployBase {
             maxStepBps: 10,
             stalenessWindow: 1 hours,
             callbackGasLimit: 200_000,
-            bpsPerUnit: 100
+            bpsPerUnit: 100,
+            minUpdateInterval: 15 minutes,
+            minFeatureWindow: 10 minutes,
+            maxResultAge: 30 minutes
         });
     }
 
@@ -91,6 +111,21 @@ contract DeployConsumers is DeployBase {
             maxResultAge: 30 minutes,
             callbackGasLimit: 150_000
         });
+    }
+
+    /// @dev The pin for `modelId`: each field from `<prefix><FIELD>` in the environment, else the oracle's value.
+    function _pin(IInferenceOracle oracle, uint256 modelId, string memory prefix)
+        internal
+        view
+        returns (ModelPin.Pin memory pin)
+    {
+        IInferenceOracle.Model memory m = oracle.getModel(modelId);
+        pin.verifier = vm.envOr(string.concat(prefix, "VERIFIER"), m.params.verifier);
+        pin.verifierCodehash = vm.envOr(string.concat(prefix, "VERIFIER_CODEHASH"), m.verifierCodehash);
+        pin.vkDigest = vm.envOr(string.concat(prefix, "VK_DIGEST"), m.params.vkDigest);
+        pin.hasWeightsCommitment = m.params.hasWeightsCommitment;
+        pin.weightsCommitment =
+            vm.envOr(string.concat(prefix, "WEIGHTS_COMMITMENT"), m.params.weightsCommitment);
     }
 
     function _uintSetting(string memory envName, string memory bookKey) internal view returns (uint256 v) {

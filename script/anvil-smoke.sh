@@ -77,11 +77,16 @@ for spec in "1 8 [-3]" "2 16 [91,99,-5,7]"; do
   g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$out" "$(hashcheck_proof "$id" "$out")")
   echo "EOA, $n inputs: requestInference $g1, fulfill $g2 (no callback)"
 done
-g1=$(send_gas "$AMM" 'requestSpreadUpdate()' --value $FEE)
+# The pool's minimum feature window (10 min in script/04) must pass before its first request; requests through
+# the consumers pay the model fee plus their callback gas (estimateFee with the consumer's callbackGasLimit).
+$BIN/cast rpc --rpc-url "$RPC" evm_increaseTime 600 >/dev/null
+$BIN/cast rpc --rpc-url "$RPC" evm_mine >/dev/null
+consumer_fee() { call "$ORACLE" 'estimateFee(uint256,uint32)(uint256)' "$1" "$(call "$2" 'callbackGasLimit()(uint32)')"; }
+g1=$(send_gas "$AMM" 'requestSpreadUpdate()' --value "$(consumer_fee 1 "$AMM")")
 id=$(call "$AMM" 'pendingRequestId()(uint256)')
 g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" '[256]' "$(hashcheck_proof "$id" '[256]')")
 echo "SpreadGatedAMM: requestSpreadUpdate $g1, fulfill with callback $g2, fee now $(call "$AMM" 'currentFeeBps()(uint16)') bps"
-g1=$(send_gas "$GATE" 'requestUpdate(int256[])' "$(inputs 16)" --value $FEE)
+g1=$(send_gas "$GATE" 'requestUpdate(int256[])' "$(inputs 16)" --value "$(consumer_fee 2 "$GATE")")
 id=$(call "$GATE" 'pendingRequestId()(uint256)')
 g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" '[91,99,-5,7]' "$(hashcheck_proof "$id" '[91,99,-5,7]')")
 echo "RiskParameterGate: requestUpdate $g1, fulfill with callback $g2," \

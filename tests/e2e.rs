@@ -23,6 +23,7 @@ alloy::sol! {
         function ltvBps() external view returns (uint16);
         function liquidationThresholdBps() external view returns (uint16);
         function pendingRequestId() external view returns (uint256);
+        function callbackGasLimit() external view returns (uint32);
         function preview(int256[] calldata output)
             external
             view
@@ -216,7 +217,10 @@ async fn risk_gate_path_and_refused_requests() {
     assert_eq!((i64::from(preview.newLtvBps), i64::from(preview.newLiquidationThresholdBps)), (ltv, lt));
     let (ltv0, lt0) =
         (gate.ltvBps().call().await.unwrap(), gate.liquidationThresholdBps().call().await.unwrap());
-    let tx = gate.requestUpdate(ints(&features)).value(fee).send().await.unwrap();
+    // The gate's request also pays for its callback gas.
+    let gate_gas = gate.callbackGasLimit().call().await.unwrap();
+    let gate_fee = oracle.estimateFee(U256::from(risk_id), gate_gas).call().await.unwrap();
+    let tx = gate.requestUpdate(ints(&features)).value(gate_fee).send().await.unwrap();
     assert!(tx.get_receipt().await.unwrap().status());
     let id = gate.pendingRequestId().call().await.unwrap();
     assert_eq!(id, U256::from(2));

@@ -8,7 +8,11 @@ pragma solidity 0.8.26;
 /// @dev Public instances are `[input..., output..., weightsCommitment?]`, each value `x` encoded as the BN254
 ///      scalar `x` when `x >= 0` and `p - |x|` when `x < 0`. Every accepted value has `|x| <= (p - 1) / 2`, so
 ///      the encoding is injective. A model's parameters never change after registration (only its fee, pause
-///      flag and owner do), so consumers may cache them.
+///      flag and owner do), so consumers may cache them. The verifier's code hash is recorded at registration and
+///      every verification requires it unchanged (`VerifierCodeChanged`); a verifier whose unchanged code reads
+///      mutable state can still change behaviour, which no on-chain check detects: see docs/THREAT_MODEL.md.
+///      Fees: a request pays the model's fee plus the callback gas it reserves, priced at `callbackGasPrice`
+///      (see `estimateFee`); the whole amount is credited to the fulfiller.
 interface IInferenceOracle {
     /// @notice What a model owner registers.
     struct ModelParams {
@@ -30,6 +34,7 @@ interface IInferenceOracle {
         ModelParams params;
         address owner;
         bool paused;
+        bytes32 verifierCodehash; // EXTCODEHASH of params.verifier at registration; required on every verification
     }
 
     /// @notice The lifecycle of a request.
@@ -101,6 +106,8 @@ interface IInferenceOracle {
     event MaxCallbackGasLimitUpdated(uint32 maxCallbackGasLimit);
     /// @notice Emitted when the oracle owner pauses or unpauses new requests for all models.
     event OraclePausedSet(bool paused);
+    /// @notice Emitted when the oracle owner changes the price new requests pay per unit of callback gas.
+    event CallbackGasPriceUpdated(uint64 callbackGasPrice);
 
     /// @notice The model id is not registered.
     error UnknownModel(uint256 modelId);
@@ -143,8 +150,24 @@ interface IInferenceOracle {
     error NothingToWithdraw(address account);
     /// @notice An ether transfer failed.
     error TransferFailed(address to, uint256 amount);
+    /// @notice The verifier's code is not the code it had when the model was registered.
+    /// @param modelId The model whose verifier changed.
+    /// @param expected The verifier's code hash at registration.
+    /// @param actual The verifier's code hash now (0 if it has no code).
+    error VerifierCodeChanged(uint256 modelId, bytes32 expected, bytes32 actual);
+    /// @notice The verifier is an EIP-7702-delegated account (its code is a delegation designator), whose
+    ///         behaviour its key holder can change at any time.
+    /// @param verifier The refused address.
+    error VerifierIsDelegated(address verifier);
+    /// @notice The model fee plus the callback gas surcharge does not fit the 128 bits a request stores.
+    /// @param fee The total fee.
+    error FeeTooHigh(uint256 fee);
 
-    /// @notice Registers a model (permissionless); the caller becomes its owner.
+    /// @notice Registers a model (permissionless); the caller becomes its owner. Records the verifier's code
+    ///         hash; refuses a verifier without code or with an EIP-7702 delegation designator as code.
+    /// @param params The model's verifier, verifying-key digest, shapes, scales, input range, fee and verifier
+    ///        gas limit; they never change after registration (the fee through `setModelFee` only).
+    /// @return modelId The new model's id.
     function registerModel(ModelParams calldata params) external returns (uint256 modelId);
     /// @notice Changes a model's fee (model owner only); pending requests keep the fee they paid.
     function setModelFee(uint256 modelId, uint256 fee) external;
@@ -154,7 +177,12 @@ interface IInferenceOracle {
     /// @notice Hands a model to a new owner (model owner only).
     function transferModelOwnership(uint256 modelId, address newOwner) external;
     /// @notice Requests an inference of `modelId` on `input` (quantized at the model's input scale).
-    ///         `msg.value` must equal `estimateFee(modelId)`.
+    ///         `msg.value` must equal `estimateFee(modelId, callbackGasLimit)` exactly (`IncorrectFee`).
+    /// @param modelId The model.
+    /// @param input The quantized input, `inputLen` values with |x| <= maxAbsInput.
+    /// @param callbackGasLimit Gas for the requester's `onInferenceResult` (0: no callback); at most
+    ///        `maxCallbackGasLimit`, and paid for at `callbackGasPrice`.
+    /// @return requestId The new request's id.
     function requestInference(uint256 modelId, int256[] calldata input, uint32 callbackGasLimit)
         external
         payable
@@ -166,8 +194,14 @@ interface IInferenceOracle {
     function cancel(uint256 requestId) external;
     /// @notice Sends the caller's credited fees and refunds to `to`.
     function withdraw(address payable to) external returns (uint256 amount);
-    /// @notice The fee a request to `modelId` costs now (the exact `msg.value` `requestInference` takes).
-    function estimateFee(uint256 modelId) external view returns (uint256);
+    /// @notice The fee a request to `modelId` with `callbackGasLimit` costs now: the exact `msg.value`
+    ///         `requestInference` takes, `model fee + callbackGas(callbackGasLimit) * callbackGasPrice`, where
+    ///         `callbackGas(0) = 0` and `callbackGas(g) = g + CALLBACK_GAS_OVERHEAD` otherwise. Reverts for an
+    ///         unknown model or a limit above `maxCallbackGasLimit`.
+    /// @param modelId The model.
+    /// @param callbackGasLimit The callback gas limit the request will ask for.
+    /// @return The total fee in wei, all of it credited to the fulfiller.
+    function estimateFee(uint256 modelId, uint32 callbackGasLimit) external view returns (uint256);
     /// @notice A registered model.
     function getModel(uint256 modelId) external view returns (Model memory);
     /// @notice A request's state.
@@ -194,6 +228,11 @@ interface IInferenceOracle {
     function requestTimeout() external view returns (uint64);
     /// @notice The largest callback gas limit a request may ask for.
     function maxCallbackGasLimit() external view returns (uint32);
+    /// @notice Wei per unit of callback gas a new request pays on top of the model fee (owner-set).
+    function callbackGasPrice() external view returns (uint64);
+    /// @notice Gas added to a non-zero callback gas limit when pricing it: the oracle's own cost of making the
+    ///         callback (account access, call, ABI encoding of the output), paid by the fulfiller too.
+    function CALLBACK_GAS_OVERHEAD() external view returns (uint32);
     /// @notice Whether new requests are paused for all models.
     function paused() external view returns (bool);
     /// @notice The oracle owner (configures timeout, callback gas cap and the global pause).
@@ -208,6 +247,10 @@ interface IInferenceOracle {
     function setRequestTimeout(uint64 requestTimeout) external;
     /// @notice Sets the largest callback gas limit a request may ask for (owner only).
     function setMaxCallbackGasLimit(uint32 maxCallbackGasLimit) external;
+    /// @notice Sets the wei per unit of callback gas new requests pay (owner only); pending requests keep the
+    ///         fee they paid.
+    /// @param callbackGasPrice Wei per gas, at most `MAX_CALLBACK_GAS_PRICE` of the implementation.
+    function setCallbackGasPrice(uint64 callbackGasPrice) external;
     /// @notice Pauses or unpauses new requests for all models (owner only); fulfilment and cancellation of
     ///         pending requests keep working.
     function setPaused(bool paused) external;

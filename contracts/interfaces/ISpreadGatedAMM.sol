@@ -16,6 +16,9 @@ interface ISpreadGatedAMM is IInferenceConsumer {
         uint32 stalenessWindow; // seconds a result stays in force
         uint32 callbackGasLimit; // gas the oracle gives onInferenceResult
         uint32 bpsPerUnit; // fee bps per 1.0 of model output: fee = output / 2^outputScale * bpsPerUnit
+        uint32 minUpdateInterval; // seconds after an applied result before the next request (> 0)
+        uint32 minFeatureWindow; // seconds of market activity a request's features must cover (> 0)
+        uint32 maxResultAge; // a result delivered more than this many seconds after its request is ignored (> 0)
     }
 
     /// @notice Emitted on every swap.
@@ -43,6 +46,11 @@ interface ISpreadGatedAMM is IInferenceConsumer {
         uint16 previousFeeBps,
         uint16 newFeeBps
     );
+    /// @notice Emitted when a verified result arrives more than `maxResultAge` seconds after its request: it is
+    ///         consumed and changes nothing.
+    /// @param requestId The request answered.
+    /// @param requestedAt When the request was made.
+    event SpreadResultExpired(uint256 indexed requestId, uint256 requestedAt);
     /// @notice Emitted when the owner pauses or unpauses swaps, deposits and spread requests.
     event PausedSet(bool paused);
     /// @notice Emitted when ownership changes.
@@ -56,6 +64,12 @@ interface ISpreadGatedAMM is IInferenceConsumer {
     error UnexpectedRequest(uint256 requestId);
     /// @notice A spread request is still pending at the oracle.
     error RequestStillPending(uint256 requestId, uint64 deadline);
+    /// @notice The last result was applied less than `minUpdateInterval` seconds ago.
+    /// @param nextAllowed The first timestamp at which a request is accepted.
+    error UpdateTooSoon(uint256 nextAllowed);
+    /// @notice The feature window (since the previous request) is shorter than `minFeatureWindow`.
+    /// @param nextAllowed The first timestamp at which a request is accepted.
+    error FeatureWindowTooShort(uint256 nextAllowed);
     /// @notice The pool is paused.
     error Paused();
     /// @notice Only the owner may do this.
@@ -89,8 +103,11 @@ interface ISpreadGatedAMM is IInferenceConsumer {
     function removeLiquidity(uint256 shares, uint256 minAmount0, uint256 minAmount1, address recipient)
         external
         returns (uint256 amount0, uint256 amount1);
-    /// @notice Asks the oracle for a new spread from the pool's current features; `msg.value` must equal the
-    ///         oracle's fee for the model. Anyone may pay for an update; one request may be pending at a time.
+    /// @notice Asks the oracle for a new spread from the pool's current features; `msg.value` must equal
+    ///         `oracle.estimateFee(modelId, callbackGasLimit)`. Anyone may pay for an update; one request may be
+    ///         pending at a time, the features must cover at least `minFeatureWindow` seconds
+    ///         (`FeatureWindowTooShort`) and the last applied result be `minUpdateInterval` old (`UpdateTooSoon`).
+    /// @return requestId The oracle's request id.
     function requestSpreadUpdate() external payable returns (uint256 requestId);
     /// @notice The model input the pool would send now: 8 features quantized at the model's input scale.
     function currentFeatures() external view returns (int256[] memory features);

@@ -114,7 +114,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
     }
 
     function _request(TestConsumer consumer) internal returns (uint256) {
-        return consumer.request{value: FEE}(goldenModel, goldenInput, 500_000);
+        return consumer.request{value: _feeFor(FEE, 500_000)}(goldenModel, goldenInput, 500_000);
     }
 
     // ==========================================================================================================
@@ -150,7 +150,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         assertEq(oracle.getResult(id), goldenOutput, "result");
         assertTrue(oracle.getRequest(id).callbackSuccess, "callback ran");
         assertEq(consumer.lastOutput(), goldenOutput, "consumer got the verified output");
-        assertEq(oracle.withdrawable(fulfiller), FEE, "fee credited");
+        assertEq(oracle.withdrawable(fulfiller), _feeFor(FEE, 500_000), "fee credited");
     }
 
     function test_golden_oracleRejectsTamperedOutput() public {
@@ -188,7 +188,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         vm.deal(address(consumer), 1 ether);
         int256[] memory other = goldenInput;
         other[0] = other[0] == 0 ? int256(1) : -other[0];
-        uint256 id = consumer.request{value: FEE}(goldenModel, other, 500_000);
+        uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(goldenModel, other, 500_000);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         vm.prank(fulfiller);
         oracle.fulfill(id, goldenOutput, goldenProof);
@@ -221,11 +221,19 @@ contract GoldenRiskMlpTest is GoldenVerifierBase {
             callbackGasLimit: 150_000
         });
         address keeper = address(0x3EE);
-        RiskParameterGate gate =
-            new RiskParameterGate(oracle, goldenModel, c, 7000, 7500, address(this), keeper);
+        RiskParameterGate gate = new RiskParameterGate(
+            oracle,
+            goldenModel,
+            _pin(oracle.getModel(goldenModel).params),
+            c,
+            7000,
+            7500,
+            address(this),
+            keeper
+        );
         vm.deal(keeper, 1 ether);
         vm.prank(keeper);
-        uint256 id = gate.requestUpdate{value: FEE}(goldenInput);
+        uint256 id = gate.requestUpdate{value: _feeFor(FEE, 150_000)}(goldenInput);
         (uint16 expLtv, uint16 expLt, IRiskParameterGate.RejectReason reason) = gate.preview(goldenOutput);
 
         vm.prank(fulfiller);
@@ -285,7 +293,7 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
         uint256 sibling = _registerSibling(true, other);
         TestConsumer consumer = new TestConsumer(oracle);
         vm.deal(address(consumer), 1 ether);
-        uint256 id = consumer.request{value: FEE}(sibling, goldenInput, 500_000);
+        uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(sibling, goldenInput, 500_000);
         uint256[] memory built = oracle.buildInstances(id, goldenOutput);
         assertEq(built.length, goldenInstances.length, "same instance count");
         assertEq(built[built.length - 1], other, "the sibling's commitment is appended");
@@ -300,7 +308,7 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
         uint256 sibling = _registerSibling(false, 0);
         TestConsumer consumer = new TestConsumer(oracle);
         vm.deal(address(consumer), 1 ether);
-        uint256 id = consumer.request{value: FEE}(sibling, goldenInput, 500_000);
+        uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(sibling, goldenInput, 500_000);
         assertEq(
             oracle.buildInstances(id, goldenOutput).length,
             goldenInstances.length - 1,

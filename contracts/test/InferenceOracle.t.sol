@@ -26,11 +26,11 @@ contract InferenceOracleTest is OracleTestBase {
 
     function _requestAs(address who, int256[] memory input, uint32 callbackGas) internal returns (uint256) {
         vm.prank(who);
-        return oracle.requestInference{value: FEE}(modelId, input, callbackGas);
+        return oracle.requestInference{value: _feeFor(FEE, callbackGas)}(modelId, input, callbackGas);
     }
 
     function _consumerRequest(int256[] memory input, uint32 callbackGas) internal returns (uint256) {
-        return consumer.request{value: FEE}(modelId, input, callbackGas);
+        return consumer.request{value: _feeFor(FEE, callbackGas)}(modelId, input, callbackGas);
     }
 
     function _fulfill(uint256 requestId, int256[] memory input, int256[] memory output) internal {
@@ -240,7 +240,7 @@ contract InferenceOracleTest is OracleTestBase {
         emit IInferenceOracle.ModelFeeUpdated(modelId, 5);
         vm.prank(modelOwner);
         oracle.setModelFee(modelId, 5);
-        assertEq(oracle.estimateFee(modelId), 5, "fee");
+        assertEq(oracle.estimateFee(modelId, 0), 5, "fee");
     }
 
     function test_setModelFee_revertsForNonOwnerOrUnknown() public {
@@ -300,10 +300,71 @@ contract InferenceOracleTest is OracleTestBase {
         oracle.getModel(0);
     }
 
-    function test_estimateFee_returnsModelFee() public {
-        assertEq(oracle.estimateFee(modelId), FEE, "fee");
+    function test_estimateFee_pricesReservedCallbackGas() public {
+        assertEq(oracle.estimateFee(modelId, 0), FEE, "no callback: the model fee");
+        uint256 price = oracle.callbackGasPrice();
+        assertEq(price, 1 gwei, "default price");
+        uint256 overhead = oracle.CALLBACK_GAS_OVERHEAD();
+        assertEq(oracle.estimateFee(modelId, 1), FEE + (1 + overhead) * price, "smallest callback");
+        assertEq(
+            oracle.estimateFee(modelId, MAX_CALLBACK_GAS),
+            FEE + (MAX_CALLBACK_GAS + overhead) * price,
+            "largest callback"
+        );
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.UnknownModel.selector, 7));
-        oracle.estimateFee(7);
+        oracle.estimateFee(7, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceOracle.CallbackGasLimitTooHigh.selector, MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS
+            )
+        );
+        oracle.estimateFee(modelId, MAX_CALLBACK_GAS + 1);
+    }
+
+    function test_setCallbackGasPrice_updatesBoundsAndKeepsPendingFees() public {
+        uint256 id = _requestAs(requester, _input(4, 1), 100_000);
+        uint256 paid = oracle.getRequest(id).feePaid;
+
+        vm.expectEmit(true, true, true, true);
+        emit IInferenceOracle.CallbackGasPriceUpdated(30 gwei);
+        vm.prank(oracleOwner);
+        oracle.setCallbackGasPrice(30 gwei);
+        assertEq(oracle.estimateFee(modelId, 100_000), FEE + (100_000 + 10_000) * 30 gwei, "new price");
+        assertEq(oracle.getRequest(id).feePaid, paid, "a pending request keeps its fee");
+
+        vm.prank(oracleOwner);
+        oracle.setCallbackGasPrice(0);
+        assertEq(oracle.estimateFee(modelId, 100_000), FEE, "free callback gas when the owner says so");
+
+        vm.prank(oracleOwner);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "callbackGasPrice"));
+        oracle.setCallbackGasPrice(10_000 gwei + 1);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.Unauthorized.selector, stranger));
+        oracle.setCallbackGasPrice(1);
+    }
+
+    function test_requestInference_revertsWhenCallbackGasUnpaid() public {
+        // The pre-#22 price of a request with a 2M-gas callback: the flat model fee.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceOracle.IncorrectFee.selector, oracle.estimateFee(modelId, MAX_CALLBACK_GAS), FEE
+            )
+        );
+        consumer.request{value: FEE}(modelId, _input(4, 1), MAX_CALLBACK_GAS);
+    }
+
+    function test_requestInference_revertsWhenFeeOverflows128Bits() public {
+        vm.prank(modelOwner);
+        oracle.setModelFee(modelId, type(uint128).max);
+        assertEq(oracle.estimateFee(modelId, 0), type(uint128).max, "the largest fee alone fits");
+        uint256 total = uint256(type(uint128).max) + (1 + 10_000) * 1 gwei;
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.FeeTooHigh.selector, total));
+        oracle.estimateFee(modelId, 1);
+        vm.deal(requester, total);
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.FeeTooHigh.selector, total));
+        oracle.requestInference{value: total}(modelId, _input(4, 1), 1);
     }
 
     // ==========================================================================================================
@@ -313,12 +374,13 @@ contract InferenceOracleTest is OracleTestBase {
     function test_requestInference_storesRequestAndEmits() public {
         int256[] memory input = _input(4, 11);
         uint64 deadline = uint64(block.timestamp) + TIMEOUT;
+        uint256 fee = FEE + (50_000 + 10_000) * 1 gwei; // model fee + reserved callback gas at 1 gwei
         vm.expectEmit(true, true, true, true);
-        emit IInferenceOracle.InferenceRequested(1, modelId, requester, input, 50_000, FEE, deadline);
+        emit IInferenceOracle.InferenceRequested(1, modelId, requester, input, 50_000, fee, deadline);
         uint256 id = _requestAs(requester, input, 50_000);
         assertEq(id, 1, "first id");
         assertEq(oracle.requestCount(), 1, "count");
-        assertEq(address(oracle).balance, FEE, "fee held");
+        assertEq(address(oracle).balance, fee, "fee held");
 
         IInferenceOracle.Request memory r = oracle.getRequest(id);
         assertEq(r.modelId, modelId, "model");
@@ -326,9 +388,9 @@ contract InferenceOracleTest is OracleTestBase {
         assertEq(uint256(r.deadline), deadline, "deadline");
         assertEq(uint256(r.callbackGasLimit), 50_000, "callback gas");
         assertTrue(r.status == IInferenceOracle.RequestStatus.Pending, "pending");
-        assertEq(r.feePaid, FEE, "fee");
+        assertEq(r.feePaid, fee, "fee");
         assertEq(r.input, input, "input");
-        bytes32 expected = keccak256(abi.encode(id, modelId, requester, input, uint32(50_000), FEE));
+        bytes32 expected = keccak256(abi.encode(id, modelId, requester, input, uint32(50_000), fee));
         assertEq(r.commitment, expected, "commitment");
 
         (IInferenceOracle.RequestStatus s, uint64 d) = oracle.getRequestStatus(id);
@@ -674,7 +736,7 @@ contract InferenceOracleTest is OracleTestBase {
         assertTrue(r.status == IInferenceOracle.RequestStatus.Fulfilled, "fulfilled");
         assertTrue(!r.callbackSuccess, "failure recorded");
         assertEq(oracle.getResult(id), output, "result kept");
-        assertEq(oracle.withdrawable(fulfiller), FEE, "fee kept");
+        assertEq(oracle.withdrawable(fulfiller), _feeFor(FEE, 100_000), "fee kept");
         assertEq(consumer.calls(), 0, "callback state rolled back");
     }
 
@@ -687,6 +749,51 @@ contract InferenceOracleTest is OracleTestBase {
         assertLe(before - gasleft(), 600_000, "a burning callback costs its limit, not the transaction");
         assertTrue(!oracle.getRequest(id).callbackSuccess, "failure recorded");
         assertTrue(_status(id) == IInferenceOracle.RequestStatus.Fulfilled, "fulfilled");
+    }
+
+    /// @dev Issue #22 item 1: a requester whose callback burns its whole gas limit, requesting at the flat
+    ///      model fee, made the fulfiller pay up to 2M gas per request. The fulfiller's extra gas for the
+    ///      callback (measured against the same fulfilment without a callback) must now be covered by what the
+    ///      requester paid beyond the model fee, at the oracle's callback gas price.
+    function test_fulfill_gasBurningCallbackIsPaidByRequester() public {
+        vm.prank(oracleOwner);
+        oracle.setCallbackGasPrice(20 gwei);
+        consumer.setMode(TestConsumer.Mode.BurnGas);
+        int256[] memory input = _input(4, 5);
+        int256[] memory output = _values2(1, 1);
+
+        // Baseline: the same request without a callback (an EOA), same storage shape, cold state.
+        uint256 plain = _requestAs(requester, input, 0);
+        uint256 burning = consumer.request{value: oracle.estimateFee(modelId, MAX_CALLBACK_GAS)}(
+            modelId, input, MAX_CALLBACK_GAS
+        );
+        uint256 paid = oracle.getRequest(burning).feePaid;
+        assertEq(paid, oracle.estimateFee(modelId, MAX_CALLBACK_GAS), "paid the estimate");
+
+        bytes memory proof = _proofFor(input, output);
+        // Two fulfillers with no credit yet, so both fulfilments pay the same storage writes.
+        address other = address(0xF00E);
+        vm.cool(address(oracle));
+        vm.cool(address(verifier));
+        vm.prank(other);
+        uint256 g0 = gasleft();
+        oracle.fulfill{gas: 3_000_000}(plain, output, proof);
+        uint256 plainGas = g0 - gasleft();
+
+        vm.cool(address(oracle));
+        vm.cool(address(verifier));
+        vm.cool(address(consumer));
+        vm.prank(fulfiller);
+        g0 = gasleft();
+        oracle.fulfill{gas: 3_000_000}(burning, output, proof);
+        uint256 burningGas = g0 - gasleft();
+        assertTrue(!oracle.getRequest(burning).callbackSuccess, "the callback ran out of gas");
+
+        uint256 callbackCost = (burningGas - plainGas) * oracle.callbackGasPrice();
+        assertGe(burningGas - plainGas, MAX_CALLBACK_GAS - 5_000, "the callback burned its whole limit");
+        assertGe(paid - FEE, callbackCost, "the requester paid for every unit of callback gas");
+        assertEq(oracle.withdrawable(fulfiller), paid, "the fulfiller is credited the whole fee");
+        assertEq(oracle.withdrawable(other), FEE, "no callback: the model fee");
     }
 
     function test_fulfill_skipsCallbackWithZeroGasLimit() public {
@@ -710,7 +817,7 @@ contract InferenceOracleTest is OracleTestBase {
             "second fulfilment refused inside the callback"
         );
         assertEq(consumer.calls(), 1, "callback ran once");
-        assertEq(oracle.withdrawable(fulfiller), FEE, "paid once");
+        assertEq(oracle.withdrawable(fulfiller), _feeFor(FEE, 300_000), "paid once");
         assertEq(oracle.withdrawable(address(consumer)), 0, "re-entrant caller unpaid");
     }
 

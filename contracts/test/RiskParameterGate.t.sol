@@ -4,6 +4,7 @@ pragma solidity 0.8.26;
 import {RiskParameterGate} from "../RiskParameterGate.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "../interfaces/IRiskParameterGate.sol";
+import {ModelPin} from "../libraries/ModelPin.sol";
 import {OracleTestBase} from "./helpers/OracleTestBase.sol";
 
 /// @notice Shared risk-gate fixture (also used by the invariant suite).
@@ -30,7 +31,7 @@ abstract contract RiskFixture is OracleTestBase {
         super.setUp();
         riskModel = _register(_params(16, 4));
         gate = new RiskParameterGate(
-            oracle, riskModel, _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper
+            oracle, riskModel, _riskPin(), _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper
         );
         vm.deal(keeper, 100 ether);
         vm.deal(riskOwner, 100 ether);
@@ -50,9 +51,19 @@ abstract contract RiskFixture is OracleTestBase {
         });
     }
 
+    /// @dev The pin of the suite's risk model.
+    function _riskPin() internal view returns (ModelPin.Pin memory) {
+        return _pin(_params(16, 4));
+    }
+
+    /// @dev What a risk request pays: the model fee and the gate's callback gas.
+    function _riskFee() internal pure returns (uint256) {
+        return _feeFor(FEE, RISK_CALLBACK_GAS);
+    }
+
     function _requestRisk(int256 seed) internal returns (uint256 id) {
         vm.prank(keeper);
-        id = gate.requestUpdate{value: FEE}(_input(16, seed));
+        id = gate.requestUpdate{value: _riskFee()}(_input(16, seed));
     }
 
     function _deliverRisk(uint256 id, int256[] memory output) internal {
@@ -85,7 +96,7 @@ contract RiskParameterGateTest is RiskFixture {
         string memory reason
     ) internal {
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.InvalidConfig.selector, reason));
-        new RiskParameterGate(oracle, riskModel, c, ltv, lt, owner_, keeper);
+        new RiskParameterGate(oracle, riskModel, _riskPin(), c, ltv, lt, owner_, keeper);
     }
 
     function test_constructor_revertsOnBadConfig() public {
@@ -125,7 +136,9 @@ contract RiskParameterGateTest is RiskFixture {
     function test_constructor_revertsOnSingleOutputModel() public {
         uint256 single = _register(_params(16, 1));
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.InvalidConfig.selector, "model outputLen"));
-        new RiskParameterGate(oracle, single, _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper);
+        new RiskParameterGate(
+            oracle, single, _pin(_params(16, 1)), _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper
+        );
     }
 
     // ==========================================================================================================
@@ -135,7 +148,7 @@ contract RiskParameterGateTest is RiskFixture {
     function test_requestUpdate_keeperOrOwnerOnly() public {
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, stranger));
         vm.prank(stranger);
-        gate.requestUpdate{value: FEE}(_input(16, 1));
+        gate.requestUpdate{value: _riskFee()}(_input(16, 1));
 
         vm.expectEmit(true, true, true, true);
         emit IRiskParameterGate.RiskUpdateRequested(1, keeper);
@@ -149,7 +162,7 @@ contract RiskParameterGateTest is RiskFixture {
 
         vm.warp(block.timestamp + TIMEOUT + 1);
         vm.prank(riskOwner);
-        gate.requestUpdate{value: FEE}(_input(16, 2));
+        gate.requestUpdate{value: _riskFee()}(_input(16, 2));
     }
 
     function test_requestUpdate_revertsWhilePending() public {
@@ -157,7 +170,7 @@ contract RiskParameterGateTest is RiskFixture {
         uint64 deadline = oracle.getRequest(id).deadline;
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.RequestStillPending.selector, id, deadline));
         vm.prank(keeper);
-        gate.requestUpdate{value: FEE}(_input(16, 1));
+        gate.requestUpdate{value: _riskFee()}(_input(16, 1));
     }
 
     function test_requestUpdate_revertsBeforeMinDelay() public {
@@ -166,20 +179,20 @@ contract RiskParameterGateTest is RiskFixture {
         uint256 nextAllowed = block.timestamp + MIN_DELAY;
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.UpdateTooSoon.selector, nextAllowed));
         vm.prank(keeper);
-        gate.requestUpdate{value: FEE}(_input(16, 1));
+        gate.requestUpdate{value: _riskFee()}(_input(16, 1));
         vm.warp(nextAllowed);
         _requestRisk(1);
     }
 
     function test_requestUpdate_revertsOnOracleChecks() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.IncorrectFee.selector, FEE, 0));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.IncorrectFee.selector, _riskFee(), 0));
         vm.prank(keeper);
         gate.requestUpdate(_input(16, 1));
         int256[] memory bad = _input(16, 1);
         bad[3] = 5000;
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InputOutOfRange.selector, 3, int256(5000)));
         vm.prank(keeper);
-        gate.requestUpdate{value: FEE}(bad);
+        gate.requestUpdate{value: _riskFee()}(bad);
     }
 
     // ==========================================================================================================
@@ -329,7 +342,7 @@ contract RiskParameterGateTest is RiskFixture {
         gate.setKeeper(stranger);
         vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, keeper));
         vm.prank(keeper);
-        gate.requestUpdate{value: FEE}(_input(16, 1));
+        gate.requestUpdate{value: _riskFee()}(_input(16, 1));
     }
 
     function test_transferOwnership_onlyOwner() public {
@@ -354,10 +367,10 @@ contract RiskParameterGateTest is RiskFixture {
         vm.prank(keeper);
         gate.withdrawOracleCredit(payable(keeper));
         vm.expectEmit(true, true, true, true);
-        emit IRiskParameterGate.OracleCreditWithdrawn(address(0x5AFE), FEE);
+        emit IRiskParameterGate.OracleCreditWithdrawn(address(0x5AFE), _riskFee());
         vm.prank(riskOwner);
         gate.withdrawOracleCredit(payable(address(0x5AFE)));
-        assertEq(address(0x5AFE).balance, FEE, "withdrawn");
+        assertEq(address(0x5AFE).balance, _riskFee(), "withdrawn");
     }
 
     // ==========================================================================================================
@@ -371,10 +384,13 @@ contract RiskParameterGateTest is RiskFixture {
     {
         uint256 tLtv = _clampRef(_bpsRef(y0), MIN_LTV, MAX_LTV);
         uint256 tLt = _clampRef(_bpsRef(y1), MIN_LT, MAX_LT);
+        if (tLtv >= tLt) return (ltv, lt); // incoherent targets: rejected
         uint256 nLtv = _stepRef(ltv, tLtv, MAX_LTV_CHANGE);
         uint256 nLt = _stepRef(lt, tLt, MAX_LT_CHANGE);
-        if (nLtv >= nLt) return (ltv, lt);
-        return (nLtv, nLt);
+        if (nLtv < nLt) return (nLtv, nLt);
+        // crossed: lowering the LTV goes first, the threshold waits above it; a rising LTV waits below it
+        if (nLtv <= ltv) return (nLtv, nLtv + 1);
+        return (nLt - 1, nLt);
     }
 
     function _bpsRef(int256 y) internal pure returns (uint256) {

@@ -6,6 +6,7 @@ import {DemoToken} from "../demo/DemoToken.sol";
 import {IERC20Minimal} from "../interfaces/IERC20Minimal.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {ISpreadGatedAMM} from "../interfaces/ISpreadGatedAMM.sol";
+import {ModelPin} from "../libraries/ModelPin.sol";
 import {HookToken} from "./helpers/HookToken.sol";
 import {OracleTestBase} from "./helpers/OracleTestBase.sol";
 
@@ -18,6 +19,9 @@ abstract contract AMMFixture is OracleTestBase {
     uint32 internal constant STALENESS = 1 hours;
     uint32 internal constant AMM_CALLBACK_GAS = 200_000;
     uint32 internal constant BPS_PER_UNIT = 100; // output 1.0 -> 100 bps
+    uint32 internal constant MIN_INTERVAL = 15 minutes;
+    uint32 internal constant MIN_WINDOW = 10 minutes;
+    uint32 internal constant MAX_AGE = 30 minutes;
     uint256 internal constant LIQ = 1_000_000e18;
 
     address internal ammOwner = address(0x0A3);
@@ -34,7 +38,7 @@ abstract contract AMMFixture is OracleTestBase {
         spreadModel = _register(_params(8, 1));
         token0 = new DemoToken("Token0", "T0");
         token1 = new DemoToken("Token1", "T1");
-        amm = new SpreadGatedAMM(oracle, spreadModel, token0, token1, _spreadConfig(), ammOwner);
+        amm = new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
         _fund(lp, 10 * LIQ);
         _fund(trader, 10 * LIQ);
         vm.prank(lp);
@@ -49,8 +53,30 @@ abstract contract AMMFixture is OracleTestBase {
             maxStepBps: MAX_STEP,
             stalenessWindow: STALENESS,
             callbackGasLimit: AMM_CALLBACK_GAS,
-            bpsPerUnit: BPS_PER_UNIT
+            bpsPerUnit: BPS_PER_UNIT,
+            minUpdateInterval: MIN_INTERVAL,
+            minFeatureWindow: MIN_WINDOW,
+            maxResultAge: MAX_AGE
         });
+    }
+
+    /// @dev The pin of the suite's spread model (every model in the suite shares the verifier and vk digest).
+    function _ammPin() internal view returns (ModelPin.Pin memory) {
+        return _pin(_params(8, 1));
+    }
+
+    /// @dev What a spread request pays: the model fee and the pool's callback gas.
+    function _spreadFee() internal pure returns (uint256) {
+        return _feeFor(FEE, AMM_CALLBACK_GAS);
+    }
+
+    /// @dev Moves time to the first moment a spread request is allowed (minimum window and interval), if
+    ///      not already there.
+    function _warpToNextRequest() internal {
+        uint256 t = uint256(amm.windowStart()) + MIN_WINDOW;
+        uint256 last = amm.lastFeeUpdate();
+        if (last != 0 && last + MIN_INTERVAL > t) t = last + MIN_INTERVAL;
+        if (t > block.timestamp) vm.warp(t);
     }
 
     function _fund(address who, uint256 amount) internal {
@@ -63,8 +89,9 @@ abstract contract AMMFixture is OracleTestBase {
     }
 
     function _requestSpread() internal returns (uint256 id) {
+        _warpToNextRequest();
         vm.prank(requester);
-        id = amm.requestSpreadUpdate{value: FEE}();
+        id = amm.requestSpreadUpdate{value: _spreadFee()}();
     }
 
     /// @dev Fulfils request `id` with model output `y` and a proof the suite's verifier accepts.
@@ -99,7 +126,7 @@ contract SpreadGatedAMMTest is AMMFixture {
 
     function _expectBadConfig(ISpreadGatedAMM.SpreadConfig memory c, string memory reason) internal {
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, reason));
-        new SpreadGatedAMM(oracle, spreadModel, token0, token1, c, ammOwner);
+        new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, c, ammOwner);
     }
 
     function test_constructor_revertsOnBadConfig() public {
@@ -124,28 +151,39 @@ contract SpreadGatedAMMTest is AMMFixture {
         c = _spreadConfig();
         c.bpsPerUnit = 0;
         _expectBadConfig(c, "bpsPerUnit");
+        c = _spreadConfig();
+        c.minUpdateInterval = 0;
+        _expectBadConfig(c, "minUpdateInterval");
+        c = _spreadConfig();
+        c.minFeatureWindow = 0;
+        _expectBadConfig(c, "minFeatureWindow");
+        c = _spreadConfig();
+        c.maxResultAge = 0;
+        _expectBadConfig(c, "maxResultAge");
 
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "tokens"));
-        new SpreadGatedAMM(oracle, spreadModel, token0, token0, _spreadConfig(), ammOwner);
+        new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token0, _spreadConfig(), ammOwner);
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "tokens"));
-        new SpreadGatedAMM(oracle, spreadModel, IERC20Minimal(address(0)), token1, _spreadConfig(), ammOwner);
+        new SpreadGatedAMM(
+            oracle, spreadModel, _ammPin(), IERC20Minimal(address(0)), token1, _spreadConfig(), ammOwner
+        );
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "owner"));
-        new SpreadGatedAMM(oracle, spreadModel, token0, token1, _spreadConfig(), address(0));
+        new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), address(0));
     }
 
     function test_constructor_revertsOnIncompatibleModel() public {
         uint256 wrongLen = _register(_params(7, 1));
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "model inputLen"));
-        new SpreadGatedAMM(oracle, wrongLen, token0, token1, _spreadConfig(), ammOwner);
+        new SpreadGatedAMM(oracle, wrongLen, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 
         IInferenceOracle.ModelParams memory p = _params(8, 1);
         p.inputScale = 65;
         uint256 wideScale = _register(p);
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "model inputScale"));
-        new SpreadGatedAMM(oracle, wideScale, token0, token1, _spreadConfig(), ammOwner);
+        new SpreadGatedAMM(oracle, wideScale, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.UnknownModel.selector, 77));
-        new SpreadGatedAMM(oracle, 77, token0, token1, _spreadConfig(), ammOwner);
+        new SpreadGatedAMM(oracle, 77, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
     }
 
     // ==========================================================================================================
@@ -185,7 +223,7 @@ contract SpreadGatedAMMTest is AMMFixture {
 
     function test_addLiquidity_revertsOnTinyFirstDeposit() public {
         SpreadGatedAMM fresh =
-            new SpreadGatedAMM(oracle, spreadModel, token0, token1, _spreadConfig(), ammOwner);
+            new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
         vm.startPrank(trader);
         token0.approve(address(fresh), type(uint256).max);
         token1.approve(address(fresh), type(uint256).max);
@@ -288,7 +326,7 @@ contract SpreadGatedAMMTest is AMMFixture {
         amm.swap(1e18, true, 0, trader);
 
         SpreadGatedAMM empty =
-            new SpreadGatedAMM(oracle, spreadModel, token0, token1, _spreadConfig(), ammOwner);
+            new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
         vm.expectRevert(ISpreadGatedAMM.InsufficientLiquidity.selector);
         vm.prank(trader);
         empty.swap(1e18, true, 0, trader);
@@ -296,7 +334,8 @@ contract SpreadGatedAMMTest is AMMFixture {
 
     function test_swap_revertsOnReentrancy() public {
         HookToken hook = new HookToken();
-        SpreadGatedAMM pool = new SpreadGatedAMM(oracle, spreadModel, hook, token1, _spreadConfig(), ammOwner);
+        SpreadGatedAMM pool =
+            new SpreadGatedAMM(oracle, spreadModel, _ammPin(), hook, token1, _spreadConfig(), ammOwner);
         hook.mint(address(this), 10 * LIQ);
         token1.mint(address(this), 10 * LIQ);
         hook.approve(address(pool), type(uint256).max);
@@ -394,7 +433,7 @@ contract SpreadGatedAMMTest is AMMFixture {
         uint64 deadline = oracle.getRequest(id).deadline;
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.RequestStillPending.selector, id, deadline));
         vm.prank(requester);
-        amm.requestSpreadUpdate{value: FEE}();
+        amm.requestSpreadUpdate{value: _spreadFee()}();
 
         vm.warp(uint256(deadline) + 1);
         uint256 id2 = _requestSpread();
@@ -407,14 +446,15 @@ contract SpreadGatedAMMTest is AMMFixture {
     }
 
     function test_requestSpreadUpdate_revertsOnWrongFeeOrPaused() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.IncorrectFee.selector, FEE, 1));
+        _warpToNextRequest();
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.IncorrectFee.selector, _spreadFee(), 1));
         vm.prank(requester);
         amm.requestSpreadUpdate{value: 1}();
         vm.prank(ammOwner);
         amm.setPaused(true);
         vm.expectRevert(ISpreadGatedAMM.Paused.selector);
         vm.prank(requester);
-        amm.requestSpreadUpdate{value: FEE}();
+        amm.requestSpreadUpdate{value: _spreadFee()}();
     }
 
     function test_onInferenceResult_setsVerifiedFee() public {
@@ -571,15 +611,15 @@ contract SpreadGatedAMMTest is AMMFixture {
         uint256 id = _requestSpread();
         vm.warp(block.timestamp + TIMEOUT + 1);
         oracle.cancel(id);
-        assertEq(oracle.withdrawable(address(amm)), FEE, "credited to the pool");
+        assertEq(oracle.withdrawable(address(amm)), _spreadFee(), "credited to the pool");
         vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.Unauthorized.selector, stranger));
         vm.prank(stranger);
         amm.withdrawOracleCredit(payable(stranger));
         vm.expectEmit(true, true, true, true);
-        emit ISpreadGatedAMM.OracleCreditWithdrawn(address(0x5AFE), FEE);
+        emit ISpreadGatedAMM.OracleCreditWithdrawn(address(0x5AFE), _spreadFee());
         vm.prank(ammOwner);
         amm.withdrawOracleCredit(payable(address(0x5AFE)));
-        assertEq(address(0x5AFE).balance, FEE, "withdrawn");
+        assertEq(address(0x5AFE).balance, _spreadFee(), "withdrawn");
     }
 
     // ==========================================================================================================

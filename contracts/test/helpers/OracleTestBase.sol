@@ -4,6 +4,7 @@ pragma solidity 0.8.26;
 import {InferenceOracle} from "../../InferenceOracle.sol";
 import {IHalo2Verifier} from "../../interfaces/IHalo2Verifier.sol";
 import {IInferenceOracle} from "../../interfaces/IInferenceOracle.sol";
+import {ModelPin} from "../../libraries/ModelPin.sol";
 import {TestBase} from "../Vm.sol";
 import {HashCheckVerifier} from "./HashCheckVerifier.sol";
 
@@ -22,6 +23,9 @@ abstract contract OracleTestBase is TestBase {
     uint32 internal constant VERIFIER_GAS = 1_000_000;
     uint256 internal constant FEE = 0.01 ether;
     bytes32 internal constant VK_DIGEST = keccak256("vk");
+    /// @dev The oracle's default callback gas price and per-callback overhead (the spec, not the oracle's code).
+    uint256 internal constant CALLBACK_GAS_PRICE = 1 gwei;
+    uint256 internal constant CALLBACK_OVERHEAD = 10_000;
 
     address internal oracleOwner = address(0xA11CE);
     address internal modelOwner = address(0xB0B);
@@ -71,6 +75,24 @@ abstract contract OracleTestBase is TestBase {
             maxAbsInput: 1000,
             fee: FEE,
             verifierGasLimit: VERIFIER_GAS
+        });
+    }
+
+    /// @dev What a request with `callbackGas` pays at the default callback gas price: the model fee plus the
+    ///      reserved gas (limit + overhead) when a callback is asked for.
+    function _feeFor(uint256 modelFee, uint32 callbackGas) internal pure returns (uint256) {
+        if (callbackGas == 0) return modelFee;
+        return modelFee + (uint256(callbackGas) + CALLBACK_OVERHEAD) * CALLBACK_GAS_PRICE;
+    }
+
+    /// @dev The pin a deployer who checked `params` and the verifier's deployed code would pass a consumer.
+    function _pin(IInferenceOracle.ModelParams memory params) internal view returns (ModelPin.Pin memory) {
+        return ModelPin.Pin({
+            verifier: params.verifier,
+            verifierCodehash: params.verifier.codehash,
+            vkDigest: params.vkDigest,
+            hasWeightsCommitment: params.hasWeightsCommitment,
+            weightsCommitment: params.weightsCommitment
         });
     }
 

@@ -151,7 +151,7 @@ impl Chain {
     /// Sends `requestInference` (paying `estimateFee`); returns the request id and its block.
     pub async fn request(&self, model_id: U256, input: &[i64]) -> (U256, u64) {
         let o = self.oracle_as(&self.requester);
-        let fee = o.estimateFee(model_id).call().await.unwrap();
+        let fee = o.estimateFee(model_id, 0).call().await.unwrap();
         let input: Vec<I256> = input.iter().map(|&v| I256::try_from(v).unwrap()).collect();
         let sent = o.requestInference(model_id, input, 0).value(fee).send().await.unwrap();
         let r = receipt(&self.requester, *sent.tx_hash()).await;

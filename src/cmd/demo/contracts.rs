@@ -20,6 +20,7 @@ alloy::sol! {
         function reserve0() external view returns (uint112);
         function reserve1() external view returns (uint112);
         function maxStepBps() external view returns (uint16);
+        function callbackGasLimit() external view returns (uint32);
         function quote(uint256 amountIn, bool zeroForOne) external view returns (uint256 amountOut);
         function swap(uint256 amountIn, bool zeroForOne, uint256 minAmountOut, address recipient)
             external

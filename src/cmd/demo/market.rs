@@ -158,7 +158,9 @@ impl Market {
         model_id: U256,
     ) -> eyre::Result<SpreadRequest> {
         let oracle = IInferenceOracle::new(oracle, self.provider.clone());
-        let fee = oracle.estimateFee(model_id).call().await.map_err(|e| explain("estimateFee", e))?;
+        // The model fee plus the pool's callback gas at the oracle's callback gas price.
+        let gas = self.amm.callbackGasLimit().call().await.map_err(|e| explain("callbackGasLimit", e))?;
+        let fee = oracle.estimateFee(model_id, gas).call().await.map_err(|e| explain("estimateFee", e))?;
         let pending = self
             .amm
             .requestSpreadUpdate()
