@@ -5,7 +5,7 @@ mod common;
 
 use alloy::primitives::U256;
 use common::{
-    cases::{assert_all_rejected, tampered, Flips, Target},
+    cases::{assert_all_rejected, non_canonical_layouts, tampered, Flips, Target},
     circuit::Shape,
     evm::{fr_u256, solc_path, Chain, Outcome},
     reference::{compile_reference, reference_calldata, reference_solidity},
@@ -53,6 +53,11 @@ async fn end_to_end(fx: &Fixture, other: Option<&Fixture>, flips: Flips, with_re
     });
     let cases = tampered(&fx.proof, &inst, other_pair, flips, source.evaluations_offset);
     let reverts = assert_all_rejected(&chain, Target::Ours(ours), &cases).await;
+    let canonical = Chain::verify_calldata(&fx.proof, &inst);
+    assert!(chain.call_raw(ours, canonical.clone()).await.is_ok(), "canonical calldata verifies");
+    for (label, data) in non_canonical_layouts(&canonical) {
+        assert!(chain.call_raw(ours, data).await.is_err(), "{label}: non-canonical calldata must revert");
+    }
     let (gas, est) = gas_ours(&chain, ours, fx).await;
     assert!(est >= gas, "eth_estimateGas ({est}) covers the gas a real transaction used ({gas})");
     // With too little gas a valid proof must revert, never return false (an oracle would otherwise

@@ -6,6 +6,7 @@ import {HexText} from "../libraries/HexText.sol";
 import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "../interfaces/IRiskParameterGate.sol";
+import {AttestingClient} from "./helpers/AttestingClient.sol";
 import {OracleTestBase} from "./helpers/OracleTestBase.sol";
 import {TestConsumer} from "./helpers/TestConsumer.sol";
 
@@ -104,13 +105,16 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         return goldenProof;
     }
 
-    /// @dev The verifier, called directly under the oracle's gas cap, rejects `instances` with the golden proof:
-    ///      it reverts (a halo2 verifier's failed pairing or bad point) or returns something other than true.
+    /// @dev The verifier, called directly under the oracle's gas cap, rejects `instances` with the golden proof
+    ///      by reverting: it never returns false (EZKL's clients treat "did not revert" as success).
     function _verifierRejects(uint256[] memory instances) internal view returns (bool) {
-        (bool ok, bytes memory ret) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(
-            abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, instances))
-        );
-        return !ok || ret.length < 32 || abi.decode(ret, (uint256)) != 1;
+        return _verifierReverts(abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, instances)));
+    }
+
+    /// @dev Whether the verifier reverts on the raw calldata `data`.
+    function _verifierReverts(bytes memory data) internal view returns (bool) {
+        (bool ok,) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(data);
+        return !ok;
     }
 
     function _request(TestConsumer consumer) internal returns (uint256) {
@@ -127,6 +131,48 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         uint256 used = before - gasleft();
         assertTrue(ok, "golden proof verifies");
         assertLe(used, GOLDEN_VERIFIER_GAS, "fits the verifier gas cap");
+    }
+
+    function test_verifyProof_revertsOnNonCanonicalCalldata() public view {
+        bytes memory canonical = abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, goldenInstances));
+        assertFalse(_verifierReverts(canonical), "canonical calldata verifies");
+        // one trailing byte
+        assertTrue(_verifierReverts(bytes.concat(canonical, hex"00")), "trailing byte rejected");
+        // the same proof and instances with the proof's offset moved one word on (a gap word after the head)
+        bytes memory shifted = abi.encodePacked(
+            IHalo2Verifier.verifyProof.selector,
+            uint256(0x60),
+            uint256(0x60 + 0x20 + 0x20 + ((goldenProof.length + 31) / 32) * 32),
+            uint256(0),
+            _tail(canonical)
+        );
+        assertTrue(_verifierReverts(shifted), "non-canonical proof offset rejected");
+    }
+
+    function test_verifyProof_revertsForAttestingClient() public {
+        AttestingClient client = new AttestingClient();
+        bytes memory good = abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, goldenInstances));
+        uint256 at = goldenInput.length;
+        client.attest(address(verifier), good, goldenProof.length, at);
+        assertEq(client.attested(), goldenInstances[at], "the client reads the verified first output");
+        uint256[] memory tampered = goldenInstances;
+        tampered[at] = addmod(tampered[at], 1, P);
+        bytes memory bad = abi.encodeCall(IHalo2Verifier.verifyProof, (goldenProof, tampered));
+        vm.expectRevert(AttestingClient.VerificationFailed.selector);
+        client.attest(address(verifier), bad, goldenProof.length, at);
+        bytes memory badProof = goldenProof;
+        badProof[badProof.length - 1] ^= 0x01;
+        bytes memory forged = abi.encodeCall(IHalo2Verifier.verifyProof, (badProof, goldenInstances));
+        vm.expectRevert(AttestingClient.VerificationFailed.selector);
+        client.attest(address(verifier), forged, goldenProof.length, at);
+    }
+
+    /// @dev `data` without its selector and two head words (the proof's length word onwards).
+    function _tail(bytes memory data) internal pure returns (bytes memory out) {
+        out = new bytes(data.length - 0x44);
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = data[i + 0x44];
+        }
     }
 
     function test_golden_verifierRejectsTamperedInstance() public view {

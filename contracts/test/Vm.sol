@@ -100,6 +100,10 @@ abstract contract TestBase {
         if (!condition) revert AssertionFailed(message);
     }
 
+    function assertFalse(bool condition, string memory message) internal pure {
+        if (condition) revert AssertionFailed(message);
+    }
+
     function assertEq(uint256 a, uint256 b, string memory message) internal pure {
         if (a != b) revert AssertionFailed(message);
     }

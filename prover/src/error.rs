@@ -78,6 +78,14 @@ pub enum Error {
     /// The proof did not verify.
     #[error("proof verification failed: {0}")]
     Verification(String),
+    /// A field of `proof.json` that a reader reads disagrees with what the proof verified.
+    #[error("proof.json field `{field}` does not match the verified proof: {reason}")]
+    BundleField {
+        /// The field (with an index where it is an array).
+        field: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 /// The prover's result type.

@@ -275,8 +275,19 @@ pub fn verify_with(
     }
 }
 
-/// `zkoracle verify`: checks a `proof.json` against the model directory.
-pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<()> {
+/// What `zkoracle verify` established about a `proof.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBundle {
+    /// The weights commitment the proof is for (private models), 0x hex.
+    pub weights_commitment: Option<String>,
+    /// keccak256 of the verifying key the proof verified under, 0x hex.
+    pub vk_digest: String,
+}
+
+/// `zkoracle verify`: checks a `proof.json` against the model directory — the proof against its instances,
+/// and every other field a reader reads (inputs, outputs, scales, weights commitment, calldata, vk digest)
+/// against those verified instances and the directory's keys.
+pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle> {
     let (settings, params) = load_settings_and_srs(dir)?;
     let vk = read_vk(&dir.join(files::VK), &settings)?;
     if bundle.instances.len() != settings.num_instances {
@@ -306,7 +317,84 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<()> {
             )));
         }
     }
-    verify_with(&params, &vk, &bundle.proof, &instances)
+    verify_with(&params, &vk, &bundle.proof, &instances)?;
+    let digest = format!("0x{}", hex::encode(vk_digest(&vk)));
+    check_readable_fields(bundle, &settings, &instances, &digest)?;
+    Ok(VerifiedBundle {
+        weights_commitment: settings.is_private().then(|| instances.last().map(fr_to_hex)).flatten(),
+        vk_digest: digest,
+    })
+}
+
+/// Every field of `bundle` besides `proof` and `instances` must say what the verified `instances` say.
+fn check_readable_fields(
+    bundle: &ProofBundle,
+    settings: &CircuitSettings,
+    instances: &[Fr],
+    digest: &str,
+) -> Result<()> {
+    let mismatch = |field: String, reason: String| Error::BundleField { field, reason };
+    let (n_in, n_out) = (settings.input_len(), settings.output_len());
+    let ints = [
+        ("inputs_quantized", &bundle.inputs_quantized, 0, n_in),
+        ("outputs_quantized", &bundle.outputs_quantized, n_in, n_out),
+    ];
+    for (field, values, first, len) in ints {
+        if values.len() != len {
+            return Err(mismatch(field.into(), format!("{} values, the circuit has {len}", values.len())));
+        }
+        for (i, &v) in values.iter().enumerate() {
+            if to_field(i128::from(v)) != instances[first + i] {
+                return Err(mismatch(format!("{field}[{i}]"), format!("{v} is not instance #{}", first + i)));
+            }
+        }
+    }
+    if bundle.scale != settings.scale {
+        return Err(mismatch(
+            "scale".into(),
+            format!("{}, the circuit's is {}", bundle.scale, settings.scale),
+        ));
+    }
+    if bundle.output_scale != settings.output_scale {
+        let reason = format!("{}, the circuit's is {}", bundle.output_scale, settings.output_scale);
+        return Err(mismatch("output_scale".into(), reason));
+    }
+    let out_div = f64::powi(2.0, i32::from(settings.output_scale));
+    if bundle.outputs.len() != n_out {
+        return Err(mismatch(
+            "outputs".into(),
+            format!("{} values, the circuit has {n_out}", bundle.outputs.len()),
+        ));
+    }
+    for (j, (&real, &q)) in bundle.outputs.iter().zip(&bundle.outputs_quantized).enumerate() {
+        if real != q as f64 / out_div {
+            return Err(mismatch(
+                format!("outputs[{j}]"),
+                format!("{real} is not {q} / 2^{}", settings.output_scale),
+            ));
+        }
+    }
+    let committed = settings.is_private().then(|| instances.last().map(fr_to_hex)).flatten();
+    let claimed = bundle.weights_commitment.as_deref().map(|h| fr_from_hex(h).map(|f| fr_to_hex(&f)));
+    match (claimed, &committed) {
+        (None, None) => {}
+        (Some(Some(c)), Some(v)) if c == *v => {}
+        (claimed, _) => {
+            let reason = format!("{claimed:?}, the proof commits to {committed:?}");
+            return Err(mismatch("weights_commitment".into(), reason));
+        }
+    }
+    if bundle.calldata != encode_calldata(&bundle.proof, instances) {
+        let reason = "not the ABI-encoded verifyProof(proof, instances) call".into();
+        return Err(mismatch("calldata".into(), reason));
+    }
+    if !bundle.vk_digest.eq_ignore_ascii_case(digest) {
+        return Err(mismatch(
+            "vk_digest".into(),
+            format!("{}, the directory's key is {digest}", bundle.vk_digest),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a `proof.json`.

@@ -197,6 +197,30 @@ fn real_proof_verifies_and_tampering_fails() {
     let mut b = bundle.clone();
     b.instances[0] = format!("0x{}", "ff".repeat(32));
     assert!(matches!(verify_bundle(d, &b), Err(Error::Verification(_))));
+
+    // Every field a reader reads is checked against the verified instances: an edit names its field.
+    let edits: Vec<(&str, Box<dyn Fn(&mut zkoracle_prover::ProofBundle)>)> = vec![
+        ("outputs[0]", Box::new(|b| b.outputs[0] += 1.0)),
+        ("outputs_quantized[0]", Box::new(|b| b.outputs_quantized[0] += 1)),
+        ("inputs_quantized[1]", Box::new(|b| b.inputs_quantized[1] -= 1)),
+        ("outputs_quantized", Box::new(|b| b.outputs_quantized.push(0))),
+        ("scale", Box::new(|b| b.scale += 1)),
+        ("output_scale", Box::new(|b| b.output_scale += 1)),
+        ("weights_commitment", Box::new(|b| b.weights_commitment = Some("0x01".into()))),
+        ("calldata", Box::new(|b| b.calldata[100] ^= 1)),
+        ("vk_digest", Box::new(|b| b.vk_digest = format!("0x{}", "00".repeat(32)))),
+    ];
+    for (field, edit) in edits {
+        let mut b = bundle.clone();
+        edit(&mut b);
+        match verify_bundle(d, &b) {
+            Err(Error::BundleField { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("edited {field} gave {other:?}"),
+        }
+    }
+    let verified = verify_bundle(d, &bundle).expect("verifies");
+    assert_eq!(verified.weights_commitment, None, "fixed weights carry no commitment");
+    assert_eq!(verified.vk_digest, bundle.vk_digest);
 }
 
 /// Automatic selection: accuracy first (cnn_mnist's coarse table layouts are no longer chosen over limbs at

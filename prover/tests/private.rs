@@ -92,7 +92,8 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     let pa = ma.prove(&input).expect("prove a");
     assert_eq!(pa.weights_commitment.as_deref(), Some(wa.commitment.as_str()));
     assert_eq!(pa.instances.last(), Some(&wa.commitment));
-    verify_bundle(&a, &pa).expect("A's proof verifies against A");
+    let verified = verify_bundle(&a, &pa).expect("A's proof verifies against A");
+    assert_eq!(verified.weights_commitment, pa.weights_commitment, "verify names the weights commitment");
     let err = verify_bundle(&b, &pa).expect_err("A's proof against B's weights");
     assert!(err.to_string().contains("other weights"), "{err}");
 

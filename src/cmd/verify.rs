@@ -18,8 +18,14 @@ impl VerifyArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let bundle = read_bundle(&self.proof)?;
         let start = std::time::Instant::now();
-        verify_bundle(&self.dir, &bundle)?;
-        println!("proof valid ({:.1} ms)", start.elapsed().as_secs_f64() * 1e3);
+        let verified = verify_bundle(&self.dir, &bundle)?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        match verified.weights_commitment {
+            Some(c) => {
+                println!("proof valid ({ms:.1} ms): weights commitment {c}, vk {}", verified.vk_digest)
+            }
+            None => println!("proof valid ({ms:.1} ms): fixed weights, vk {}", verified.vk_digest),
+        }
         Ok(())
     }
 }

@@ -132,7 +132,8 @@ pub(crate) fn render(plan: &Plan, placement: Placement) -> Rendered {
     out.line("/// @notice Checks a SHPLONK KZG proof over BN254 against its public instances.");
     out.line("/// @param proof The proof bytes exactly as the prover wrote them.");
     out.line("/// @param instances The public instances, each below the scalar field modulus.");
-    out.line("/// @return True only for a valid proof; anything else returns false or reverts.");
+    out.line("/// @return Always true: every failure (invalid proof, wrong lengths, an instance >= r, non-canonical");
+    out.line("///         calldata, a failed precompile) reverts, as EZKL's and PSE's verifiers do.");
     out.open(
         "function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool)",
     );
@@ -273,8 +274,7 @@ impl Ctx<'_> {
         w.close();
         w.line("");
         w.comment("acc (memory 0x00..0x40) += s · (x, y), with ecMul (0x07) and ecAdd (0x06).");
-        w.comment("Inputs are valid points, so a failing precompile means too little gas: revert, never");
-        w.comment("return false for a proof that may be valid.");
+        w.comment("Inputs are valid points, so a failing precompile means too little gas: revert.");
         w.open("function msm_add(x, y, s)");
         w.line("mstore(0x40, x)");
         w.line("mstore(0x60, y)");
@@ -299,17 +299,39 @@ impl Ctx<'_> {
         w.comment("----------------------------------------------------------------------------------");
         w.line(format!("let R := {R_HEX} // BN254 scalar field modulus"));
         w.line("let ok := 1");
-        w.comment("Exact proof and instance lengths (the ABI decoder already bounds both by calldatasize).");
-        w.open("if iszero(and(eq(proof.length, PROOF_LEN), eq(instances.length, NUM_INSTANCES)))");
-        w.line("mstore(0x00, 0)");
-        w.line("return(0x00, 0x20)");
-        w.close();
+        w.comment("Every failure reverts, as EZKL's and PSE's verifiers do: a client that treats \"did not revert\"");
+        w.comment("as success never accepts an invalid proof.");
+        w.comment(
+            "Exact proof and instance lengths (the ABI decoder already bounds both by calldatasize), and the",
+        );
+        w.comment("canonical ABI layout only: the proof at offset 0x40, the instances right after the padded proof,");
+        w.comment("nothing after them, so a client reading instances at EZKL's fixed offsets sees what is verified.");
+        w.line("if iszero(and(eq(proof.length, PROOF_LEN), eq(instances.length, NUM_INSTANCES))) { revert(0x00, 0x00) }");
+        w.line(format!(
+            "if iszero(and(eq(calldataload(0x04), 0x40), eq(calldataload(0x24), {}))) {{ revert(0x00, 0x00) }}",
+            hex_addr(self.instances_head())
+        ));
+        w.line(format!(
+            "if iszero(eq(calldatasize(), {})) {{ revert(0x00, 0x00) }}",
+            hex_addr(self.calldata_len())
+        ));
         if let (Placement::Separate, Some(base)) = (self.placement, self.mem.vk_words) {
             let n = vk_words(self.plan).len();
             w.comment("Verifying-key commitments from the key contract (byte 0 is its STOP).");
             w.line(format!("extcodecopy(vk, {}, 1, {})", hex_addr(base), hex_addr(32 * n)));
         }
         w.line("");
+    }
+
+    /// The ABI head offset of `instances` in canonical `verifyProof(bytes,uint256[])` calldata: two head
+    /// words, the proof's length word, the proof padded to 32 bytes.
+    fn instances_head(&self) -> usize {
+        0x40 + 0x20 + self.plan.proof_len.div_ceil(32) * 32
+    }
+
+    /// The exact size of canonical calldata: selector, head, proof, instances' length word and words.
+    fn calldata_len(&self) -> usize {
+        4 + self.instances_head() + 0x20 + 32 * self.plan.num_instances
     }
 
     /// Replays the keccak transcript of snark-verifier's `EvmTranscript`: the buffer starts with the
@@ -405,10 +427,7 @@ impl Ctx<'_> {
         }
         w.close();
         w.comment("Invalid points would make the EC precompiles burn all gas: stop here instead.");
-        w.open("if iszero(ok)");
-        w.line("mstore(0x00, 0)");
-        w.line("return(0x00, 0x20)");
-        w.close();
+        w.line("if iszero(ok) { revert(0x00, 0x00) }");
         w.line("");
     }
 }

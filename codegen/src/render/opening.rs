@@ -100,7 +100,8 @@ impl Ctx<'_> {
         w.line("if iszero(staticcall(gas(), 0x08, 0x00, 0x180, 0x00, 0x20)) { revert(0x00, 0x00) }");
         w.line("ok := and(ok, mload(0x00))");
         w.close();
-        w.line("mstore(0x00, ok)");
+        w.line("if iszero(ok) { revert(0x00, 0x00) }");
+        w.line("mstore(0x00, 1)");
         w.line("return(0x00, 0x20)");
     }
 

@@ -128,17 +128,56 @@ pub fn tampered(
     cases
 }
 
-/// Runs `cases` against `target`; panics listing every accepted case.
+/// Runs `cases` against `target`; panics listing every accepted case, and for our verifier every case
+/// rejected by returning false instead of reverting (EZKL's clients treat "did not revert" as success).
 pub async fn assert_all_rejected(chain: &Chain, target: Target, cases: &[Case]) -> usize {
     let mut accepted = Vec::new();
+    let mut returned_false = Vec::new();
     let mut reverted = 0;
     for c in cases {
         match chain.check(target, &c.proof, &c.instances).await {
             Outcome::True => accepted.push(c.label.clone()),
-            Outcome::False => {}
+            Outcome::False => returned_false.push(c.label.clone()),
             Outcome::Revert(_) => reverted += 1,
         }
     }
     assert!(accepted.is_empty(), "{target:?} accepted tampered inputs: {accepted:?}");
+    if matches!(target, Target::Ours(_)) {
+        assert!(
+            returned_false.is_empty(),
+            "{target:?} returned false instead of reverting: {returned_false:?}"
+        );
+    }
     reverted
+}
+
+/// Calldata that carries the right proof and instances in a non-canonical ABI layout, which our verifier
+/// must refuse (a client reading instances at EZKL's fixed offsets would read other words).
+pub fn non_canonical_layouts(canonical: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let word = |v: usize| U256::from(v).to_be_bytes::<32>().to_vec();
+    let head = |data: &[u8], at: usize| U256::from_be_slice(&data[at..at + 32]).to::<usize>();
+    let (proof_at, inst_at) = (head(canonical, 4), head(canonical, 36));
+    let mut cases = vec![];
+    let mut trailing = canonical.to_vec();
+    trailing.push(0);
+    cases.push(("one trailing byte".into(), trailing));
+    let mut trailing = canonical.to_vec();
+    trailing.extend(word(0));
+    cases.push(("one trailing word".into(), trailing));
+    // A gap word between the head and the proof: both offsets move on by 32, the decoded values are equal.
+    let mut gap = canonical[..4].to_vec();
+    gap.extend(word(proof_at + 32));
+    gap.extend(word(inst_at + 32));
+    gap.extend(word(0));
+    gap.extend(&canonical[68..]);
+    cases.push(("a gap word before the proof".into(), gap));
+    // The instances first, then the proof (offsets swapped accordingly).
+    let (proof_part, inst_part) = (&canonical[4 + proof_at..4 + inst_at], &canonical[4 + inst_at..]);
+    let mut swapped = canonical[..4].to_vec();
+    swapped.extend(word(0x40 + inst_part.len()));
+    swapped.extend(word(0x40));
+    swapped.extend(inst_part);
+    swapped.extend(proof_part);
+    cases.push(("instances before the proof".into(), swapped));
+    cases
 }

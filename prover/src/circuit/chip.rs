@@ -247,28 +247,36 @@ impl InferenceChip {
             let mut delta = Value::known(0i128);
             for (j, xcol) in cfg.x.iter().enumerate() {
                 let term = chunk.get(j);
-                let xv = term.map_or(Value::known(0), |&(v, _)| (ctx.value)(v as usize));
-                let xc = region.assign_advice(*xcol, row, xv.map(to_field)).cell();
                 let coef = term.map_or(0, |&(_, c)| c);
                 match (&coefs, term) {
-                    (Coefs::Fixed, _) => {
+                    // Padding with fixed coefficients: the slot's coefficient is the fixed 0, so no value of
+                    // its operand reaches the sum; the operand is left unassigned (the mutation suite checks
+                    // that every assigned cell is constrained).
+                    (Coefs::Fixed, None) => {
+                        region.assign_fixed(cfg.f[j], row, Fr::zero());
+                    }
+                    (Coefs::Fixed, Some(&(v, _))) => {
                         region.assign_fixed(cfg.f[j], row, to_field(i128::from(coef)));
-                        if let Some(&(v, _)) = term {
-                            region.constrain_equal(xc, cells[v as usize]);
-                        }
+                        let xc = region.assign_advice(*xcol, row, (ctx.value)(v as usize).map(to_field));
+                        region.constrain_equal(xc.cell(), cells[v as usize]);
                     }
                     (Coefs::Private { pc, hash, .. }, Some(&(v, _))) => {
-                        region.constrain_equal(xc, cells[v as usize]);
+                        let xc = region.assign_advice(*xcol, row, (ctx.value)(v as usize).map(to_field));
+                        region.constrain_equal(xc.cell(), cells[v as usize]);
                         let wc = region.assign_advice(pc.w[j], row, param(coef)).cell();
                         region.constrain_equal(wc, hash.inputs[slot]);
                         slot += 1;
                     }
-                    // Padding: the operand is pinned to zero, so its unconstrained coefficient adds nothing.
+                    // Padding with private coefficients: operand and coefficient are both pinned to the hash
+                    // gadget's zero cell, so their product is 0 and neither cell is free.
                     (Coefs::Private { pc, hash, .. }, None) => {
+                        let xc = region.assign_advice(*xcol, row, Value::known(Fr::zero())).cell();
                         region.constrain_equal(xc, hash.zero);
-                        region.assign_advice(pc.w[j], row, Value::known(Fr::zero()));
+                        let wc = region.assign_advice(pc.w[j], row, Value::known(Fr::zero())).cell();
+                        region.constrain_equal(wc, hash.zero);
                     }
                 }
+                let xv = term.map_or(Value::known(0), |&(v, _)| (ctx.value)(v as usize));
                 delta = delta.zip(xv).map(|(d, x)| d + x * i128::from(coef));
             }
             acc = acc.zip(delta).map(|(a, d)| a + d);

@@ -222,12 +222,19 @@ impl CircuitSpec {
         }
     }
 
-    /// The smallest `k` whose usable rows hold the layout and both tables.
+    /// Public instances: the inputs, the outputs and, with private parameters, the commitment.
+    pub fn num_instances(&self) -> usize {
+        self.graph.num_inputs as usize + self.graph.outputs.len() + usize::from(self.params.private)
+    }
+
+    /// The smallest `k` whose usable rows hold the layout, both tables and the instance column.
     pub fn min_k(&self) -> u32 {
         let mut cs = ConstraintSystem::<Fr>::default();
         let _ = InferenceChip::configure(&mut cs, self.params);
         let size = self.layout_size();
-        let need = size.rows.max(size.act_table_rows).max(size.range_table_rows) + cs.blinding_factors() + 1;
+        let need = size.rows.max(size.act_table_rows).max(size.range_table_rows).max(self.num_instances())
+            + cs.blinding_factors()
+            + 1;
         let mut k = 4u32;
         while (1usize << k) < need.max(cs.minimum_rows()) {
             k += 1;

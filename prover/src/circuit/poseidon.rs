@@ -350,8 +350,12 @@ impl PoseidonChip {
                 Program { absorb: false, full: false, rounds: plan.tail() },
             ),
         ];
+        // Every program the plan lays out gets its gate. (A plan with `HALF_FULL` full rounds per row has no
+        // `poseidon_full` row before the partial rounds but still one after them: skipping that gate left the
+        // final full rounds, and so the commitment, unconstrained. Key generation now refuses a selector that
+        // no gate uses.)
         for (name, selector, program) in programs {
-            if program.rounds == 0 || (name == "poseidon_full" && fr == HALF_FULL) {
+            if program.rounds == 0 {
                 continue;
             }
             meta.create_gate(name, |m| program_constraints(m, &config, selector, program));
@@ -558,6 +562,102 @@ mod tests {
                     assert_eq!(p.end_fixed(2) + 1, p.fixed_cells());
                 }
             }
+        }
+    }
+
+    /// A circuit that hashes `values` with the gadget at `width` operand columns and exposes the commitment.
+    #[derive(Clone, Debug)]
+    struct HashCircuit {
+        width: usize,
+        values: Vec<Fr>,
+    }
+
+    impl halo2_proofs::plonk::Circuit<Fr> for HashCircuit {
+        type Config = (PoseidonConfig, Column<halo2_proofs::plonk::Instance>);
+        type FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner;
+        type Params = usize;
+
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+
+        fn params(&self) -> usize {
+            self.width
+        }
+
+        fn configure_with_params(meta: &mut ConstraintSystem<Fr>, width: usize) -> Self::Config {
+            let x: Vec<_> = (0..width).map(|_| meta.advice_column()).collect();
+            let fixed: Vec<_> = (0..=width).map(|_| meta.fixed_column()).collect();
+            let instance = meta.instance_column();
+            meta.enable_equality(instance);
+            x.iter().for_each(|c| meta.enable_equality(*c));
+            (PoseidonChip::configure(meta, &x, &fixed), instance)
+        }
+
+        fn configure(meta: &mut ConstraintSystem<Fr>) -> Self::Config {
+            Self::configure_with_params(meta, 8)
+        }
+
+        fn synthesize(
+            &self,
+            (config, instance): Self::Config,
+            mut layouter: impl halo2_proofs::circuit::Layouter<Fr>,
+        ) -> Result<(), PlonkError> {
+            let chip = PoseidonChip::new(config);
+            let n = self.values.len();
+            let cells = layouter.assign_region(
+                || "hash",
+                |mut region| chip.assign_hash(&mut region, 0, n, Some(&self.values)),
+            )?;
+            layouter.constrain_instance(cells.output, instance, 0);
+            Ok(())
+        }
+    }
+
+    /// The regression for the skipped `poseidon_full` gate: a prover that overwrites the final state (and
+    /// claims the overwritten commitment) is rejected at every width, 26 and 32 included (4 full rounds per
+    /// row, where the last full-round row had no gate).
+    #[test]
+    fn overwritten_final_state_is_rejected_at_every_width() {
+        use halo2_proofs::dev::MockProver;
+        let values: Vec<Fr> = (1..=5u64).map(|v| Fr::from(v * 104_729)).collect();
+        let honest = hash(&values);
+        for width in [8, 16, 26, 32] {
+            let plan = PoseidonPlan::for_width(width).expect("plan");
+            let circuit = HashCircuit { width, values: values.clone() };
+            let ok = MockProver::run(11, &circuit, vec![vec![honest]]).expect("mock");
+            assert_eq!(ok.verify(), Ok(()), "width {width}: honest hash rejected");
+            let forged = honest + Fr::from(12_345);
+            let final_row = plan.rows_for(values.len()) - 1;
+            for word in 0..3 {
+                let mut bad = MockProver::run(11, &circuit, vec![vec![forged]]).expect("mock");
+                if word == 0 {
+                    bad.set_advice(0, final_row, forged);
+                } else {
+                    let v = bad.advice_value(word, final_row).expect("value");
+                    bad.set_advice(word, final_row, v + Fr::ONE);
+                }
+                assert!(
+                    bad.verify().is_err(),
+                    "width {width}: an overwritten final state word {word} verified"
+                );
+            }
+        }
+        assert_eq!(PoseidonPlan::for_width(26).map(|p| p.full_per_row), Some(HALF_FULL));
+    }
+
+    /// Every width keys: every selector the gadget enables has its gate (key generation refuses an enabled
+    /// selector that no gate or lookup uses, which is how the skipped gate would show).
+    #[test]
+    fn every_width_keys_with_every_selector_used() {
+        use halo2_proofs::halo2curves::bn256::Bn256;
+        use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+        use rand::SeedableRng;
+        let params = ParamsKZG::<Bn256>::setup(11, rand_chacha::ChaCha20Rng::seed_from_u64(1));
+        for width in [8, 16, 26, 32] {
+            let circuit = HashCircuit { width, values: vec![Fr::ONE; 3] };
+            let vk = halo2_proofs::plonk::keygen_vk(&params, &circuit);
+            assert!(vk.is_ok(), "width {width}: {:?}", vk.err());
         }
     }
 

@@ -12,7 +12,8 @@ contract Halo2Verifier {
     /// @notice Checks a SHPLONK KZG proof over BN254 against its public instances.
     /// @param proof The proof bytes exactly as the prover wrote them.
     /// @param instances The public instances, each below the scalar field modulus.
-    /// @return True only for a valid proof; anything else returns false or reverts.
+    /// @return Always true: every failure (invalid proof, wrong lengths, an instance >= r, non-canonical
+    ///         calldata, a failed precompile) reverts, as EZKL's and PSE's verifiers do.
     function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool) {
         assembly {
             // ----------------------------------------------------------------------------------
@@ -72,8 +73,7 @@ contract Halo2Verifier {
             }
 
             // acc (memory 0x00..0x40) += s · (x, y), with ecMul (0x07) and ecAdd (0x06).
-            // Inputs are valid points, so a failing precompile means too little gas: revert, never
-            // return false for a proof that may be valid.
+            // Inputs are valid points, so a failing precompile means too little gas: revert.
             function msm_add(x, y, s) {
                 mstore(0x40, x)
                 mstore(0x60, y)
@@ -94,11 +94,14 @@ contract Halo2Verifier {
             // ----------------------------------------------------------------------------------
             let R := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001 // BN254 scalar field modulus
             let ok := 1
-            // Exact proof and instance lengths (the ABI decoder already bounds both by calldatasize).
-            if iszero(and(eq(proof.length, PROOF_LEN), eq(instances.length, NUM_INSTANCES))) {
-                mstore(0x00, 0)
-                return(0x00, 0x20)
-            }
+            // Every failure reverts, as EZKL's and PSE's verifiers do: a client that treats "did not revert"
+            // as success never accepts an invalid proof.
+            // Exact proof and instance lengths (the ABI decoder already bounds both by calldatasize), and the
+            // canonical ABI layout only: the proof at offset 0x40, the instances right after the padded proof,
+            // nothing after them, so a client reading instances at EZKL's fixed offsets sees what is verified.
+            if iszero(and(eq(proof.length, PROOF_LEN), eq(instances.length, NUM_INSTANCES))) { revert(0x00, 0x00) }
+            if iszero(and(eq(calldataload(0x04), 0x40), eq(calldataload(0x24), 0x13e0))) { revert(0x00, 0x00) }
+            if iszero(eq(calldatasize(), 0x1544)) { revert(0x00, 0x00) }
 
             // ----------------------------------------------------------------------------------
             // Fiat-Shamir transcript (keccak256, as snark-verifier's EvmTranscript)
@@ -169,10 +172,7 @@ contract Halo2Verifier {
                 }
             }
             // Invalid points would make the EC precompiles burn all gas: stop here instead.
-            if iszero(ok) {
-                mstore(0x00, 0)
-                return(0x00, 0x20)
-            }
+            if iszero(ok) { revert(0x00, 0x00) }
 
             // ----------------------------------------------------------------------------------
             // Denominators, one batched inversion, Lagrange values and instance evaluations
@@ -756,7 +756,8 @@ contract Halo2Verifier {
                 if iszero(staticcall(gas(), 0x08, 0x00, 0x180, 0x00, 0x20)) { revert(0x00, 0x00) }
                 ok := and(ok, mload(0x00))
             }
-            mstore(0x00, ok)
+            if iszero(ok) { revert(0x00, 0x00) }
+            mstore(0x00, 1)
             return(0x00, 0x20)
         }
     }
