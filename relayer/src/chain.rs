@@ -89,12 +89,14 @@ impl Chain {
                 WsConnect::new(url).with_max_retries(u32::MAX).with_retry_interval(Duration::from_secs(1));
             tokio::time::timeout(timeout, builder.connect_ws(conn))
                 .await
-                .map_err(|_| Error::RpcTimeout("connect"))??
+                .map_err(|_| Error::RpcTimeout("connect"))?
+                .map_err(|e| redacted(e.into()))?
                 .erased()
         } else {
             tokio::time::timeout(timeout, builder.connect(url))
                 .await
-                .map_err(|_| Error::RpcTimeout("connect"))??
+                .map_err(|_| Error::RpcTimeout("connect"))?
+                .map_err(|e| redacted(e.into()))?
                 .erased()
         };
         let oracle = IInferenceOracle::new(oracle, provider.clone());
@@ -114,7 +116,20 @@ impl Chain {
         tokio::time::timeout(self.timeout, fut.into_future())
             .await
             .map_err(|_| Error::RpcTimeout(what))?
-            .map_err(Into::into)
+            .map_err(|e| redacted(e.into()))
+    }
+
+    /// `eth_gasPrice`: what one unit of gas costs now (base fee plus tip), for the profitability policy.
+    pub(crate) async fn gas_price(&self) -> Result<u128> {
+        self.timed("eth_gasPrice", self.provider.get_gas_price()).await
+    }
+
+    /// Timestamp and number of the latest block.
+    pub(crate) async fn latest_block(&self) -> Result<(u64, u64)> {
+        let block = self
+            .timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Latest))
+            .await?;
+        block.map(|b| (b.header.timestamp, b.header.number)).ok_or(Error::RpcTimeout("latest block missing"))
     }
 
     /// `eth_chainId`.
@@ -137,10 +152,7 @@ impl Chain {
 
     /// Timestamp of the latest block.
     pub(crate) async fn latest_timestamp(&self) -> Result<u64> {
-        let block = self
-            .timed("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Latest))
-            .await?;
-        block.map(|b| b.header.timestamp).ok_or(Error::RpcTimeout("latest block missing"))
+        Ok(self.latest_block().await?.0)
     }
 
     /// `InferenceRequested` logs of the oracle in `[from, to]`.
@@ -167,6 +179,12 @@ impl Chain {
     /// `getModel(id)`.
     pub(crate) async fn model(&self, id: U256) -> Result<IInferenceOracle::Model> {
         self.timed("getModel", self.oracle.getModel(id).call()).await
+    }
+
+    /// `keccak256` of the code at `addr` now (`EXTCODEHASH`; the empty code's hash when it has none).
+    pub(crate) async fn code_hash(&self, addr: Address) -> Result<B256> {
+        let code = self.timed("eth_getCode", self.provider.get_code_at(addr)).await?;
+        Ok(alloy::primitives::keccak256(&code))
     }
 
     /// Account nonce at `block` (`pending` for the pool's view).
@@ -266,11 +284,43 @@ pub(crate) fn is_already_known(err: &Error) -> bool {
     m.contains("already known") || m.contains("already imported") || m.contains("alreadyknown")
 }
 
+/// Transport failures carry the endpoint's URL (reqwest prints it, API key and all): keep scheme and host.
+fn redacted(e: Error) -> Error {
+    match e {
+        Error::Rpc(TransportError::Transport(kind))
+        | Error::Contract(alloy::contract::Error::TransportError(TransportError::Transport(kind))) => {
+            Error::Transport(crate::config::redact_urls(&kind.to_string()))
+        }
+        other => other,
+    }
+}
+
 /// Whether the error came from the transport (node unreachable, timeout) rather than the node's answer.
 pub(crate) fn is_transport(err: &Error) -> bool {
     match err {
-        Error::RpcTimeout(_) => true,
+        Error::RpcTimeout(_) | Error::Transport(_) => true,
         Error::Rpc(e) => matches!(e, TransportError::Transport(_)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// reqwest names the URL it failed to reach; an API key in it must not reach logs or the HTTP API.
+    #[tokio::test]
+    async fn transport_errors_do_not_carry_the_rpc_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://user:pw@127.0.0.1:{port}/v2/SECRETKEY?key=SECRET2");
+        let chain = Chain::connect(&url, Address::repeat_byte(1), Duration::from_secs(5)).await.unwrap();
+        let e = chain.block_number().await.unwrap_err();
+        assert!(is_transport(&e), "{e:?}");
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("127.0.0.1"), "{shown}");
+        for secret in ["SECRETKEY", "SECRET2", "pw@"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

@@ -13,6 +13,12 @@ use std::{
 /// Smallest fee bump geth-style pools accept for a same-nonce replacement is 10%; we require 12.5%.
 pub const MIN_FEE_BUMP_BPS: u32 = 1250;
 
+/// Default cap on `maxFeePerGas`: 200 gwei.
+pub const DEFAULT_MAX_FEE_PER_GAS_WEI: u128 = 200_000_000_000;
+
+/// Shortest bearer token the proving API accepts.
+pub const MIN_TOKEN_LEN: usize = 16;
+
 /// The relayer's configuration, usually read from `relayer.toml` with [`Config::from_file`].
 ///
 /// Relative paths (`db_path`, model `dir`, `signer.keystore`) are resolved against the config file's
@@ -61,9 +67,15 @@ pub struct Config {
     /// Gas and fee policy.
     #[serde(default)]
     pub gas: GasConfig,
-    /// HTTP server (metrics, health, off-chain proving API).
+    /// Which requests are worth answering.
+    #[serde(default)]
+    pub profit: ProfitConfig,
+    /// HTTP server: `/metrics`, `/healthz`, `GET /v1/requests/{id}`.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The off-chain proving API (`POST /v1/prove`) on its own listener; off by default.
+    #[serde(default)]
+    pub prove_api: ProveApiConfig,
     /// Where the fulfilment key comes from.
     pub signer: SignerConfig,
 }
@@ -77,6 +89,16 @@ pub struct ModelConfig {
     pub model_id: U256,
     /// Directory written by `zkoracle compile` + `zkoracle setup` (circuit.json, pk.bin, vk.bin).
     pub dir: PathBuf,
+    /// Gas of one fulfilment without the callback, for the profitability check before proving; defaults
+    /// to `profit.fulfil_gas`.
+    #[serde(default)]
+    pub fulfil_gas: Option<u64>,
+    /// The verifier the model must be registered with; start-up refuses another.
+    #[serde(default)]
+    pub verifier: Option<Address>,
+    /// The smallest registered fee this relayer serves the model for; start-up refuses a lower one.
+    #[serde(default, deserialize_with = "de_opt_u256")]
+    pub min_fee_wei: Option<U256>,
 }
 
 /// Gas, fee and replacement policy.
@@ -89,8 +111,8 @@ pub struct GasConfig {
     pub bump_after_secs: u64,
     /// A pending transaction is re-broadcast at most this often, in seconds.
     pub rebroadcast_secs: u64,
-    /// Upper bound for `maxFeePerGas`, in wei (no bump goes above it); unset = no cap.
-    pub max_fee_per_gas_wei: Option<u128>,
+    /// Upper bound for `maxFeePerGas`, in wei: no fee and no bump goes above it.
+    pub max_fee_per_gas_wei: u128,
     /// Lower bound for `maxPriorityFeePerGas`, in wei.
     pub min_priority_fee_wei: u128,
     /// Gas limit = estimate * this / 100.
@@ -103,7 +125,7 @@ impl Default for GasConfig {
             fee_bump_bps: 2000,
             bump_after_secs: 60,
             rebroadcast_secs: 15,
-            max_fee_per_gas_wei: None,
+            max_fee_per_gas_wei: DEFAULT_MAX_FEE_PER_GAS_WEI,
             min_priority_fee_wei: 0,
             gas_limit_multiplier_pct: 130,
         }
@@ -123,6 +145,91 @@ pub struct HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self { listen: SocketAddr::from(([127, 0, 0, 1], 9464)), enabled: true }
+    }
+}
+
+/// The profitability policy: a request is served only when its callback gas is at most
+/// `max_callback_gas` and `fee >= (fulfil gas + callbackGasLimit) * gas price * margin_bps / 10000`, checked
+/// before proving (fulfil gas from the config) and again before signing (fulfil gas from `eth_estimateGas`,
+/// which includes the gas the oracle reserves for the callback).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfitConfig {
+    /// Largest `callbackGasLimit` served.
+    pub max_callback_gas: u32,
+    /// Gas of one fulfilment without the callback, before a proof exists to estimate it.
+    pub fulfil_gas: u64,
+    /// Required fee over cost, in basis points (12000 = the fee must cover the cost 1.2 times; 0 serves
+    /// every fee).
+    pub margin_bps: u32,
+}
+
+impl Default for ProfitConfig {
+    fn default() -> Self {
+        Self { max_callback_gas: 500_000, fulfil_gas: 600_000, margin_bps: 12_000 }
+    }
+}
+
+/// `POST /v1/prove`: its own listener, a bearer token, a concurrency limit and a timeout.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProveApiConfig {
+    /// Whether to serve it at all.
+    pub enabled: bool,
+    /// Listen address (not the `[http]` one).
+    pub listen: SocketAddr,
+    /// Name of an environment variable holding the bearer token.
+    pub token_env: Option<String>,
+    /// The bearer token itself (prefer `token_env`).
+    pub token: Option<String>,
+    /// Proofs the API runs at once (its own workers, apart from on-chain proving); more get 429.
+    pub max_concurrent: usize,
+    /// Seconds before a request is answered 504 (the proof still holds its slot until it ends).
+    pub timeout_secs: u64,
+}
+
+impl Default for ProveApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9465)),
+            token_env: None,
+            token: None,
+            max_concurrent: 1,
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl fmt::Debug for ProveApiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProveApiConfig")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token_env", &self.token_env)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("max_concurrent", &self.max_concurrent)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+impl ProveApiConfig {
+    /// The bearer token, from `token` or the `token_env` variable. Errors name the variable, never the value.
+    pub fn resolve_token(&self) -> Result<String> {
+        let token = match (&self.token, &self.token_env) {
+            (Some(t), None) => t.clone(),
+            (None, Some(var)) => std::env::var(var).map_err(|_| {
+                Error::Config(format!("prove_api.token_env: environment variable {var} is not set"))
+            })?,
+            _ => return Err(Error::Config("prove_api: set token_env or token (exactly one)".into())),
+        };
+        if token.trim().len() < MIN_TOKEN_LEN {
+            return Err(Error::Config(format!(
+                "prove_api: the token must be at least {MIN_TOKEN_LEN} characters"
+            )));
+        }
+        Ok(token.trim().to_string())
     }
 }
 
@@ -163,10 +270,31 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("queue_capacity", &self.queue_capacity)
             .field("gas", &self.gas)
+            .field("profit", &self.profit)
             .field("http", &self.http)
+            .field("prove_api", &self.prove_api)
             .field("signer", &self.signer)
             .finish_non_exhaustive()
     }
+}
+
+/// Every `http(s)://` or `ws(s)://` URL in `text` with only its scheme and host left.
+pub(crate) fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) =
+        ["http://", "https://", "ws://", "wss://"].iter().filter_map(|s| rest.find(s)).min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ',' | ']'))
+            .unwrap_or(tail.len());
+        out.push_str(&redact_url(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// RPC URLs often carry API keys in the path or user-info: show scheme and host only.
@@ -221,6 +349,10 @@ fn de_u256<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<U256, 
     }
 }
 
+fn de_opt_u256<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<U256>, D::Error> {
+    de_u256(d).map(Some)
+}
+
 /// Parses a decimal or `0x`-hex unsigned 256-bit integer.
 pub fn parse_u256(s: &str) -> std::result::Result<U256, String> {
     let s = s.trim();
@@ -241,7 +373,10 @@ impl Config {
             .map_err(|source| Error::ConfigParse { path: path.to_path_buf(), source: Box::new(source) })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
         config.resolve_paths(base);
-        config.validate()?;
+        config.validate().map_err(|e| match e {
+            Error::Config(reason) => Error::ConfigInvalid { path: path.to_path_buf(), reason },
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -301,6 +436,20 @@ impl Config {
         }
         if self.gas.gas_limit_multiplier_pct < 100 {
             return bad("gas.gas_limit_multiplier_pct must be at least 100".into());
+        }
+        if self.models.is_empty() {
+            return bad(
+                "models: no [[models]] entry (a relayer serving no model would skip every request)".into()
+            );
+        }
+        if self.prove_api.enabled {
+            self.prove_api.resolve_token()?;
+            if self.prove_api.max_concurrent == 0 || self.prove_api.timeout_secs == 0 {
+                return bad("prove_api.max_concurrent and prove_api.timeout_secs must be positive".into());
+            }
+            if self.http.enabled && self.http.listen == self.prove_api.listen {
+                return bad("prove_api.listen must differ from http.listen".into());
+            }
         }
         let mut ids: Vec<U256> = self.models.iter().map(|m| m.model_id).collect();
         ids.sort();
@@ -390,6 +539,46 @@ mod tests {
         assert_eq!(c.models[0].dir, path.parent().unwrap().join("build/spread_mlp"));
         let e = Config::from_file(Path::new("/nonexistent/relayer.toml")).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/relayer.toml"), "{e}");
+    }
+
+    /// Issue #14: a relayer.toml cut just before `[[models]]` is refused (it would skip every request).
+    #[test]
+    fn a_config_serving_no_model_is_refused_naming_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.toml");
+        let cut = MINIMAL.split("[[models]]").next().unwrap();
+        std::fs::write(&path, cut).unwrap();
+        let e = Config::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains(&path.display().to_string()) && e.contains("models"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    #[test]
+    fn prove_api_needs_a_token_and_its_own_listener() {
+        let with = |extra: &str| {
+            let c =
+                Config::from_toml_str(&format!("{MINIMAL}\n[prove_api]\nenabled = true\n{extra}")).unwrap();
+            c.validate().map_err(|e| e.to_string())
+        };
+        assert!(with("").unwrap_err().contains("token"));
+        assert!(with("token = \"short\"").unwrap_err().contains("at least"));
+        assert!(with("token_env = \"ZKORACLE_UNSET_TOKEN_VAR\"")
+            .unwrap_err()
+            .contains("ZKORACLE_UNSET_TOKEN_VAR"));
+        with("token = \"0123456789abcdef\"").unwrap();
+        let same = with("token = \"0123456789abcdef\"\nlisten = \"127.0.0.1:9464\"");
+        assert!(same.unwrap_err().contains("differ"));
+        let c = Config::from_toml_str(&format!("{MINIMAL}\n[prove_api]\ntoken = \"SECRETTOKEN12345678\""))
+            .unwrap();
+        assert!(!format!("{c:?}").contains("SECRETTOKEN"));
+        assert!(!Config::from_toml_str(MINIMAL).unwrap().prove_api.enabled, "off by default");
+    }
+
+    #[test]
+    fn redacts_every_url_in_a_message() {
+        let m = "error sending request for url (https://u:p@rpc.example/v2/KEY?x=1): connection refused";
+        let r = redact_urls(m);
+        assert_eq!(r, "error sending request for url (https://rpc.example/…): connection refused");
     }
 
     #[test]

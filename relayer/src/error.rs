@@ -26,6 +26,22 @@ pub enum Error {
     /// A configuration value is invalid.
     #[error("invalid config: {0}")]
     Config(String),
+    /// A configuration file holds an invalid value (the reason names the key).
+    #[error("invalid config {path}: {reason}")]
+    ConfigInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+    /// A served model does not match its on-chain registration.
+    #[error("model {model_id}: {reason}")]
+    ModelMismatch {
+        /// The model id.
+        model_id: String,
+        /// What differs.
+        reason: String,
+    },
     /// The signing key could not be loaded.
     #[error("signer: {0}")]
     Signer(String),
@@ -53,6 +69,9 @@ pub enum Error {
     /// A contract call failed.
     #[error("contract call: {0}")]
     Contract(#[from] alloy::contract::Error),
+    /// The RPC endpoint could not be reached (the message has the endpoint's URL redacted).
+    #[error("rpc transport: {0}")]
+    Transport(String),
     /// A JSON-RPC call did not answer in time.
     #[error("rpc call `{0}` timed out")]
     RpcTimeout(&'static str),

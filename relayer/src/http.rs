@@ -1,28 +1,26 @@
-//! HTTP server: `/metrics`, `/healthz`, `POST /v1/prove`, `GET /v1/requests/{id}`.
+//! HTTP server: `/metrics`, `/healthz`, `GET /v1/requests/{id}` (`POST /v1/prove` has its own listener:
+//! [`crate::prove_api`]).
 
 use crate::{
     config::parse_u256,
     db::{Db, State},
     error::{Error, Result},
     metrics::gauge_i64,
-    prover::{check_input, Proof, ProverPool},
     Shared,
 };
-use alloy::primitives::{I256, U256};
 use axum::{
     extract::{Path, State as AxState},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get,
     Json, Router,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::{net::SocketAddr, sync::Arc};
 
 #[derive(Clone)]
 struct App {
     db: Db,
-    pool: ProverPool,
     shared: Arc<Shared>,
 }
 
@@ -30,27 +28,34 @@ struct App {
 pub(crate) async fn serve(
     addr: SocketAddr,
     db: Db,
-    pool: ProverPool,
     shared: Arc<Shared>,
 ) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
-    let app = App { db, pool, shared };
+    let app = App { db, shared };
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .route("/v1/prove", post(prove))
         .route("/v1/requests/{id}", get(request))
         .with_state(app);
+    listen(addr, router, "http server").await
+}
+
+/// Binds `addr` for `router`; returns the bound address and the server future.
+pub(crate) async fn listen(
+    addr: SocketAddr,
+    router: Router,
+    what: &'static str,
+) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Http { addr: addr.to_string(), source })?;
     let bound = listener.local_addr().map_err(|source| Error::Http { addr: addr.to_string(), source })?;
-    tracing::info!(%bound, "http server listening");
+    tracing::info!(%bound, "{what} listening");
     Ok((bound, async move {
         axum::serve(listener, router).await.map_err(|source| Error::Http { addr: bound.to_string(), source })
     }))
 }
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
 
@@ -84,60 +89,6 @@ async fn healthz(AxState(app): AxState<App>) -> Response {
     let body = Health { status: if ok { "ok" } else { "degraded" }, last_scan_age_secs: age, requests };
     let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body)).into_response()
-}
-
-/// `POST /v1/prove` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProveBody {
-    /// On-chain model id (number, decimal or 0x string).
-    model: serde_json::Value,
-    /// Quantized input (integers at the model's input scale).
-    input: Vec<i64>,
-}
-
-#[derive(Serialize)]
-struct ProveResponse {
-    model_id: String,
-    proving_ms: u64,
-    #[serde(flatten)]
-    proof: Proof,
-}
-
-async fn prove(
-    AxState(app): AxState<App>,
-    body: std::result::Result<Json<ProveBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
-    };
-    let model_id = match &body.model {
-        serde_json::Value::Number(n) => n.as_u64().map(U256::from).ok_or_else(|| format!("bad model id {n}")),
-        serde_json::Value::String(s) => parse_u256(s),
-        other => Err(format!("model must be a number or string, got {other}")),
-    };
-    let model_id = match model_id {
-        Ok(m) => m,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    let Some(prover) = app.pool.models().get(model_id) else {
-        return error(StatusCode::NOT_FOUND, format!("model {model_id} is not served by this relayer"));
-    };
-    let as_i256: Vec<I256> = body.input.iter().map(|&v| I256::try_from(v).unwrap_or(I256::MAX)).collect();
-    let input = match check_input(prover.as_ref(), &as_i256) {
-        Ok(i) => i,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
-    };
-    match app.pool.prove(model_id, input).await {
-        Ok((proof, took)) => Json(ProveResponse {
-            model_id: model_id.to_string(),
-            proving_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-            proof,
-        })
-        .into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
 }
 
 #[derive(Serialize)]

@@ -21,16 +21,24 @@ mod error;
 mod http;
 mod intake;
 mod metrics;
+mod modelcheck;
 mod pipeline;
+mod policy;
+mod prove_api;
 mod prover;
 mod txmgr;
 
 pub use chain::{decode_revert, IInferenceOracle, OnChainStatus};
-pub use config::{parse_u256, Config, GasConfig, HttpConfig, ModelConfig, SignerConfig, MIN_FEE_BUMP_BPS};
+pub use config::{
+    parse_u256, Config, GasConfig, HttpConfig, ModelConfig, ProfitConfig, ProveApiConfig, SignerConfig,
+    DEFAULT_MAX_FEE_PER_GAS_WEI, MIN_FEE_BUMP_BPS, MIN_TOKEN_LEN,
+};
 pub use db::{Db, RequestRow, State};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
-pub use prover::{check_input, ModelLoader, Models, Proof, Prover, ProverPool, ProvingModelLoader};
+pub use prover::{
+    check_input, ModelLoader, Models, Proof, ProofTask, Prover, ProverPool, ProvingModelLoader,
+};
 
 use alloy::{network::EthereumWallet, primitives::Address, signers::local::PrivateKeySigner};
 use std::{
@@ -166,39 +174,39 @@ async fn connect(config: &Config) -> Result<chain::Chain> {
     }
 }
 
-/// Refuses to serve a model whose on-chain shape differs from the local proving key's.
-async fn check_models(chain: &chain::Chain, models: &Models) -> Result<()> {
-    for id in models.ids() {
-        let Some(local) = models.get(id) else { continue };
-        match chain.model(id).await {
-            Ok(m) => {
-                let (inl, outl) = (m.params.inputLen as usize, m.params.outputLen as usize);
-                if inl != local.input_len() || outl != local.output_len() {
-                    return Err(Error::Config(format!(
-                        "model {id}: on-chain shape {inl}->{outl} differs from the local model {}->{}",
-                        local.input_len(),
-                        local.output_len()
-                    )));
+/// Reads every served model's registration, retrying while the node is unreachable; refuses to serve a
+/// model that is not registered or whose registration differs from the local model or the config.
+async fn check_models(chain: &chain::Chain, models: &Models, config: &Config) -> Result<()> {
+    for m in &config.models {
+        let Some(local) = models.get(m.model_id) else { continue };
+        let mut delay = Duration::from_millis(500);
+        let on_chain = loop {
+            match chain.model(m.model_id).await {
+                Ok(on_chain) => break on_chain,
+                Err(e) if chain::is_transport(&e) => {
+                    tracing::warn!(model_id = %m.model_id, error = %e, retry_in = ?delay, "cannot read the model");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
                 }
-                let on_chain_scales = (m.params.inputScale, m.params.outputScale);
-                if local.scales().is_some_and(|s| s != on_chain_scales) {
-                    return Err(Error::Config(format!(
-                        "model {id}: on-chain scales {on_chain_scales:?} differ from the local model's {:?}",
-                        local.scales()
-                    )));
-                }
-                // Every proof for a private model whose weights are not the registered ones would revert.
-                let on_chain = m.params.hasWeightsCommitment.then_some(m.params.weightsCommitment);
-                if on_chain != local.weights_commitment() {
-                    return Err(Error::Config(format!(
-                        "model {id}: registered weights commitment {on_chain:?} differs from the local model's {:?}",
-                        local.weights_commitment()
-                    )));
+                Err(e) => {
+                    let reason = match chain::revert_reason(&e) {
+                        Some(r) => format!("not registered on-chain ({r})"),
+                        None => format!("cannot read its registration: {e}"),
+                    };
+                    return Err(Error::ModelMismatch { model_id: m.model_id.to_string(), reason });
                 }
             }
-            Err(e) => {
-                tracing::warn!(model_id = %id, error = %e, "cannot read the model on-chain (not registered yet?)")
-            }
+        };
+        modelcheck::compare(m, local.as_ref(), &on_chain)
+            .map_err(|reason| Error::ModelMismatch { model_id: m.model_id.to_string(), reason })?;
+        // The oracle refuses every proof once the verifier's code differs from its code at registration.
+        let now = chain.code_hash(on_chain.params.verifier).await?;
+        if now != on_chain.verifierCodehash {
+            let reason = format!(
+                "verifier {} code hash {now} differs from {} recorded at registration (every fulfilment would revert)",
+                on_chain.params.verifier, on_chain.verifierCodehash
+            );
+            return Err(Error::ModelMismatch { model_id: m.model_id.to_string(), reason });
         }
     }
     Ok(())
@@ -232,11 +240,16 @@ pub async fn run_with_models(
         c = connect(&config) => c?,
         () = &mut shutdown => return Ok(()),
     };
-    check_models(&chain, &models).await?;
+    check_models(&chain, &models, &config).await?;
     let requeued = db.reset_in_flight()?;
+    let served: Vec<_> = models.ids().collect();
+    let unskipped = db.requeue_unknown_models(&served)?;
+    if !unskipped.is_empty() {
+        tracing::warn!(requests = ?unskipped, "requests skipped earlier for an unknown model are served now; queued again");
+    }
     tracing::info!(%address, oracle = %config.oracle, chain_id = config.chain_id, requeued, models = ?models, "relayer starting");
 
-    let pool = ProverPool::new(models, config.workers, metrics);
+    let pool = ProverPool::new(models.clone(), config.workers, metrics.clone());
     let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
     let queue_rx = Arc::new(Mutex::new(queue_rx));
     let signer = txmgr::TxSigner {
@@ -247,7 +260,13 @@ pub async fn run_with_models(
     };
     let mut tasks = JoinSet::new();
     if config.http.enabled {
-        let (_, server) = http::serve(config.http.listen, db.clone(), pool.clone(), shared.clone()).await?;
+        let (_, server) = http::serve(config.http.listen, db.clone(), shared.clone()).await?;
+        tasks.spawn(server);
+    }
+    if config.prove_api.enabled {
+        let api_pool = ProverPool::new(models, config.prove_api.max_concurrent, metrics);
+        let token = config.prove_api.resolve_token()?;
+        let (_, server) = prove_api::serve(&config.prove_api, api_pool, token).await?;
         tasks.spawn(server);
     }
     let params = intake::IntakeParams {
@@ -265,6 +284,8 @@ pub async fn run_with_models(
             pool: pool.clone(),
             queue: queue_tx,
             deadline_margin_secs: config.deadline_margin_secs,
+            profit: config.profit.clone(),
+            fulfil_gas: config.models.iter().filter_map(|m| Some((m.model_id, m.fulfil_gas?))).collect(),
             shared: shared.clone(),
         }
         .run(),
@@ -279,14 +300,13 @@ pub async fn run_with_models(
         tasks.spawn(worker.run());
     }
     tasks.spawn(
-        txmgr::Submitter {
-            chain: chain.clone(),
-            db: db.clone(),
-            signer: signer.clone(),
-            gas: config.gas.clone(),
-            shared: shared.clone(),
-            next_nonce: None,
-        }
+        txmgr::Submitter::new(
+            chain.clone(),
+            db.clone(),
+            signer.clone(),
+            (config.gas.clone(), config.profit.clone()),
+            shared.clone(),
+        )
         .run(),
     );
     tasks.spawn(

@@ -1,15 +1,23 @@
 //! Prometheus metrics (served at `/metrics`).
 
 use prometheus_client::{
-    encoding::text::encode,
+    encoding::{text::encode, EncodeLabelSet},
     metrics::{
         counter::Counter,
+        family::Family,
         gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
     registry::Registry,
 };
 use std::sync::atomic::AtomicU64;
+
+/// The label of `requests_skipped`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkipLabels {
+    /// The skip code.
+    pub reason: &'static str,
+}
 
 /// Every metric the relayer exports, with the `zkoracle_relayer_` prefix.
 #[derive(Debug)]
@@ -21,8 +29,9 @@ pub struct Metrics {
     pub requests_fulfilled: Counter,
     /// Requests that failed (proving error or reverted fulfilment).
     pub requests_failed: Counter,
-    /// Requests skipped (unknown model, bad input, expired, already fulfilled).
-    pub requests_skipped: Counter,
+    /// Requests skipped, by reason (`unknown_model`, `bad_input`, `expired`, `not_pending`, `callback_gas`,
+    /// `unprofitable`, `cancelled`).
+    pub requests_skipped: Family<SkipLabels, Counter>,
     /// Requests dropped by reorgs.
     pub requests_dropped: Counter,
     /// Fulfilment transactions broadcast (including replacements).
@@ -55,7 +64,7 @@ impl Metrics {
             requests_seen: Counter::default(),
             requests_fulfilled: Counter::default(),
             requests_failed: Counter::default(),
-            requests_skipped: Counter::default(),
+            requests_skipped: Family::default(),
             requests_dropped: Counter::default(),
             txs_sent: Counter::default(),
             proving_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 10)),
@@ -73,7 +82,7 @@ impl Metrics {
             m.requests_fulfilled.clone(),
         );
         registry.register("requests_failed", "Requests that failed", m.requests_failed.clone());
-        registry.register("requests_skipped", "Requests skipped with a reason", m.requests_skipped.clone());
+        registry.register("requests_skipped", "Requests skipped, by reason", m.requests_skipped.clone());
         registry.register(
             "requests_dropped",
             "Requests whose log a reorg removed",
@@ -91,6 +100,11 @@ impl Metrics {
         registry.register("chain_head", "Latest chain head", m.chain_head.clone());
         registry.register("cursor_block", "Last fully processed block", m.cursor_block.clone());
         Self { registry, ..m }
+    }
+
+    /// Counts one skipped request under its reason code.
+    pub fn skipped(&self, reason: &'static str) {
+        self.requests_skipped.get_or_create(&SkipLabels { reason }).inc();
     }
 
     /// The OpenMetrics text exposition.

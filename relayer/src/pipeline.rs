@@ -6,14 +6,16 @@
 
 use crate::{
     chain::{Chain, OnChainStatus},
+    config::ProfitConfig,
     db::{Db, RequestRow, State},
     error::Result,
     metrics::gauge_i64,
+    policy::{check_fee, FeeCheck, Skip},
     prover::{check_input, ProverPool},
     Shared,
 };
 use alloy::primitives::U256;
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 use tokio::sync::{mpsc, Mutex};
 
 /// One proving job.
@@ -27,7 +29,7 @@ pub(crate) struct Job {
 /// What the dispatcher decided for a request.
 enum Verdict {
     Prove(Vec<i64>),
-    Skip(String),
+    Skip(Skip),
     /// Cannot decide now (RPC trouble); stays `seen`.
     Later,
 }
@@ -38,7 +40,17 @@ pub(crate) struct Dispatcher {
     pub(crate) pool: ProverPool,
     pub(crate) queue: mpsc::Sender<Job>,
     pub(crate) deadline_margin_secs: u64,
+    pub(crate) profit: ProfitConfig,
+    /// Per-model fulfilment gas (without the callback) for the check before proving.
+    pub(crate) fulfil_gas: BTreeMap<U256, u64>,
     pub(crate) shared: Arc<Shared>,
+}
+
+/// What the dispatcher knows about the chain for one batch.
+#[derive(Clone, Copy)]
+struct Now {
+    timestamp: u64,
+    gas_price: u128,
 }
 
 impl Dispatcher {
@@ -50,10 +62,10 @@ impl Dispatcher {
                 self.shared.sleep_or(&self.shared.wake_dispatcher).await;
                 continue;
             }
-            let now = match self.chain.latest_timestamp().await {
-                Ok(t) => t,
+            let now = match self.now().await {
+                Ok(n) => n,
                 Err(e) => {
-                    tracing::warn!(error = %e, "dispatcher: cannot read the latest block; retrying");
+                    tracing::warn!(error = %e, "dispatcher: cannot read the latest block or gas price; retrying");
                     self.shared.sleep_or(&self.shared.wake_dispatcher).await;
                     continue;
                 }
@@ -61,15 +73,10 @@ impl Dispatcher {
             let mut stalled = false;
             for row in batch {
                 match self.verdict(&row, now).await {
-                    Verdict::Skip(reason) => {
-                        if self.db.transition(
-                            row.req.request_id,
-                            &[State::Seen],
-                            State::Skipped,
-                            Some(&reason),
-                        )? {
-                            self.shared.metrics.requests_skipped.inc();
-                            tracing::warn!(request_id = %row.req.request_id, %reason, "request skipped");
+                    Verdict::Skip(skip) => {
+                        if self.db.skip(row.req.request_id, &[State::Seen], &skip)? {
+                            self.shared.metrics.skipped(skip.code());
+                            tracing::warn!(request_id = %row.req.request_id, reason = %skip, "request skipped");
                         }
                     }
                     Verdict::Prove(input) => {
@@ -92,24 +99,39 @@ impl Dispatcher {
         }
     }
 
-    async fn verdict(&self, row: &RequestRow, now: u64) -> Verdict {
+    async fn now(&self) -> Result<Now> {
+        Ok(Now { timestamp: self.chain.latest_timestamp().await?, gas_price: self.chain.gas_price().await? })
+    }
+
+    async fn verdict(&self, row: &RequestRow, now: Now) -> Verdict {
         let r = &row.req;
         let Some(prover) = self.pool.models().get(r.model_id) else {
-            return Verdict::Skip(format!("unknown model {} (not in this relayer's config)", r.model_id));
+            return Verdict::Skip(Skip::UnknownModel(r.model_id));
         };
         let input = match check_input(prover.as_ref(), &r.input) {
             Ok(i) => i,
-            Err(reason) => return Verdict::Skip(reason),
+            Err(reason) => return Verdict::Skip(Skip::BadInput(reason)),
         };
-        if r.deadline <= now.saturating_add(self.deadline_margin_secs) {
-            return Verdict::Skip(format!(
-                "expired: deadline {} is within {}s of the latest block time {now}",
-                r.deadline, self.deadline_margin_secs
-            ));
+        if r.deadline <= now.timestamp.saturating_add(self.deadline_margin_secs) {
+            return Verdict::Skip(Skip::Expired {
+                deadline: r.deadline,
+                now: now.timestamp,
+                margin: self.deadline_margin_secs,
+            });
+        }
+        let fee = FeeCheck {
+            fee: r.fee,
+            callback_gas_limit: r.callback_gas_limit,
+            fulfil_gas: self.fulfil_gas.get(&r.model_id).copied().unwrap_or(self.profit.fulfil_gas),
+            callback_included: false,
+            gas_price: now.gas_price,
+        };
+        if let Err(skip) = check_fee(&self.profit, fee) {
+            return Verdict::Skip(skip);
         }
         match self.chain.request_status(r.request_id).await {
             Ok(OnChainStatus::Pending) => Verdict::Prove(input),
-            Ok(other) => Verdict::Skip(format!("request is not pending on-chain ({other:?})")),
+            Ok(other) => Verdict::Skip(Skip::NotPending(other)),
             Err(e) => {
                 tracing::warn!(request_id = %r.request_id, error = %e, "getRequest failed; will retry");
                 Verdict::Later

@@ -5,7 +5,7 @@ use crate::{
     error::{Error, Result},
     metrics::Metrics,
 };
-use alloy::primitives::{I256, U256};
+use alloy::primitives::{B256, I256, U256};
 use serde::Serialize;
 use std::{
     collections::BTreeMap,
@@ -14,7 +14,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A proof and the outputs it proves (mirrors `zkoracle_prover::ProofBundle`).
 #[derive(Clone, Debug, Serialize)]
@@ -53,6 +53,10 @@ pub trait Prover: Send + Sync + 'static {
     }
     /// The Poseidon commitment to private weights (`--params private`), as a 256-bit integer.
     fn weights_commitment(&self) -> Option<U256> {
+        None
+    }
+    /// The digest of the verifying key (what the registry stores as `vkDigest`), when known.
+    fn vk_digest(&self) -> Option<B256> {
         None
     }
 }
@@ -136,7 +140,11 @@ pub fn check_input(prover: &dyn Prover, input: &[I256]) -> std::result::Result<V
         .collect()
 }
 
-/// Bounded proving: at most `workers` proofs run at once, each on a blocking thread.
+/// A proof being computed on a blocking thread: its result and how long it took.
+pub type ProofTask = tokio::task::JoinHandle<Result<(Proof, Duration)>>;
+
+/// Bounded proving: at most `workers` proofs run at once, each on a blocking thread that holds its slot
+/// until the proof ends (a caller that stops waiting does not free it).
 #[derive(Clone, Debug)]
 pub struct ProverPool {
     models: Models,
@@ -155,25 +163,40 @@ impl ProverPool {
         &self.models
     }
 
-    /// Proves `input` (already checked with [`check_input`]) on `model_id`; waits for a free worker.
-    pub async fn prove(&self, model_id: U256, input: Vec<i64>) -> Result<(Proof, Duration)> {
-        let prover = self
-            .models
+    fn prover(&self, model_id: U256) -> Result<Arc<dyn Prover>> {
+        self.models
             .get(model_id)
             .cloned()
-            .ok_or_else(|| Error::Prove(format!("model {model_id} is not served by this relayer")))?;
-        let _permit = self.permits.acquire().await.map_err(|e| Error::Task(e.to_string()))?;
-        let started = Instant::now();
-        let out = tokio::task::spawn_blocking(move || prover.prove_quantized(&input))
-            .await
-            .map_err(|e| Error::Task(format!("prover thread: {e}")))?
-            .map_err(Error::Prove)?;
-        let took = started.elapsed();
-        self.metrics.proving_seconds.observe(took.as_secs_f64());
-        if out.outputs_quantized.is_empty() || out.proof.is_empty() {
-            return Err(Error::Prove("prover returned an empty output or proof".into()));
-        }
-        Ok((out, took))
+            .ok_or_else(|| Error::Prove(format!("model {model_id} is not served by this relayer")))
+    }
+
+    fn spawn(&self, prover: Arc<dyn Prover>, input: Vec<i64>, permit: OwnedSemaphorePermit) -> ProofTask {
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            let started = Instant::now();
+            let out = prover.prove_quantized(&input).map_err(Error::Prove)?;
+            let took = started.elapsed();
+            metrics.proving_seconds.observe(took.as_secs_f64());
+            if out.outputs_quantized.is_empty() || out.proof.is_empty() {
+                return Err(Error::Prove("prover returned an empty output or proof".into()));
+            }
+            Ok((out, took))
+        })
+    }
+
+    /// Proves `input` (already checked with [`check_input`]) on `model_id`; waits for a free worker.
+    pub async fn prove(&self, model_id: U256, input: Vec<i64>) -> Result<(Proof, Duration)> {
+        let prover = self.prover(model_id)?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| Error::Task(e.to_string()))?;
+        self.spawn(prover, input, permit).await.map_err(|e| Error::Task(format!("prover thread: {e}")))?
+    }
+
+    /// Starts proving at once if a worker is free; `None` when every worker is busy.
+    pub fn try_prove(&self, model_id: U256, input: Vec<i64>) -> Result<Option<ProofTask>> {
+        let prover = self.prover(model_id)?;
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else { return Ok(None) };
+        Ok(Some(self.spawn(prover, input, permit)))
     }
 }
 
@@ -208,6 +231,10 @@ impl Prover for zkoracle_prover::ProvingModel {
 
     fn weights_commitment(&self) -> Option<U256> {
         self.weights_commitment_be().map(U256::from_be_bytes)
+    }
+
+    fn vk_digest(&self) -> Option<B256> {
+        Self::vk_digest(self).parse().ok()
     }
 
     fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String> {

@@ -32,12 +32,16 @@ async fn wait_state(db: &Path, id: U256, want: State, timeout: Duration) -> Opti
     .await
 }
 
-/// Minimal HTTP/1.1 client (GET or POST with a JSON body); returns (status, body).
+/// The proving API's bearer token in the happy-path test.
+const TOKEN: &str = "relay-test-token-0123456789";
+
+/// Minimal HTTP/1.1 client (GET or POST with a JSON body, the bearer token on POST); returns (status, body).
 async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = if body.is_some() { format!("Authorization: Bearer {TOKEN}\r\n") } else { String::new() };
     let body = body.unwrap_or("");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -72,7 +76,11 @@ async fn happy_path_api_metrics_and_unknown_model() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relayer.sqlite");
     let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port()).parse().unwrap();
-    let cfg = common::config(&chain, &chain.anvil.endpoint(), &db, &models, Some(addr));
+    let api: SocketAddr = format!("127.0.0.1:{}", common::free_port()).parse().unwrap();
+    let mut cfg = common::config(&chain, &chain.anvil.endpoint(), &db, &models, Some(addr));
+    cfg.prove_api.enabled = true;
+    cfg.prove_api.listen = api;
+    cfg.prove_api.token = Some(TOKEN.into());
     let daemon = Daemon::start(cfg, models);
 
     let input = fixture::input(1);
@@ -101,25 +109,25 @@ async fn happy_path_api_metrics_and_unknown_model() {
     let (code, body) = http(addr, "GET", "/metrics", None).await;
     assert_eq!(code, 200);
     assert!(body.contains("zkoracle_relayer_requests_fulfilled_total 1"), "{body}");
-    assert!(body.contains("zkoracle_relayer_requests_skipped_total 1"), "{body}");
+    assert!(body.contains(r#"zkoracle_relayer_requests_skipped_total{reason="unknown_model"} 1"#), "{body}");
     assert!(body.contains("zkoracle_relayer_proving_seconds_count 1"), "{body}");
     assert!(body.contains("zkoracle_relayer_wallet_balance_eth"), "{body}");
     let (code, body) = http(addr, "GET", "/healthz", None).await;
     assert_eq!(code, 200, "{body}");
 
     let req = format!(r#"{{"model": "{model}", "input": {:?}}}"#, input);
-    let (code, body) = http(addr, "POST", "/v1/prove", Some(&req)).await;
+    let (code, body) = http(api, "POST", "/v1/prove", Some(&req)).await;
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["outputs_quantized"][0], proven[0], "same input, same proven output");
     assert_eq!(v["instances"].as_array().unwrap().len(), 9);
     assert!(v["proof"].as_str().unwrap().starts_with("0x"));
     assert!(v["calldata"].as_str().unwrap().starts_with("0x"));
-    let (code, body) = http(addr, "POST", "/v1/prove", Some(r#"{"model": 1, "input": [1]}"#)).await;
+    let (code, body) = http(api, "POST", "/v1/prove", Some(r#"{"model": 1, "input": [1]}"#)).await;
     assert_eq!(code, 422, "{body}");
     assert!(body.contains("wrong input length"), "{body}");
     let (code, _) =
-        http(addr, "POST", "/v1/prove", Some(r#"{"model": 77, "input": [1, 2, 3, 4, 5, 6, 7, 8]}"#)).await;
+        http(api, "POST", "/v1/prove", Some(r#"{"model": 77, "input": [1, 2, 3, 4, 5, 6, 7, 8]}"#)).await;
     assert_eq!(code, 404);
 
     daemon.stop().await;
@@ -298,16 +306,10 @@ async fn burst_of_200_requests_each_fulfilled_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_fulfilment_is_replaced_with_bumped_fees_same_nonce() {
-    let mut chain = Chain::start().await;
-    let (model, models) = fixture::spread_model(&chain, Duration::ZERO).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("relayer.sqlite");
-    let mut cfg = common::config(&chain, &chain.anvil.endpoint(), &db, &models, None);
-    cfg.gas.bump_after_secs = 2;
-    let (id, _) = chain.request(model, &fixture::input(5)).await;
     // Nothing gets mined from now on until we say so: the fulfilment is stuck in the pool.
-    chain.owner.anvil_set_auto_mine(false).await.unwrap();
-    chain.owner.anvil_mine(Some(2), None).await.unwrap();
+    let common::Stalled { mut chain, models, ids, db, mut cfg, dir: _dir } = common::stalled(1).await;
+    let id = ids[0];
+    cfg.gas.bump_after_secs = 2;
     let daemon = Daemon::start(cfg, models);
     let sub = common::wait_for("a fee-bumped replacement", MINUTE, || async {
         let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions().ok()?;

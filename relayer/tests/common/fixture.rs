@@ -6,7 +6,7 @@ use super::{deploy, repo_root, Chain};
 use alloy::primitives::{Address, B256, I256, U256};
 use std::{
     path::PathBuf,
-    sync::{Arc, OnceLock},
+    sync::{mpsc, Arc, Mutex, OnceLock},
     time::Duration,
 };
 use zkoracle_relayer::{IInferenceOracle, Models, Proof, Prover};
@@ -55,13 +55,43 @@ pub fn spread() -> &'static Built {
     })
 }
 
-/// The real prover with extra latency, to hold a request in `proving` long enough to act mid-proof.
-pub struct Slow {
+/// The real prover with extra latency, to hold a request in `proving` long enough to act mid-proof, and
+/// optionally a gate that holds every proof whose first input is [`Wrapped::HOLD`] until the test releases it.
+pub struct Wrapped {
     inner: Arc<zkoracle_prover::ProvingModel>,
     delay: Duration,
+    gate: Option<Gate>,
 }
 
-impl Prover for Slow {
+/// The prover's ends of a gate.
+struct Gate {
+    started: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+/// The test's ends of a gate: a message on `started` per held proof; one `release` send lets one go.
+pub struct GateHandle {
+    pub started: mpsc::Receiver<()>,
+    pub release: mpsc::Sender<()>,
+}
+
+impl Wrapped {
+    /// First input value of a held proof.
+    pub const HOLD: i64 = 4242;
+
+    pub fn slow(inner: Arc<zkoracle_prover::ProvingModel>, delay: Duration) -> Self {
+        Self { inner, delay, gate: None }
+    }
+
+    pub fn gated(inner: Arc<zkoracle_prover::ProvingModel>) -> (Self, GateHandle) {
+        let (started_tx, started) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        let gate = Some(Gate { started: Mutex::new(started_tx), release: Mutex::new(release_rx) });
+        (Self { inner, delay: Duration::ZERO, gate }, GateHandle { started, release })
+    }
+}
+
+impl Prover for Wrapped {
     fn input_len(&self) -> usize {
         Prover::input_len(self.inner.as_ref())
     }
@@ -73,30 +103,59 @@ impl Prover for Slow {
     }
     fn prove_quantized(&self, input: &[i64]) -> Result<Proof, String> {
         std::thread::sleep(self.delay);
+        if let Some(gate) = self.gate.as_ref().filter(|_| input.first() == Some(&Self::HOLD)) {
+            let _ = gate.started.lock().unwrap().send(());
+            let _ = gate.release.lock().unwrap().recv();
+        }
         Prover::prove_quantized(self.inner.as_ref(), input)
     }
+    fn scales(&self) -> Option<(u8, u8)> {
+        Prover::scales(self.inner.as_ref())
+    }
+    fn vk_digest(&self) -> Option<B256> {
+        Prover::vk_digest(self.inner.as_ref())
+    }
 }
+
+/// The model's fee in the fixtures: 0.1 ETH, far above what a fulfilment costs on anvil, so the
+/// relayer's default profitability policy serves every fixture request.
+pub const FEE: u128 = 100_000_000_000_000_000;
 
 /// Deploys spread_mlp's verifier, registers the model and returns `(model_id, models served by the relayer)`.
 /// `delay` adds latency to every proof.
 pub async fn spread_model(chain: &Chain, delay: Duration) -> (U256, Models) {
+    let id = register_spread(chain, U256::from(FEE)).await;
+    let built = spread();
+    let prover: Arc<dyn Prover> = if delay.is_zero() {
+        built.model.clone()
+    } else {
+        Arc::new(Wrapped::slow(built.model.clone(), delay))
+    };
+    (id, Models::from_provers([(id, prover)]))
+}
+
+/// Registers spread_mlp (a fresh verifier deployment) with `fee`; returns the model id.
+pub async fn register_spread(chain: &Chain, fee: U256) -> U256 {
+    register_spread_with(chain, |p| p.fee = fee).await
+}
+
+/// Registers spread_mlp (a fresh verifier deployment) with its parameters changed by `edit`.
+pub async fn register_spread_with(
+    chain: &Chain,
+    edit: impl FnOnce(&mut IInferenceOracle::ModelParams),
+) -> U256 {
     let built = tokio::task::spawn_blocking(spread).await.unwrap();
     let verifier = deploy(&chain.owner, built.verifier_code.clone()).await;
     let m = built.model.as_ref();
-    let params = params(
+    let mut params = params(
         verifier,
         built.vk_digest,
         (Prover::input_len(m), Prover::output_len(m)),
         built.scales,
         Prover::max_abs_input(m),
     );
-    let id = chain.register(params).await;
-    let prover: Arc<dyn Prover> = if delay.is_zero() {
-        built.model.clone()
-    } else {
-        Arc::new(Slow { inner: built.model.clone(), delay })
-    };
-    (id, Models::from_provers([(id, prover)]))
+    edit(&mut params);
+    chain.register(params).await
 }
 
 /// A valid quantized input for spread_mlp, varied by `i`.
@@ -122,7 +181,7 @@ fn params(
         inputScale: input_scale,
         outputScale: output_scale,
         maxAbsInput: I256::try_from(max_abs).unwrap(),
-        fee: U256::from(1_000_000_000_000u64),
+        fee: U256::from(FEE),
         verifierGasLimit: 2_000_000,
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 pub mod fixture;
+pub mod rpc_proxy;
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -185,6 +186,59 @@ impl Chain {
     }
 }
 
+alloy::sol! {
+    /// `contracts/test/helpers/TestConsumer.sol`, the functions the tests call.
+    #[sol(rpc)]
+    interface ITestConsumer {
+        function setMode(uint8 newMode) external;
+        function request(uint256 modelId, int256[] calldata input, uint32 callbackGasLimit)
+            external
+            payable
+            returns (uint256);
+        function calls() external view returns (uint256);
+    }
+}
+
+/// `TestConsumer.Mode.BurnGas`: the callback burns every unit of gas it gets.
+pub const BURN_GAS: u8 = 2;
+
+impl Chain {
+    /// Deploys a `TestConsumer` (requester contract with a callback) in `mode`, owned by the requester.
+    pub async fn deploy_consumer(&self, mode: u8) -> Address {
+        let code = artifact_bytecode("TestConsumer.sol", "TestConsumer");
+        let addr = deploy(&self.requester, [code.as_ref(), &self.oracle.abi_encode()].concat()).await;
+        let c = ITestConsumer::new(addr, self.requester.clone());
+        let r = receipt(&self.requester, *c.setMode(mode).send().await.unwrap().tx_hash()).await;
+        assert!(r.status());
+        addr
+    }
+
+    /// Has `consumer` request an inference with `callback_gas_limit`, paying `estimateFee`; returns the id.
+    pub async fn consumer_request(
+        &self,
+        consumer: Address,
+        model_id: U256,
+        input: &[i64],
+        callback_gas_limit: u32,
+    ) -> U256 {
+        let fee =
+            self.oracle_as(&self.requester).estimateFee(model_id, callback_gas_limit).call().await.unwrap();
+        let c = ITestConsumer::new(consumer, self.requester.clone());
+        let input: Vec<I256> = input.iter().map(|&v| I256::try_from(v).unwrap()).collect();
+        let sent = c.request(model_id, input, callback_gas_limit).value(fee).send().await.unwrap();
+        let r = receipt(&self.requester, *sent.tx_hash()).await;
+        assert!(r.status(), "consumer request reverted");
+        r.inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<IInferenceOracle::InferenceRequested>().ok())
+            .expect("InferenceRequested")
+            .inner
+            .data
+            .requestId
+    }
+}
+
 /// Polls for a receipt (alloy's block heartbeat does not follow `anvil_reorg` rewinds).
 pub async fn receipt(
     p: &DynProvider,
@@ -236,6 +290,33 @@ private_key_env = "{KEY_ENV}"
     let c = Config::from_toml_str(&text).unwrap();
     c.validate().unwrap();
     c
+}
+
+/// A chain where `n` requests to a fresh spread model are logged and confirmed, after which nothing is mined
+/// (automine off): the relayer's fulfilments stay in the pool until the test mines again.
+pub struct Stalled {
+    pub chain: Chain,
+    pub models: Models,
+    pub ids: Vec<U256>,
+    pub db: PathBuf,
+    pub cfg: Config,
+    /// Holds the database's directory.
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn stalled(n: i64) -> Stalled {
+    let chain = Chain::start().await;
+    let (model, models) = fixture::spread_model(&chain, Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.sqlite");
+    let cfg = config(&chain, &chain.anvil.endpoint(), &db, &models, None);
+    let mut ids = vec![];
+    for i in 0..n {
+        ids.push(chain.request(model, &fixture::input(i + 5)).await.0);
+    }
+    chain.owner.anvil_set_auto_mine(false).await.unwrap();
+    chain.owner.anvil_mine(Some(2), None).await.unwrap();
+    Stalled { chain, models, ids, db, cfg, dir }
 }
 
 /// A daemon run we can stop cleanly or kill (drop all its tasks at once).

@@ -87,6 +87,10 @@ private_key_env = "{key_env}"
 [http]
 enabled = false
 
+# A throw-away chain with the demo's 0.001 ETH fee: serve every fee (the default asks 1.2x the gas cost).
+[profit]
+margin_bps = 0
+
 [[models]]
 model_id = "{model_id}"
 dir = "{model_dir}"
