@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench profile soundness clean
+.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench profile soundness conformance clean
 
 all: build
 
@@ -53,6 +53,13 @@ soundness: toolchain
 # bench/work/PROFILE.md, BENCHMARKS.md is left alone.
 profile: toolchain
 	bash bench/run.sh --systems zkoracle --repeat 1 --out bench/work/PROFILE.md
+
+# Real exports (corpus/) and every *.onnx under MODELS=<dir> through compile → setup → prove → verify, outputs
+# against onnxruntime; writes docs/COVERAGE.md. Binary: target/release/zkoracle, else target/debug/zkoracle,
+# or ZKORACLE=<path>. CONFORMANCE_ARGS passes more flags (--list, --only, --timeout, --mem-gib, --no-corpus).
+CONFORMANCE_PY := $(if $(wildcard .venv-corpus/bin/python),.venv-corpus/bin/python,python3)
+conformance:
+	$(CONFORMANCE_PY) bench/conformance.py $(if $(MODELS),--models $(MODELS)) $(CONFORMANCE_ARGS)
 
 clean:
 	$(CARGO) clean
