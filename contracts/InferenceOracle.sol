@@ -10,9 +10,12 @@ import {PackedInts} from "./libraries/PackedInts.sol";
 /// @notice Verifiable-inference oracle. Anyone registers a model (its halo2 verifier and quantization), anyone
 ///         requests an inference by paying the model's fee, and anyone fulfils a request — but an output only
 ///         reaches storage, the fulfiller's fee and the requester's callback after the model's verifier accepted
-///         a proof for exactly `[stored input..., posted output..., weightsCommitment?]` on-chain.
+///         a proof for exactly `[stored input..., posted output..., weightsCommitment?, fulfiller]` on-chain,
+///         where `fulfiller` is `msg.sender`: a proof names the address it pays.
 /// @dev Design, in the order `fulfill` runs:
-///      1. checks: the request is pending and not past its deadline; output length and range;
+///      1. checks: the request is pending and not past its deadline; output length and range; the instances
+///         end with `uint256(uint160(msg.sender))`, so a proof copied from a pending transaction by another sender
+///         fails (the fulfiller instance is absorbed by the proof's Fiat-Shamir transcript; issue #22, item 2);
 ///      2. the verifier is `staticcall`ed with at most `verifierGasLimit` gas and only its first 32 bytes of return
 ///         data are copied (a bad curve point burns all forwarded gas; a hostile verifier cannot return-bomb);
 ///      3. effects: status becomes Fulfilled and the commitment is deleted (once-only), the output is stored and
@@ -354,7 +357,7 @@ contract InferenceOracle is IInferenceOracle {
     }
 
     /// @inheritdoc IInferenceOracle
-    function buildInstances(uint256 requestId, int256[] calldata output)
+    function buildInstances(uint256 requestId, int256[] calldata output, address fulfiller)
         external
         view
         returns (uint256[] memory)
@@ -363,7 +366,7 @@ contract InferenceOracle is IInferenceOracle {
         if (request.status != RequestStatus.Pending && request.status != RequestStatus.Fulfilled) {
             revert RequestNotPending(requestId);
         }
-        return _buildInstances(requestId, request, _models[request.modelId].params, output);
+        return _buildInstances(requestId, request, _models[request.modelId].params, output, fulfiller);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -459,7 +462,8 @@ contract InferenceOracle is IInferenceOracle {
     }
 
     /// @dev Reverts unless the request is pending, not past its deadline, and the model's verifier accepts
-    ///      `proof` for the request's instances with `output`. Returns the request's model id.
+    ///      `proof` for the request's instances with `output` and `msg.sender` as the fulfiller. Returns the
+    ///      request's model id.
     function _checkFulfilment(
         uint256 requestId,
         StoredRequest storage request,
@@ -481,7 +485,7 @@ contract InferenceOracle is IInferenceOracle {
         bytes32 expected = model.verifierCodehash;
         bytes32 actual = verifier.codehash;
         if (actual != expected) revert VerifierCodeChanged(modelId, expected, actual);
-        uint256[] memory instances = _buildInstances(requestId, request, params, output);
+        uint256[] memory instances = _buildInstances(requestId, request, params, output, msg.sender);
         if (!_verify(verifier, params.verifierGasLimit, proof, instances)) {
             revert InvalidProof(requestId);
         }
@@ -505,19 +509,22 @@ contract InferenceOracle is IInferenceOracle {
         if (callbackSuccess) request.callbackSuccess = true;
     }
 
-    /// @dev `[input..., output..., weightsCommitment?]` as field elements; checks the output's length and range.
+    /// @dev `[input..., output..., weightsCommitment?, fulfiller]` as field elements; checks the output's length
+    ///      and range. The fulfiller is `uint256(uint160(fulfiller))`, below 2^160 and so below the modulus.
     function _buildInstances(
         uint256 requestId,
         StoredRequest storage request,
         ModelParams storage params,
-        int256[] calldata output
+        int256[] calldata output,
+        address fulfiller
     ) internal view returns (uint256[] memory instances) {
         uint256 outputLen = params.outputLen;
         if (output.length != outputLen) revert OutputLengthMismatch(outputLen, output.length);
         uint256 inputLen = params.inputLen;
         int256[] memory input = PackedInts.load(_inputWords[requestId], inputLen, request.inputWidth);
         bool hasCommitment = params.hasWeightsCommitment;
-        instances = new uint256[](inputLen + outputLen + (hasCommitment ? 1 : 0));
+        uint256 fulfillerAt = inputLen + outputLen + (hasCommitment ? 1 : 0);
+        instances = new uint256[](fulfillerAt + 1);
         for (uint256 i; i < inputLen; ++i) {
             instances[i] = _toField(input[i]);
         }
@@ -527,6 +534,7 @@ contract InferenceOracle is IInferenceOracle {
             instances[inputLen + j] = _toField(y);
         }
         if (hasCommitment) instances[inputLen + outputLen] = params.weightsCommitment;
+        instances[fulfillerAt] = uint256(uint160(fulfiller));
     }
 
     /// @dev A value with |x| <= (p - 1) / 2 as a BN254 scalar: x, or p - |x| for negative x.

@@ -7,10 +7,12 @@
 # 2. runs script/01..04 with --broadcast, writing deployments/31337.json (removed on exit unless KEEP_DEPLOYMENTS=1);
 #    the spread and risk models are registered against the HashCheckVerifier test verifier
 #    (contracts/test/helpers), which accepts exactly proof = abi.encode(instances);
-# 3. sends requests and fulfilments (direct, through the AMM, through the risk gate) and prints gasUsed;
+# 3. sends requests and fulfilments (direct, through the AMM, through the risk gate) and prints gasUsed; each
+#    proof is made for the sending account (the last public instance), and the same fulfilment copied by
+#    anvil's second account must revert;
 # 4. for each model with golden files ($GOLDEN_DIR/<model>/verifier.bytecode + proof.json, default tests/golden),
 #    deploys the real verifier, registers the model, requests the golden input and fulfils it with the golden
-#    proof, printing the real verification gas.
+#    proof from the address it was made for (GOLDEN_FULFILLER, impersonated), printing the real verification gas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,8 @@ GOLDEN_DIR=${GOLDEN_DIR:-tests/golden}
 BOOK=deployments/31337.json
 SMOKE_VERIFIER=deployments/.smoke-verifier.bytecode
 FEE=10000000000000000
+# the fulfiller the golden proofs are made for (their last public instance)
+GOLDEN_FULFILLER=0x0000000000000000000000000000000000f11F11
 
 if [[ -e $BOOK ]]; then
   echo "refusing to overwrite an existing $BOOK" >&2
@@ -38,9 +42,11 @@ trap cleanup EXIT
 RPC=http://127.0.0.1:$PORT
 for _ in $(seq 50); do $BIN/cast chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.2; done
 
-# anvil's first development key (public, for local chains only)
+# anvil's first development key (public, for local chains only); the second one plays the copying bot
 PRIVATE_KEY=$(grep -A3 'Private Keys' "$LOG" | sed -n 4p | awk '{print $2}')
+COPIER_KEY=$(grep -A4 'Private Keys' "$LOG" | sed -n 5p | awk '{print $2}')
 export PRIVATE_KEY
+FULFILLER=$($BIN/cast wallet address --private-key "$PRIVATE_KEY")
 
 script() {
   local out
@@ -53,7 +59,11 @@ script() {
 }
 send_gas() { $BIN/cast send --rpc-url "$RPC" --private-key "$PRIVATE_KEY" --json "$@" | jq -r .gasUsed | xargs printf '%d'; }
 call() { $BIN/cast call --rpc-url "$RPC" "$@" | sed -E 's/ \[[^]]*\]//g'; }
-hashcheck_proof() { $BIN/cast abi-encode 'f(uint256[])' "$(call "$ORACLE" 'buildInstances(uint256,int256[])(uint256[])' "$1" "$2")"; }
+# the HashCheck proof of request $1 with output $2 for the fulfiller $3 (default: the sending account)
+hashcheck_proof() {
+  $BIN/cast abi-encode 'f(uint256[])' \
+    "$(call "$ORACLE" 'buildInstances(uint256,int256[],address)(uint256[])' "$1" "$2" "${3:-$FULFILLER}")"
+}
 inputs() { python3 -c "print('[' + ','.join(str((i * 37) % 200 - 100) for i in range($1)) + ']')"; }
 digest() { printf '0x%064x' "$1"; }
 
@@ -74,8 +84,14 @@ for spec in "1 8 [-3]" "2 16 [91,99,-5,7]"; do
   read -r model n out <<<"$spec"
   g1=$(send_gas "$ORACLE" 'requestInference(uint256,int256[],uint32)' "$model" "$(inputs "$n")" 0 --value $FEE)
   id=$(call "$ORACLE" 'requestCount()(uint256)')
-  g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$out" "$(hashcheck_proof "$id" "$out")")
-  echo "EOA, $n inputs: requestInference $g1, fulfill $g2 (no callback)"
+  proof=$(hashcheck_proof "$id" "$out")
+  if $BIN/cast send --rpc-url "$RPC" --private-key "$COPIER_KEY" "$ORACLE" 'fulfill(uint256,int256[],bytes)' \
+    "$id" "$out" "$proof" >/dev/null 2>&1; then
+    echo "FAIL: a fulfilment copied by another account was accepted" >&2
+    exit 1
+  fi
+  g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$out" "$proof")
+  echo "EOA, $n inputs: requestInference $g1, fulfill $g2 (no callback; the same fulfilment from another account rejected)"
 done
 # The pool's minimum feature window (10 min in script/04) must pass before its first request; requests through
 # the consumers pay the model fee plus their callback gas (estimateFee with the consumer's callbackGasLimit).
@@ -104,13 +120,16 @@ for spec in "spread_mlp 8 1" "risk_mlp 16 4"; do
   [[ -f $dir/verifier.bytecode && -f $dir/proof.json ]] || { echo "no golden files for $name: skipped"; continue; }
   VERIFIER_BYTECODE=$dir/verifier.bytecode VERIFIER_NAME=${name}Verifier script script/02_DeployVerifier.s.sol
   # golden input, output, and the tightest valid input range (max |input|, at least 1)
-  read -r golden_in golden_out max_abs < <(python3 - "$dir/proof.json" "$n_in" <<'EOF'
+  read -r golden_in golden_out max_abs < <(python3 - "$dir/proof.json" "$n_in" "$n_out" "$GOLDEN_FULFILLER" <<'EOF'
 import json, sys
 p = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 inst = [int(x, 0) if isinstance(x, str) else int(x) for x in json.load(open(sys.argv[1]))["instances"]]
 signed = [x if x <= (p - 1) // 2 else x - p for x in inst]
-n = int(sys.argv[2])
-print("[" + ",".join(map(str, signed[:n])) + "]", "[" + ",".join(map(str, signed[n:])) + "]",
+n, n_out = int(sys.argv[2]), int(sys.argv[3])
+# [inputs..., outputs..., fulfiller] (these models have no weights commitment)
+if len(inst) != n + n_out + 1 or inst[-1] != int(sys.argv[4], 16):
+    sys.exit(f"{sys.argv[1]}: instances are not [inputs..., outputs..., GOLDEN_FULFILLER]")
+print("[" + ",".join(map(str, signed[:n])) + "]", "[" + ",".join(map(str, signed[n:n + n_out])) + "]",
       max([1] + [abs(x) for x in signed[:n]]))
 EOF
   )
@@ -121,6 +140,14 @@ EOF
   proof=$(jq -r .proof "$dir/proof.json")
   g1=$(send_gas "$ORACLE" 'requestInference(uint256,int256[],uint32)' "$model" "$golden_in" 0 --value $FEE)
   id=$(call "$ORACLE" 'requestCount()(uint256)')
-  g2=$(send_gas "$ORACLE" 'fulfill(uint256,int256[],bytes)' "$id" "$golden_out" "$proof")
+  if $BIN/cast send --rpc-url "$RPC" --private-key "$PRIVATE_KEY" "$ORACLE" 'fulfill(uint256,int256[],bytes)' \
+    "$id" "$golden_out" "$proof" >/dev/null 2>&1; then
+    echo "FAIL: the golden proof was accepted from $FULFILLER, not the address it was made for" >&2
+    exit 1
+  fi
+  $BIN/cast rpc --rpc-url "$RPC" anvil_impersonateAccount "$GOLDEN_FULFILLER" >/dev/null
+  $BIN/cast rpc --rpc-url "$RPC" anvil_setBalance "$GOLDEN_FULFILLER" 0x8ac7230489e80000 >/dev/null # 10 ether
+  g2=$($BIN/cast send --rpc-url "$RPC" --unlocked --from "$GOLDEN_FULFILLER" --json "$ORACLE" \
+    'fulfill(uint256,int256[],bytes)' "$id" "$golden_out" "$proof" | jq -r .gasUsed | xargs printf '%d')
   echo "golden $name (real verifier, $(( (${#proof} - 2) / 2 ))-byte proof): requestInference $g1, fulfill $g2"
 done

@@ -36,6 +36,9 @@ fn zkoracle(args: &[&str], srs_dir: &Path) {
     );
 }
 
+/// The fulfiller the golden proofs are bound to (`GOLDEN_FULFILLER` in contracts/test/GoldenVerifier.t.sol).
+const GOLDEN_FULFILLER: &str = "0x0000000000000000000000000000000000F11F11";
+
 #[test]
 fn model_verifiers_match_golden_files() {
     let update = std::env::var("ZKORACLE_UPDATE_GOLDEN").is_ok_and(|v| v == "1");
@@ -55,7 +58,9 @@ fn model_verifiers_match_golden_files() {
         let golden = root().join("tests/golden").join(name);
         if update {
             let proof = dir.join("proof.json");
-            zkoracle(&["prove", d, "--data", &input, "-o", proof.to_str().expect("utf8")], &srs);
+            // Golden proofs are made for the address contracts/test/GoldenVerifier.t.sol fulfils from.
+            let out = proof.to_str().expect("utf8");
+            zkoracle(&["prove", d, "--data", &input, "-o", out, "--fulfiller", GOLDEN_FULFILLER], &srs);
             zkoracle(&["verifier", d, "-o", sol_s, "--compile"], &srs);
             std::fs::create_dir_all(&golden).expect("mkdir");
             for (from, to) in [

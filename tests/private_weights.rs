@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Bytes, I256, U256};
+use alloy::primitives::{Address, Bytes, I256, U256};
 use alloy::sol_types::SolInterface;
 use common::*;
 use serde_json::Value;
@@ -19,12 +19,14 @@ fn ints(v: &[i64]) -> Vec<I256> {
     v.iter().map(|&x| I256::try_from(x).unwrap()).collect()
 }
 
-/// `zkoracle prove` of the model's sample input: (quantized outputs, proof bytes, weights commitment).
-fn prove(model: &ModelDir) -> (Vec<i64>, Bytes, String) {
+/// `zkoracle prove` of the model's sample input for `fulfiller`: (quantized outputs, proof bytes, weights
+/// commitment).
+fn prove(model: &ModelDir, fulfiller: Address) -> (Vec<i64>, Bytes, String) {
     let data = root().join(format!("models/{}.input.json", model.name));
     let out = model.dir.join("proof.json");
     let d = model.dir.to_str().unwrap();
-    run_ok(&["prove", d, "--data", data.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let who = fulfiller.to_string();
+    run_ok(&["prove", d, "--data", data.to_str().unwrap(), "-o", out.to_str().unwrap(), "--fulfiller", &who]);
     run_ok(&["verify", d, out.to_str().unwrap()]);
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let outputs = v["outputs_quantized"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
@@ -57,8 +59,10 @@ async fn private_models_share_a_verifier_and_bind_their_commitments() {
     assert_ne!(ca, cb);
     let err = run_err(&["commit", root().join("models").to_str().unwrap()]);
     assert!(err.contains("circuit.json"), "{err}");
-    let (out_a, proof_a, commit_a) = prove(&a);
-    let (out_b, proof_b, _) = prove(&b);
+    // Proofs for the account that will send `fulfill` (the chain's first key).
+    let chain = TestChain::start();
+    let (out_a, proof_a, commit_a) = prove(&a, chain.key(0).address());
+    let (out_b, proof_b, _) = prove(&b, chain.key(0).address());
     assert_eq!(commit_a, ca, "the proof carries A's commitment");
     assert_ne!(out_a, out_b);
     // A's proof checked against B's model directory names the mismatch.
@@ -66,7 +70,6 @@ async fn private_models_share_a_verifier_and_bind_their_commitments() {
     assert!(err.contains("other weights"), "{err}");
 
     // On-chain: one verifier, two registrations with their own commitments.
-    let chain = TestChain::start();
     chain.script("01_DeployOracle.s.sol", &[]);
     let id_a = chain.register(&a, "private_a", None, FEE_WEI);
     let id_b = chain.register(&b, "private_b", Some(chain.address("private_aVerifier")), FEE_WEI);

@@ -5,9 +5,11 @@ pragma solidity 0.8.26;
 /// @notice A verifiable-inference oracle: models are registered with their halo2 verifier; anyone requests an
 ///         inference on an input; anyone may fulfil it, but only with a proof that the registered model maps the
 ///         request's input to the posted output. Inputs and outputs are quantized integers at the model's scales.
-/// @dev Public instances are `[input..., output..., weightsCommitment?]`, each value `x` encoded as the BN254
-///      scalar `x` when `x >= 0` and `p - |x|` when `x < 0`. Every accepted value has `|x| <= (p - 1) / 2`, so
-///      the encoding is injective. A model's parameters never change after registration (only its fee, pause
+/// @dev Public instances are `[input..., output..., weightsCommitment?, fulfiller]`, each input and output value
+///      `x` encoded as the BN254 scalar `x` when `x >= 0` and `p - |x|` when `x < 0`. Every accepted value has
+///      `|x| <= (p - 1) / 2`, so the encoding is injective. The last instance is the address that calls `fulfill`,
+///      `uint256(uint160(fulfiller))`: the proof's transcript absorbs it, so a proof made for one fulfiller fails
+///      for any other, and a `fulfill` copied from the mempool by another sender reverts `InvalidProof`. A model's parameters never change after registration (only its fee, pause
 ///      flag and owner do), so consumers may cache them. The verifier's code hash is recorded at registration and
 ///      every verification requires it unchanged (`VerifierCodeChanged`); a verifier whose unchanged code reads
 ///      mutable state can still change behaviour, which no on-chain check detects: see docs/THREAT_MODEL.md.
@@ -139,8 +141,8 @@ interface IInferenceOracle {
     error RequestExpired(uint256 requestId, uint64 deadline);
     /// @notice The request's deadline has not passed yet.
     error RequestNotExpired(uint256 requestId, uint64 deadline);
-    /// @notice The verifier rejected the proof for the instances built from the stored input and the posted
-    ///         output, reverted, or ran out of the model's verifier gas.
+    /// @notice The verifier rejected the proof for the instances built from the stored input, the posted
+    ///         output and the caller as fulfiller, reverted, or ran out of the model's verifier gas.
     error InvalidProof(uint256 requestId);
     /// @notice The callback gas limit exceeds the oracle's maximum.
     error CallbackGasLimitTooHigh(uint32 requested, uint32 maximum);
@@ -188,6 +190,11 @@ interface IInferenceOracle {
         payable
         returns (uint256 requestId);
     /// @notice Fulfils a pending request with its output and a proof of it; credits the fee to the caller.
+    ///         The proof must be made for the caller: its last public instance is `uint256(uint160(msg.sender))`
+    ///         (see `buildInstances`), so a proof copied by another sender is rejected (`InvalidProof`).
+    /// @param requestId The pending request.
+    /// @param output The quantized output, `outputLen` values with |y| <= (p - 1) / 2.
+    /// @param proof The proof for `buildInstances(requestId, output, msg.sender)`.
     function fulfill(uint256 requestId, int256[] calldata output, bytes calldata proof) external;
     /// @notice After the deadline, anyone may cancel a pending request; the fee is credited back to the
     ///         requester.
@@ -211,8 +218,13 @@ interface IInferenceOracle {
     /// @notice The verified output of a fulfilled request (empty otherwise).
     function getResult(uint256 requestId) external view returns (int256[] memory);
     /// @notice The public instances `fulfill` would pass to the verifier for `output` on a pending or fulfilled
-    ///         request: lets a relayer check its encoding before sending a transaction.
-    function buildInstances(uint256 requestId, int256[] calldata output)
+    ///         request when called by `fulfiller`: `[input..., output..., weightsCommitment?, fulfiller]`. Lets a
+    ///         relayer check its encoding before sending a transaction; it proves for its own address.
+    /// @param requestId The request (reverts `RequestNotPending` unless it is pending or fulfilled).
+    /// @param output The output to encode (reverts `OutputLengthMismatch` / `OutputOutOfRange` as `fulfill` does).
+    /// @param fulfiller The address that will call `fulfill` (the last instance, `uint256(uint160(fulfiller))`).
+    /// @return The instances, in the order the verifier takes them.
+    function buildInstances(uint256 requestId, int256[] calldata output, address fulfiller)
         external
         view
         returns (uint256[] memory);

@@ -13,20 +13,24 @@ import {TestConsumer} from "./helpers/TestConsumer.sol";
 /// @notice End-to-end tests against the real generated verifier and golden proof of one model:
 ///         `<dir>/verifier.bytecode` (the verifier's creation bytecode as hex, `0x` optional, surrounding
 ///         whitespace allowed) and `<dir>/proof.json` with `proof` (0x hex) and `instances` (array of field
-///         elements, 0x hex or decimal strings, in zkoracle's order `[inputs..., outputs..., weightsCommitment?]`;
-///         the trailing Poseidon commitment of the weights only for a model compiled with `--params private`,
-///         which also carries it as `weights_commitment`), where `<dir>` is `$ZKORACLE_GOLDEN_DIR/<model>/`
-///         (default `tests/golden/<model>/`). The whole suite is skipped while those files do not exist.
-///         Swapping the verifier is the `_deployVerifier()` override below.
+///         elements, 0x hex or decimal strings, in zkoracle's order
+///         `[inputs..., outputs..., weightsCommitment?, fulfiller]`; the Poseidon commitment of the weights only
+///         for a model compiled with `--params private`, which also carries it as `weights_commitment`; the
+///         fulfiller is `GOLDEN_FULFILLER`, the address the golden proofs are made for), where `<dir>` is
+///         `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole suite is skipped while
+///         those files do not exist. Swapping the verifier is the `_deployVerifier()` override below.
 abstract contract GoldenVerifierBase is OracleTestBase {
     uint32 internal constant GOLDEN_VERIFIER_GAS = 5_000_000;
+    /// @dev The fulfiller every golden proof is made for (its last public instance): the golden proofs are
+    ///      fulfilled from this address, and from no other.
+    address internal constant GOLDEN_FULFILLER = 0x0000000000000000000000000000000000f11F11;
 
     bytes internal goldenProof;
     uint256[] internal goldenInstances;
     int256[] internal goldenInput;
     int256[] internal goldenOutput;
     uint256 internal goldenModel;
-    /// @dev The golden weights commitment (last instance); 0 for a model without one.
+    /// @dev The golden weights commitment (the instance before the fulfiller); 0 for a model without one.
     uint256 internal goldenCommitment;
 
     /// @dev The model's directory name under the golden root and its input and output counts.
@@ -60,15 +64,20 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         bool hasCommitment = _hasCommitment();
         assertEq(
             goldenInstances.length,
-            uint256(inputLen) + outputLen + (hasCommitment ? 1 : 0),
-            "instances are [inputs..., outputs..., weightsCommitment?]"
+            uint256(inputLen) + outputLen + (hasCommitment ? 1 : 0) + 1,
+            "instances are [inputs..., outputs..., weightsCommitment?, fulfiller]"
+        );
+        assertEq(
+            goldenInstances[goldenInstances.length - 1],
+            uint256(uint160(GOLDEN_FULFILLER)),
+            "the last instance is GOLDEN_FULFILLER"
         );
         if (hasCommitment) {
-            goldenCommitment = goldenInstances[goldenInstances.length - 1];
+            goldenCommitment = goldenInstances[goldenInstances.length - 2];
             assertEq(
                 vm.parseJsonUint(json, ".weights_commitment"),
                 goldenCommitment,
-                "weights_commitment is the last instance"
+                "weights_commitment is the instance before the fulfiller"
             );
         }
         for (uint256 i; i < inputLen; ++i) {
@@ -188,15 +197,48 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         vm.deal(address(consumer), 1 ether);
         uint256 id = _request(consumer);
         assertEq(
-            oracle.buildInstances(id, goldenOutput), goldenInstances, "oracle rebuilds the golden instances"
+            oracle.buildInstances(id, goldenOutput, GOLDEN_FULFILLER),
+            goldenInstances,
+            "oracle rebuilds the golden instances"
         );
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, goldenOutput, goldenProof);
         assertTrue(_status(id) == IInferenceOracle.RequestStatus.Fulfilled, "fulfilled");
         assertEq(oracle.getResult(id), goldenOutput, "result");
         assertTrue(oracle.getRequest(id).callbackSuccess, "callback ran");
         assertEq(consumer.lastOutput(), goldenOutput, "consumer got the verified output");
-        assertEq(oracle.withdrawable(fulfiller), _feeFor(FEE, 500_000), "fee credited");
+        assertEq(oracle.withdrawable(GOLDEN_FULFILLER), _feeFor(FEE, 500_000), "fee credited");
+    }
+
+    /// @dev Issue #22, item 2, with the real circuit: the golden fulfilment copied from the mempool by another
+    ///      sender fails, and the fulfiller the proof was made for is still paid.
+    function test_golden_oracleRejectsProofCopiedByAnotherSender() public {
+        TestConsumer consumer = new TestConsumer(oracle);
+        vm.deal(address(consumer), 1 ether);
+        uint256 id = _request(consumer);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(stranger);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertTrue(_status(id) == IInferenceOracle.RequestStatus.Pending, "still pending");
+        assertEq(consumer.calls(), 0, "nothing delivered");
+
+        vm.prank(GOLDEN_FULFILLER);
+        oracle.fulfill(id, goldenOutput, goldenProof);
+        assertEq(oracle.withdrawable(GOLDEN_FULFILLER), _feeFor(FEE, 500_000), "the prover is paid");
+        assertEq(oracle.withdrawable(stranger), 0, "the copier is not");
+    }
+
+    function test_golden_verifierRejectsOtherFulfiller() public view {
+        uint256[] memory other = goldenInstances;
+        other[other.length - 1] = uint256(uint160(stranger));
+        assertTrue(_verifierRejects(other), "another fulfiller rejected");
+        other[other.length - 1] = uint256(uint160(GOLDEN_FULFILLER)) + 1;
+        assertTrue(_verifierRejects(other), "fulfiller + 1 rejected");
+        uint256[] memory truncated = new uint256[](goldenInstances.length - 1);
+        for (uint256 i; i < truncated.length; ++i) {
+            truncated[i] = goldenInstances[i];
+        }
+        assertTrue(_verifierRejects(truncated), "instances without the fulfiller rejected");
     }
 
     function test_golden_oracleRejectsTamperedOutput() public {
@@ -206,7 +248,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         int256[] memory tampered = goldenOutput;
         tampered[0] += 1;
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, tampered, goldenProof);
         assertEq(consumer.calls(), 0, "nothing delivered");
     }
@@ -222,7 +264,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
             tampered[at] = tampered[at] ^ 0x01;
             uint256 before = gasleft();
             vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-            vm.prank(fulfiller);
+            vm.prank(GOLDEN_FULFILLER);
             oracle.fulfill{gas: 20_000_000}(id, goldenOutput, tampered);
             assertLe(before - gasleft(), uint256(GOLDEN_VERIFIER_GAS) + 500_000, "gas capped");
         }
@@ -236,7 +278,7 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         other[0] = other[0] == 0 ? int256(1) : -other[0];
         uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(goldenModel, other, 500_000);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, goldenOutput, goldenProof);
     }
 }
@@ -282,7 +324,7 @@ contract GoldenRiskMlpTest is GoldenVerifierBase {
         uint256 id = gate.requestUpdate{value: _feeFor(FEE, 150_000)}(goldenInput);
         (uint16 expLtv, uint16 expLt, IRiskParameterGate.RejectReason reason) = gate.preview(goldenOutput);
 
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, goldenOutput, goldenProof);
         assertTrue(oracle.getRequest(id).callbackSuccess, "gate callback ran");
         assertEq(gate.pendingRequestId(), 0, "result consumed");
@@ -320,17 +362,19 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
 
     function test_golden_verifierRejectsTamperedCommitment() public view {
         uint256[] memory tampered = goldenInstances;
-        tampered[tampered.length - 1] = addmod(goldenCommitment, 1, P);
+        tampered[tampered.length - 2] = addmod(goldenCommitment, 1, P);
         assertTrue(_verifierRejects(tampered), "commitment+1 rejected");
-        tampered[tampered.length - 1] = 0;
+        tampered[tampered.length - 2] = 0;
         assertTrue(_verifierRejects(tampered), "zero commitment rejected");
     }
 
     function test_golden_verifierRejectsMissingCommitment() public view {
+        // the fulfiller moves up into the commitment's place
         uint256[] memory truncated = new uint256[](goldenInstances.length - 1);
-        for (uint256 i; i < truncated.length; ++i) {
+        for (uint256 i; i < truncated.length - 1; ++i) {
             truncated[i] = goldenInstances[i];
         }
+        truncated[truncated.length - 1] = goldenInstances[goldenInstances.length - 1];
         assertTrue(_verifierRejects(truncated), "instances without the commitment rejected");
     }
 
@@ -340,11 +384,11 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
         TestConsumer consumer = new TestConsumer(oracle);
         vm.deal(address(consumer), 1 ether);
         uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(sibling, goldenInput, 500_000);
-        uint256[] memory built = oracle.buildInstances(id, goldenOutput);
+        uint256[] memory built = oracle.buildInstances(id, goldenOutput, GOLDEN_FULFILLER);
         assertEq(built.length, goldenInstances.length, "same instance count");
-        assertEq(built[built.length - 1], other, "the sibling's commitment is appended");
+        assertEq(built[built.length - 2], other, "the sibling's commitment is appended");
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, goldenOutput, goldenProof);
         assertEq(consumer.calls(), 0, "nothing delivered");
         assertTrue(_status(id) == IInferenceOracle.RequestStatus.Pending, "still pending");
@@ -356,12 +400,12 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
         vm.deal(address(consumer), 1 ether);
         uint256 id = consumer.request{value: _feeFor(FEE, 500_000)}(sibling, goldenInput, 500_000);
         assertEq(
-            oracle.buildInstances(id, goldenOutput).length,
+            oracle.buildInstances(id, goldenOutput, GOLDEN_FULFILLER).length,
             goldenInstances.length - 1,
             "no commitment appended"
         );
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-        vm.prank(fulfiller);
+        vm.prank(GOLDEN_FULFILLER);
         oracle.fulfill(id, goldenOutput, goldenProof);
         assertEq(consumer.calls(), 0, "nothing delivered");
     }

@@ -34,7 +34,7 @@ contract InferenceOracleTest is OracleTestBase {
     }
 
     function _fulfill(uint256 requestId, int256[] memory input, int256[] memory output) internal {
-        bytes memory proof = _proofFor(input, output);
+        bytes memory proof = _proofFor(input, output, fulfiller);
         vm.prank(fulfiller);
         oracle.fulfill(requestId, output, proof);
     }
@@ -481,7 +481,7 @@ contract InferenceOracleTest is OracleTestBase {
             return;
         }
         uint256 id = oracle.requestInference{value: FEE}(wide, _values1(x), 0);
-        uint256[] memory inst = oracle.buildInstances(id, _values1(0));
+        uint256[] memory inst = oracle.buildInstances(id, _values1(0), fulfiller);
         assertTrue(inst[0] < P, "below modulus");
         assertEq(inst[0], _field(x), "encoding");
         assertEq(_signed(inst[0]), x, "injective");
@@ -512,14 +512,15 @@ contract InferenceOracleTest is OracleTestBase {
         int256[] memory input = _values4(-1, 0, 1, -1000);
         int256[] memory output = _values2(-5, 5);
         uint256 id = _requestAs(requester, input, 0);
-        uint256[] memory inst = oracle.buildInstances(id, output);
+        uint256[] memory inst = oracle.buildInstances(id, output, fulfiller);
         assertEq(inst[0], P - 1, "-1");
         assertEq(inst[1], 0, "0");
         assertEq(inst[2], 1, "1");
         assertEq(inst[3], P - 1000, "-1000");
         assertEq(inst[4], P - 5, "-5");
         assertEq(inst[5], 5, "5");
-        assertEq(inst.length, 6, "no commitment");
+        assertEq(inst[6], uint256(uint160(fulfiller)), "the fulfiller, last");
+        assertEq(inst.length, 7, "no commitment");
         _fulfill(id, input, output);
     }
 
@@ -532,11 +533,12 @@ contract InferenceOracleTest is OracleTestBase {
         vm.prank(requester);
         uint256 id = oracle.requestInference{value: FEE}(committed, input, 0);
 
-        uint256[] memory expected = _instances(input, _values1(9), true, 0x1234);
-        assertEq(oracle.buildInstances(id, _values1(9)), expected, "instances");
+        uint256[] memory expected = _instances(input, _values1(9), true, 0x1234, address(this));
+        assertEq(oracle.buildInstances(id, _values1(9), address(this)), expected, "instances");
+        assertEq(expected[expected.length - 2], 0x1234, "the commitment precedes the fulfiller");
 
         // a proof without the commitment does not verify
-        bytes memory withoutCommitment = _proof(_instances(input, _values1(9), false, 0));
+        bytes memory withoutCommitment = _proof(_instances(input, _values1(9), false, 0, address(this)));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values1(9), withoutCommitment);
 
@@ -547,7 +549,7 @@ contract InferenceOracleTest is OracleTestBase {
     function test_fulfill_revertsOnWrongOutput() public {
         int256[] memory input = _input(4, 2);
         uint256 id = _requestAs(requester, input, 0);
-        bytes memory proof = _proofFor(input, _values2(1, 2));
+        bytes memory proof = _proofFor(input, _values2(1, 2), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values2(1, 3), proof);
         assertTrue(_status(id) == IInferenceOracle.RequestStatus.Pending, "still pending");
@@ -558,7 +560,7 @@ contract InferenceOracleTest is OracleTestBase {
         uint256 id = _requestAs(requester, input, 0);
         int256[] memory other = _input(4, 3);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
-        oracle.fulfill(id, _values2(1, 2), _proofFor(other, _values2(1, 2)));
+        oracle.fulfill(id, _values2(1, 2), _proofFor(other, _values2(1, 2), address(this)));
     }
 
     function test_fulfill_revertsOnGarbageProof() public {
@@ -599,7 +601,11 @@ contract InferenceOracleTest is OracleTestBase {
             oracle.fulfill(id, output, "");
             return;
         }
-        assertEq(oracle.buildInstances(id, output), _instances(input, output, false, 0), "encoding");
+        assertEq(
+            oracle.buildInstances(id, output, fulfiller),
+            _instances(input, output, false, 0, fulfiller),
+            "encoding"
+        );
         _fulfill(id, input, output);
         assertEq(oracle.getResult(id), output, "result");
     }
@@ -610,7 +616,7 @@ contract InferenceOracleTest is OracleTestBase {
         vm.assume(proven != posted);
         int256[] memory input = _input(4, 8);
         uint256 id = _requestAs(requester, input, 0);
-        bytes memory proof = _proofFor(input, _values2(proven, 0));
+        bytes memory proof = _proofFor(input, _values2(proven, 0), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values2(posted, 0), proof);
     }
@@ -622,7 +628,7 @@ contract InferenceOracleTest is OracleTestBase {
 
         uint256 id = _requestAs(requester, input, 0);
         _fulfill(id, input, _values2(1, 2));
-        bytes memory proof = _proofFor(input, _values2(1, 2));
+        bytes memory proof = _proofFor(input, _values2(1, 2), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestNotPending.selector, id));
         oracle.fulfill(id, _values2(1, 2), proof);
     }
@@ -635,7 +641,7 @@ contract InferenceOracleTest is OracleTestBase {
         vm.warp(deadline);
         _fulfill(id, input, _values2(1, 2));
         vm.warp(uint256(deadline) + 1);
-        bytes memory proof = _proofFor(input, _values2(1, 2));
+        bytes memory proof = _proofFor(input, _values2(1, 2), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestExpired.selector, id2, deadline));
         oracle.fulfill(id2, _values2(1, 2), proof);
     }
@@ -656,7 +662,7 @@ contract InferenceOracleTest is OracleTestBase {
         uint256 m = _register(p);
         vm.prank(requester);
         uint256 id = oracle.requestInference{value: FEE}(m, _values1(1), 0);
-        bytes memory proof = _proofFor(_values1(1), _values1(1));
+        bytes memory proof = _proofFor(_values1(1), _values1(1), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values1(1), proof);
     }
@@ -693,7 +699,7 @@ contract InferenceOracleTest is OracleTestBase {
         int256[] memory output = _values2(7, -7);
         uint32 gasLimit = 323_456;
         uint256 id = _consumerRequest(input, gasLimit);
-        bytes memory proof = _proofFor(input, output);
+        bytes memory proof = _proofFor(input, output, fulfiller);
         vm.expectCall(
             address(consumer), 0, gasLimit, abi.encodeCall(IInferenceConsumer.onInferenceResult, (id, output))
         );
@@ -714,7 +720,7 @@ contract InferenceOracleTest is OracleTestBase {
         int256[] memory input = _input(4, 5);
         int256[] memory output = _values2(7, -7);
         uint256 id = _consumerRequest(input, 1_000_000);
-        bytes memory proof = _proofFor(input, output);
+        bytes memory proof = _proofFor(input, output, fulfiller);
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceOracle.InsufficientGasForCallback.selector, id, 1_000_000)
         );
@@ -770,14 +776,16 @@ contract InferenceOracleTest is OracleTestBase {
         uint256 paid = oracle.getRequest(burning).feePaid;
         assertEq(paid, oracle.estimateFee(modelId, MAX_CALLBACK_GAS), "paid the estimate");
 
-        bytes memory proof = _proofFor(input, output);
-        // Two fulfillers with no credit yet, so both fulfilments pay the same storage writes.
+        // Two fulfillers with no credit yet, so both fulfilments pay the same storage writes; each sends the
+        // proof made for its own address (the same length and number of non-zero bytes).
         address other = address(0xF00E);
+        bytes memory otherProof = _proofFor(input, output, other);
+        bytes memory fulfillerProof = _proofFor(input, output, fulfiller);
         vm.cool(address(oracle));
         vm.cool(address(verifier));
         vm.prank(other);
         uint256 g0 = gasleft();
-        oracle.fulfill{gas: 3_000_000}(plain, output, proof);
+        oracle.fulfill{gas: 3_000_000}(plain, output, otherProof);
         uint256 plainGas = g0 - gasleft();
 
         vm.cool(address(oracle));
@@ -785,7 +793,7 @@ contract InferenceOracleTest is OracleTestBase {
         vm.cool(address(consumer));
         vm.prank(fulfiller);
         g0 = gasleft();
-        oracle.fulfill{gas: 3_000_000}(burning, output, proof);
+        oracle.fulfill{gas: 3_000_000}(burning, output, fulfillerProof);
         uint256 burningGas = g0 - gasleft();
         assertTrue(!oracle.getRequest(burning).callbackSuccess, "the callback ran out of gas");
 
@@ -809,7 +817,8 @@ contract InferenceOracleTest is OracleTestBase {
         int256[] memory input = _input(4, 5);
         int256[] memory output = _values2(4, 4);
         uint256 id = _consumerRequest(input, 300_000);
-        consumer.setReentryProof(_proofFor(input, output));
+        // a proof made for the consumer, the re-entrant caller: only the status check can stop it
+        consumer.setReentryProof(_proofFor(input, output, address(consumer)));
         _fulfill(id, input, output);
         assertEq(
             keccak256(consumer.reentryError()),
@@ -878,7 +887,7 @@ contract InferenceOracleTest is OracleTestBase {
         oracle.cancel(id2);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestNotPending.selector, id2));
         oracle.cancel(id2);
-        bytes memory proof = _proofFor(input, _values2(0, 0));
+        bytes memory proof = _proofFor(input, _values2(0, 0), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestNotPending.selector, id2));
         oracle.fulfill(id2, _values2(0, 0), proof);
     }
@@ -943,12 +952,12 @@ contract InferenceOracleTest is OracleTestBase {
 
     function test_buildInstances_revertsForUnknownOrCancelled() public {
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestNotPending.selector, 3));
-        oracle.buildInstances(3, _values2(0, 0));
+        oracle.buildInstances(3, _values2(0, 0), fulfiller);
         uint256 id = _requestAs(requester, _input(4, 1), 0);
         vm.warp(block.timestamp + TIMEOUT + 1);
         oracle.cancel(id);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestNotPending.selector, id));
-        oracle.buildInstances(id, _values2(0, 0));
+        oracle.buildInstances(id, _values2(0, 0), fulfiller);
     }
 
     function test_getResult_emptyUntilFulfilled() public {

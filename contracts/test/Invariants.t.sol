@@ -131,6 +131,14 @@ contract Handler is TestBase {
         _attemptForged(id, output, _proofFor(other, output));
     }
 
+    /// @dev A valid proof of the output, made for another fulfiller (copied from its pending transaction).
+    function fulfillCopiedProof(uint256 index, int256 y, address prover) external {
+        if (requestIds.length == 0 || prover == address(this)) return;
+        uint256 id = requestIds[index % requestIds.length];
+        int256[] memory output = _output(id, y);
+        _attemptForged(id, output, _proofFor(id, output, prover));
+    }
+
     /// @dev Callbacks sent by anyone but the oracle.
     function directCallback(uint256 index, int256 y, bool toGate) external {
         bytes32 before = _snapshot();
@@ -254,16 +262,24 @@ contract Handler is TestBase {
         }
     }
 
-    /// @dev `abi.encode(instances)`, the HashCheckVerifier's proof, with the spec's encoding.
+    /// @dev `abi.encode(instances)`, the HashCheckVerifier's proof, with the spec's encoding, for a fulfilment
+    ///      sent by this handler.
     function _proofFor(uint256 id, int256[] memory output) internal view returns (bytes memory) {
+        return _proofFor(id, output, address(this));
+    }
+
+    /// @dev The proof of `output` on request `id` made for the fulfiller `who`:
+    ///      `[input..., output..., uint256(uint160(who))]` (the suite's models have no weights commitment).
+    function _proofFor(uint256 id, int256[] memory output, address who) internal view returns (bytes memory) {
         int256[] memory input = oracle.getRequest(id).input;
-        uint256[] memory inst = new uint256[](input.length + output.length);
+        uint256[] memory inst = new uint256[](input.length + output.length + 1);
         for (uint256 i; i < input.length; ++i) {
             inst[i] = _field(input[i]);
         }
         for (uint256 j; j < output.length; ++j) {
             inst[input.length + j] = _field(output[j]);
         }
+        inst[inst.length - 1] = uint256(uint160(who));
         return abi.encode(inst);
     }
 
@@ -437,7 +453,7 @@ contract InvariantsTest is TestBase {
 
     /// @notice Only the handler's actions are fuzzed (not its ghost getters).
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
-        bytes4[] memory s = new bytes4[](13);
+        bytes4[] memory s = new bytes4[](14);
         s[0] = Handler.swap.selector;
         s[1] = Handler.requestSpread.selector;
         s[2] = Handler.requestRisk.selector;
@@ -451,6 +467,7 @@ contract InvariantsTest is TestBase {
         s[10] = Handler.withdraw.selector;
         s[11] = Handler.fulfillValid.selector;
         s[12] = Handler.fulfillValid.selector; // weighted: valid deliveries are the interesting path
+        s[13] = Handler.fulfillCopiedProof.selector;
         selectors = new FuzzSelector[](1);
         selectors[0] = FuzzSelector({addr: address(handler), selectors: s});
     }
@@ -465,9 +482,10 @@ contract InvariantsTest is TestBase {
         handler.fulfillMismatched(0, 256, 254);
         handler.fulfillGarbage(1, 120, hex"00");
         handler.fulfillWithOtherRequestsProof(2, 3, 256);
+        handler.fulfillCopiedProof(0, 256, address(0xF00D));
         handler.directCallback(0, 256, false);
         handler.directCallback(1, 110, true);
-        assertEq(handler.forgedAttempts(), 3, "forged attempts ran");
+        assertEq(handler.forgedAttempts(), 4, "forged attempts ran");
         assertEq(uint256(amm.feeBps()), 0, "no fee set yet");
 
         handler.fulfillValid(0, 256, 0); // 256 / 128 * 100 bps = 200 -> clamp 100 -> one step from 30

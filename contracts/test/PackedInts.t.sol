@@ -103,9 +103,13 @@ contract OraclePackingTest is OracleTestBase {
         vm.prank(requester);
         uint256 id = oracle.requestInference{value: FEE}(model, input, 0);
         assertEq(oracle.getRequest(id).input, input, "input round trip");
-        assertEq(oracle.buildInstances(id, output), _instances(input, output, false, 0), "instances");
+        assertEq(
+            oracle.buildInstances(id, output, fulfiller),
+            _instances(input, output, false, 0, fulfiller),
+            "instances"
+        );
         vm.prank(fulfiller);
-        oracle.fulfill(id, output, _proofFor(input, output));
+        oracle.fulfill(id, output, _proofFor(input, output, fulfiller));
         assertEq(oracle.getResult(id), output, "result round trip");
     }
 

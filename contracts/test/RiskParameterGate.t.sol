@@ -68,7 +68,7 @@ abstract contract RiskFixture is OracleTestBase {
 
     function _deliverRisk(uint256 id, int256[] memory output) internal {
         int256[] memory input = oracle.getRequest(id).input;
-        bytes memory proof = _proofFor(input, output);
+        bytes memory proof = _proofFor(input, output, fulfiller);
         vm.prank(fulfiller);
         oracle.fulfill(id, output, proof);
     }
@@ -298,7 +298,7 @@ contract RiskParameterGateTest is RiskFixture {
     function test_onInferenceResult_invalidProofChangesNothing() public {
         uint256 id = _requestRisk(1);
         int256[] memory input = oracle.getRequest(id).input;
-        bytes memory proof = _proofFor(input, _values4(91, 99, 0, 0));
+        bytes memory proof = _proofFor(input, _values4(91, 99, 0, 0), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values4(92, 99, 0, 0), proof);
         assertEq(uint256(gate.ltvBps()), INITIAL_LTV, "unchanged");

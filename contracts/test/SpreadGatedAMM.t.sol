@@ -97,7 +97,7 @@ abstract contract AMMFixture is OracleTestBase {
     /// @dev Fulfils request `id` with model output `y` and a proof the suite's verifier accepts.
     function _deliver(uint256 id, int256 y) internal {
         int256[] memory input = oracle.getRequest(id).input;
-        bytes memory proof = _proofFor(input, _values1(y));
+        bytes memory proof = _proofFor(input, _values1(y), fulfiller);
         vm.prank(fulfiller);
         oracle.fulfill(id, _values1(y), proof);
     }
@@ -440,7 +440,7 @@ contract SpreadGatedAMMTest is AMMFixture {
         assertEq(amm.pendingRequestId(), id2, "replaced");
         // the expired request can no longer be delivered
         int256[] memory input = oracle.getRequest(id).input;
-        bytes memory proof = _proofFor(input, _values1(1));
+        bytes memory proof = _proofFor(input, _values1(1), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.RequestExpired.selector, id, deadline));
         oracle.fulfill(id, _values1(1), proof);
     }
@@ -544,7 +544,7 @@ contract SpreadGatedAMMTest is AMMFixture {
     function test_onInferenceResult_invalidProofChangesNothing() public {
         uint256 id = _requestSpread();
         int256[] memory input = oracle.getRequest(id).input;
-        bytes memory proof = _proofFor(input, _values1(_outputFor(40)));
+        bytes memory proof = _proofFor(input, _values1(_outputFor(40)), address(this));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values1(_outputFor(80)), proof);
         assertEq(uint256(amm.currentFeeBps()), DEFAULT_FEE, "unchanged");

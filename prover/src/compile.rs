@@ -380,7 +380,9 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         Some(like) => like_candidate(&model, like, &cal, private)?,
         None => choose(&model, opts, &cal)?,
     };
-    let num_instances = chosen.graph.num_inputs as usize + chosen.graph.outputs.len() + usize::from(private);
+    // Inputs, outputs, the commitment (private parameters) and the fulfiller.
+    let num_instances =
+        chosen.graph.num_inputs as usize + chosen.graph.outputs.len() + usize::from(private) + 1;
     Ok(CircuitSettings {
         version: SETTINGS_VERSION,
         zkoracle_version: env!("CARGO_PKG_VERSION").into(),

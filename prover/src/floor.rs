@@ -470,7 +470,8 @@ mod tests {
             );
             let c = fl.counts;
             assert!(c.lookups >= 1 && c.permutation_products >= 1 && c.quotient_pieces >= 2, "{c:?}");
-            let bundle = ProvingModel::load(d).expect("load").prove(&input).expect("prove");
+            let bundle =
+                ProvingModel::load(d).expect("load").prove(&input, Default::default()).expect("prove");
             assert_eq!(bundle.proof.len(), c.evm_proof_bytes(), "width {width}: {c:?}");
             assert!(fl.seconds.msm() > 0.0 && fl.seconds.fft() > 0.0, "{:?}", fl.seconds);
             seen.push(c.proof_points);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use alloy_primitives::{Bytes, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
@@ -46,9 +46,13 @@ pub struct ProofBundle {
     pub scale: u8,
     /// The fixed-point scale of the outputs.
     pub output_scale: u8,
-    /// Public instances: inputs, outputs, then (private parameters) the weights commitment; 0x-hex 32-byte
-    /// big-endian field elements.
+    /// Public instances: inputs, outputs, then (private parameters) the weights commitment, then the
+    /// fulfiller's address; 0x-hex 32-byte big-endian field elements.
     pub instances: Vec<String>,
+    /// The only account whose `fulfill` this proof can pass: its address is the last public instance, which
+    /// the Fiat–Shamir transcript absorbs, so the proof fails for any other sender (a copied pending
+    /// `fulfill` is worthless).
+    pub fulfiller: Address,
     /// The Poseidon commitment to the private weights (0x hex), for `--params private` models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_commitment: Option<String>,
@@ -73,6 +77,14 @@ mod hex_bytes {
         let s = String::deserialize(d)?;
         hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)
     }
+}
+
+/// An address as the field element `uint256(uint160(address))` (160 bits: always below the modulus).
+pub fn address_to_field(a: Address) -> Fr {
+    let mut le = [0u8; 32];
+    le[..20].copy_from_slice(a.as_slice());
+    le[..20].reverse();
+    Fr::from_bytes(&le).unwrap_or(Fr::zero())
 }
 
 /// A field element as 32 big-endian bytes (the EVM's `uint256`).
@@ -202,13 +214,14 @@ impl ProvingModel {
         &self.vk_digest
     }
 
-    /// Quantizes real-valued `input` and proves.
-    pub fn prove(&self, input: &[f64]) -> Result<ProofBundle> {
-        self.prove_quantized(&quantize_inputs(input, self.settings.scale)?)
+    /// Quantizes real-valued `input` and proves it for `fulfiller` (see [`ProofBundle::fulfiller`]).
+    pub fn prove(&self, input: &[f64], fulfiller: Address) -> Result<ProofBundle> {
+        self.prove_quantized(&quantize_inputs(input, self.settings.scale)?, fulfiller)
     }
 
-    /// Proves the model on fixed-point `input` (at the model's scale). CPU-heavy and blocking.
-    pub fn prove_quantized(&self, input: &[i64]) -> Result<ProofBundle> {
+    /// Proves the model on fixed-point `input` (at the model's scale) for `fulfiller`, the account that will
+    /// send `fulfill`. CPU-heavy and blocking.
+    pub fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> Result<ProofBundle> {
         let s = &self.settings;
         if input.len() != s.input_len() {
             return Err(Error::Input(format!(
@@ -222,6 +235,7 @@ impl ProvingModel {
         let mut instances: Vec<Fr> =
             input.iter().chain(&outputs_q).map(|&v| to_field(i128::from(v))).collect();
         instances.extend(self.commitment);
+        instances.push(address_to_field(fulfiller));
         let circuit = InferenceCircuit { spec: self.spec.clone(), witness: Some(Arc::new(witness)) };
         let mut transcript = Transcript::<_>::init(Vec::new());
         create_proof_signed(
@@ -242,6 +256,7 @@ impl ProvingModel {
             output_scale: s.output_scale,
             instances: instances.iter().map(fr_to_hex).collect(),
             weights_commitment: self.commitment.as_ref().map(fr_to_hex),
+            fulfiller,
             calldata: encode_calldata(&proof, &instances),
             proof,
             vk_digest: self.vk_digest.clone(),
@@ -309,7 +324,7 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
     let weights_path = dir.join(files::WEIGHTS);
     if settings.is_private() && weights_path.exists() {
         let ours = PrivateWeights::read(&weights_path)?.commitment_fr()?;
-        if instances.last() != Some(&ours) {
+        if commitment_instance(&settings, &instances) != Some(ours) {
             return Err(Error::Verification(format!(
                 "the proof commits to other weights than {} ({})",
                 weights_path.display(),
@@ -321,9 +336,15 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
     let digest = format!("0x{}", hex::encode(vk_digest(&vk)));
     check_readable_fields(bundle, &settings, &instances, &digest)?;
     Ok(VerifiedBundle {
-        weights_commitment: settings.is_private().then(|| instances.last().map(fr_to_hex)).flatten(),
+        weights_commitment: commitment_instance(&settings, &instances).as_ref().map(fr_to_hex),
         vk_digest: digest,
     })
+}
+
+/// The weights commitment among `instances` (after the inputs and outputs), for private models.
+fn commitment_instance(settings: &CircuitSettings, instances: &[Fr]) -> Option<Fr> {
+    let at = settings.input_len() + settings.output_len();
+    settings.is_private().then(|| instances.get(at).copied()).flatten()
 }
 
 /// Every field of `bundle` besides `proof` and `instances` must say what the verified `instances` say.
@@ -374,7 +395,7 @@ fn check_readable_fields(
             ));
         }
     }
-    let committed = settings.is_private().then(|| instances.last().map(fr_to_hex)).flatten();
+    let committed = commitment_instance(settings, instances).as_ref().map(fr_to_hex);
     let claimed = bundle.weights_commitment.as_deref().map(|h| fr_from_hex(h).map(|f| fr_to_hex(&f)));
     match (claimed, &committed) {
         (None, None) => {}
@@ -387,6 +408,10 @@ fn check_readable_fields(
     if bundle.calldata != encode_calldata(&bundle.proof, instances) {
         let reason = "not the ABI-encoded verifyProof(proof, instances) call".into();
         return Err(mismatch("calldata".into(), reason));
+    }
+    if instances.last() != Some(&address_to_field(bundle.fulfiller)) {
+        let reason = format!("{}, the proof is bound to another fulfiller", bundle.fulfiller);
+        return Err(mismatch("fulfiller".into(), reason));
     }
     if !bundle.vk_digest.eq_ignore_ascii_case(digest) {
         return Err(mismatch(

@@ -9,7 +9,7 @@ use crate::ir::Graph;
 use crate::{Error, Result};
 
 /// Version of the `circuit.json` format; bumped on any incompatible change.
-pub const SETTINGS_VERSION: u32 = 1;
+pub const SETTINGS_VERSION: u32 = 2;
 
 /// How model weights enter the circuit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +114,8 @@ impl CircuitSettings {
             return Err(Error::json(
                 path,
                 format!(
-                    "unsupported circuit.json version {version:?} (this zkoracle reads {SETTINGS_VERSION})"
+                    "unsupported circuit.json version {version:?} (this zkoracle reads {SETTINGS_VERSION}): \
+                     run `zkoracle compile` again"
                 ),
             ));
         }
@@ -147,7 +148,7 @@ impl CircuitSettings {
         {
             return Err("invalid width, k, bound or scale".into());
         }
-        if self.num_instances != self.input_len() + self.output_len() + usize::from(self.is_private()) {
+        if self.num_instances != self.spec().num_instances() {
             return Err("num_instances does not match the graph".into());
         }
         if self.circuit_params.private != self.is_private() {

@@ -104,11 +104,11 @@ fn out_of_range_input_is_refused_at_prove_time() {
     let dir = tempfile::tempdir().expect("tmp");
     spread_dir(dir.path());
     let model = ProvingModel::load(dir.path()).expect("load");
-    let err = model.prove(&[1000.0; 8]).expect_err("out of range");
+    let err = model.prove(&[1000.0; 8], Default::default()).expect_err("out of range");
     assert!(matches!(err, Error::OutOfRange(_)), "{err}");
-    let err = model.prove(&[f64::NAN; 8]).expect_err("nan");
+    let err = model.prove(&[f64::NAN; 8], Default::default()).expect_err("nan");
     assert!(err.to_string().contains("NaN"), "{err}");
-    let err = model.prove(&[0.0; 3]).expect_err("length");
+    let err = model.prove(&[0.0; 3], Default::default()).expect_err("length");
     assert!(matches!(err, Error::Input(_)), "{err}");
 }
 
@@ -160,6 +160,7 @@ fn dummy_bundle() -> zkoracle_prover::ProofBundle {
         output_scale: 0,
         instances: vec![],
         weights_commitment: None,
+        fulfiller: Default::default(),
         proof: vec![],
         calldata: vec![],
         vk_digest: String::new(),

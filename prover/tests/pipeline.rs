@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use alloy_primitives::Address;
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkoracle_prover::circuit::{to_field, InferenceCircuit};
 use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
 use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::proof::{verify_bundle, write_bundle};
+use zkoracle_prover::proof::{address_to_field, fr_from_hex, verify_bundle, verify_with, write_bundle};
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
 
 fn models() -> PathBuf {
@@ -161,6 +162,9 @@ fn logic_ops_compare_not_and_or_where_gather() {
     check_model_vs_tract("logic_ops", 0.02);
 }
 
+/// The account a proof is made for.
+const FULFILLER: Address = Address::repeat_byte(0xa1);
+
 /// Compile → setup → prove → verify for the spread model, then tampering with every part of the proof.
 #[test]
 fn real_proof_verifies_and_tampering_fails() {
@@ -172,7 +176,7 @@ fn real_proof_verifies_and_tampering_fails() {
     setup(d, None).expect("setup");
     let model = ProvingModel::load(d).expect("load");
     let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
-    let bundle = model.prove(&input).expect("prove");
+    let bundle = model.prove(&input, FULFILLER).expect("prove");
     verify_bundle(d, &bundle).expect("honest proof verifies");
     write_bundle(&d.join("proof.json"), &bundle).expect("write proof");
 
@@ -199,7 +203,8 @@ fn real_proof_verifies_and_tampering_fails() {
     assert!(matches!(verify_bundle(d, &b), Err(Error::Verification(_))));
 
     // Every field a reader reads is checked against the verified instances: an edit names its field.
-    let edits: Vec<(&str, Box<dyn Fn(&mut zkoracle_prover::ProofBundle)>)> = vec![
+    type Edit = Box<dyn Fn(&mut zkoracle_prover::ProofBundle)>;
+    let edits: Vec<(&str, Edit)> = vec![
         ("outputs[0]", Box::new(|b| b.outputs[0] += 1.0)),
         ("outputs_quantized[0]", Box::new(|b| b.outputs_quantized[0] += 1)),
         ("inputs_quantized[1]", Box::new(|b| b.inputs_quantized[1] -= 1)),
@@ -218,6 +223,21 @@ fn real_proof_verifies_and_tampering_fails() {
             other => panic!("edited {field} gave {other:?}"),
         }
     }
+    // Bound to its fulfiller: the same proof with another fulfiller's address as the last instance fails
+    // (the transcript absorbs it), and a bundle that names another fulfiller is refused.
+    let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(d).expect("srs");
+    let vk = zkoracle_prover::keys::read_vk(&d.join("vk.bin"), &settings).expect("vk");
+    let mut inst: Vec<Fr> = bundle.instances.iter().map(|h| fr_from_hex(h).expect("fr")).collect();
+    assert_eq!(inst.last(), Some(&address_to_field(FULFILLER)), "the fulfiller is the last instance");
+    verify_with(&srs, &vk, &bundle.proof, &inst).expect("verifies for its fulfiller");
+    *inst.last_mut().expect("fulfiller") = address_to_field(Address::repeat_byte(0xb2));
+    assert!(
+        verify_with(&srs, &vk, &bundle.proof, &inst).is_err(),
+        "a copied proof verified for another sender"
+    );
+    let mut b = bundle.clone();
+    b.fulfiller = Address::repeat_byte(0xb2);
+    assert!(verify_bundle(d, &b).is_err(), "a bundle naming another fulfiller verified");
     let verified = verify_bundle(d, &bundle).expect("verifies");
     assert_eq!(verified.weights_commitment, None, "fixed weights carry no commitment");
     assert_eq!(verified.vk_digest, bundle.vk_digest);

@@ -89,9 +89,10 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
 
     let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
     let ma = ProvingModel::load(&a).expect("load a");
-    let pa = ma.prove(&input).expect("prove a");
+    let pa = ma.prove(&input, Default::default()).expect("prove a");
     assert_eq!(pa.weights_commitment.as_deref(), Some(wa.commitment.as_str()));
-    assert_eq!(pa.instances.last(), Some(&wa.commitment));
+    let n = pa.instances.len();
+    assert_eq!(pa.instances[n - 2], wa.commitment, "the commitment precedes the fulfiller");
     let verified = verify_bundle(&a, &pa).expect("A's proof verifies against A");
     assert_eq!(verified.weights_commitment, pa.weights_commitment, "verify names the weights commitment");
     let err = verify_bundle(&b, &pa).expect_err("A's proof against B's weights");
@@ -103,14 +104,15 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     let mut inst: Vec<Fr> =
         pa.instances.iter().map(|h| zkoracle_prover::proof::fr_from_hex(h).expect("fr")).collect();
     verify_with(&srs, &vk, &pa.proof, &inst).expect("A's proof verifies with A's commitment");
-    *inst.last_mut().expect("last") = wb.commitment_fr().expect("fr");
+    let at = sb.input_len() + sb.output_len();
+    inst[at] = wb.commitment_fr().expect("fr");
     assert!(verify_with(&srs, &vk, &pa.proof, &inst).is_err(), "A's proof verified against B's commitment");
 
-    // B proves with its own weights; the proof carries no weight (only inputs, outputs, commitment).
-    let pb = ProvingModel::load(&b).expect("load b").prove(&input).expect("prove b");
+    // B proves with its own weights; the proof carries no weight (inputs, outputs, commitment, fulfiller).
+    let pb = ProvingModel::load(&b).expect("load b").prove(&input, Default::default()).expect("prove b");
     verify_bundle(&b, &pb).expect("B verifies");
     assert_ne!(pa.outputs_quantized, pb.outputs_quantized);
-    assert_eq!(pb.instances.len(), sb.input_len() + sb.output_len() + 1);
+    assert_eq!(pb.instances.len(), sb.input_len() + sb.output_len() + 2);
 }
 
 /// `--like` refuses a reference whose range is narrower than the worst case this model can reach on the

@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use alloy_primitives::Address;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
@@ -31,6 +32,7 @@ use zkoracle_prover::circuit::{to_field, InferenceCircuit};
 use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::input::{quantize_inputs, read_input};
 use zkoracle_prover::params;
+use zkoracle_prover::proof::address_to_field;
 use zkoracle_prover::settings::ParamsVisibility;
 
 /// Circuits with at most this many assigned advice cells are mutated cell by cell.
@@ -126,6 +128,7 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
     if case.private {
         instances.push(params::commitment(&params::collect(&s.graph)));
     }
+    instances.push(address_to_field(Address::repeat_byte(0xf1)));
     Ok((InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev)) }, instances, s.k))
 }
 

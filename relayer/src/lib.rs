@@ -249,7 +249,7 @@ pub async fn run_with_models(
     }
     tracing::info!(%address, oracle = %config.oracle, chain_id = config.chain_id, requeued, models = ?models, "relayer starting");
 
-    let pool = ProverPool::new(models.clone(), config.workers, metrics.clone());
+    let pool = ProverPool::new(models.clone(), config.workers, metrics.clone(), address);
     let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
     let queue_rx = Arc::new(Mutex::new(queue_rx));
     let signer = txmgr::TxSigner {
@@ -264,7 +264,7 @@ pub async fn run_with_models(
         tasks.spawn(server);
     }
     if config.prove_api.enabled {
-        let api_pool = ProverPool::new(models, config.prove_api.max_concurrent, metrics);
+        let api_pool = ProverPool::new(models, config.prove_api.max_concurrent, metrics, address);
         let token = config.prove_api.resolve_token()?;
         let (_, server) = prove_api::serve(&config.prove_api, api_pool, token).await?;
         tasks.spawn(server);

@@ -9,7 +9,7 @@ use crate::{
     http::{error, listen},
     prover::{check_input, Proof, ProverPool},
 };
-use alloy::primitives::{I256, U256};
+use alloy::primitives::{Address, I256, U256};
 use axum::{
     extract::{DefaultBodyLimit, State as AxState},
     http::{header, HeaderMap, StatusCode},
@@ -67,6 +67,10 @@ struct ProveBody {
     model: serde_json::Value,
     /// Quantized input (integers at the model's input scale).
     input: Vec<i64>,
+    /// The account the proof is for (the proof is bound to it: `fulfill` from any other sender fails);
+    /// the zero address when absent.
+    #[serde(default)]
+    fulfiller: Address,
 }
 
 #[derive(Serialize)]
@@ -111,7 +115,7 @@ async fn prove(
         Ok(i) => i,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
     };
-    let task = match api.pool.try_prove(model_id, input) {
+    let task = match api.pool.try_prove(model_id, input, body.fulfiller) {
         Ok(Some(task)) => task,
         Ok(None) => return error(StatusCode::TOO_MANY_REQUESTS, "every proving API worker is busy"),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

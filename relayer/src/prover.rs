@@ -5,7 +5,7 @@ use crate::{
     error::{Error, Result},
     metrics::Metrics,
 };
-use alloy::primitives::{B256, I256, U256};
+use alloy::primitives::{Address, B256, I256, U256};
 use serde::Serialize;
 use std::{
     collections::BTreeMap,
@@ -45,8 +45,10 @@ pub trait Prover: Send + Sync + 'static {
     fn output_len(&self) -> usize;
     /// Largest |input| the circuit was calibrated for.
     fn max_abs_input(&self) -> i64;
-    /// Runs the model on `input` and proves it (blocking, 0.1–5 s).
-    fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String>;
+    /// Runs the model on `input` and proves it for `fulfiller`, the account that will send `fulfill`: the
+    /// proof is bound to that address (its last public instance) and fails for any other sender
+    /// (blocking, 0.1–5 s).
+    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> std::result::Result<Proof, String>;
     /// Input and output fixed-point scales, when known (checked against the registry).
     fn scales(&self) -> Option<(u8, u8)> {
         None
@@ -150,12 +152,14 @@ pub struct ProverPool {
     models: Models,
     permits: Arc<Semaphore>,
     metrics: Arc<Metrics>,
+    fulfiller: Address,
 }
 
 impl ProverPool {
-    /// A pool of `workers` concurrent proofs over `models`.
-    pub fn new(models: Models, workers: usize, metrics: Arc<Metrics>) -> Self {
-        Self { models, permits: Arc::new(Semaphore::new(workers)), metrics }
+    /// A pool of `workers` concurrent proofs over `models`; [`ProverPool::prove`] proves for `fulfiller`
+    /// (the relayer's own signing address: each fleet instance proves for its own).
+    pub fn new(models: Models, workers: usize, metrics: Arc<Metrics>, fulfiller: Address) -> Self {
+        Self { models, permits: Arc::new(Semaphore::new(workers)), metrics, fulfiller }
     }
 
     /// The served models.
@@ -170,12 +174,17 @@ impl ProverPool {
             .ok_or_else(|| Error::Prove(format!("model {model_id} is not served by this relayer")))
     }
 
-    fn spawn(&self, prover: Arc<dyn Prover>, input: Vec<i64>, permit: OwnedSemaphorePermit) -> ProofTask {
+    fn spawn(
+        &self,
+        prover: Arc<dyn Prover>,
+        (input, fulfiller): (Vec<i64>, Address),
+        permit: OwnedSemaphorePermit,
+    ) -> ProofTask {
         let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
             let _slot = permit;
             let started = Instant::now();
-            let out = prover.prove_quantized(&input).map_err(Error::Prove)?;
+            let out = prover.prove_quantized(&input, fulfiller).map_err(Error::Prove)?;
             let took = started.elapsed();
             metrics.proving_seconds.observe(took.as_secs_f64());
             if out.outputs_quantized.is_empty() || out.proof.is_empty() {
@@ -185,18 +194,25 @@ impl ProverPool {
         })
     }
 
-    /// Proves `input` (already checked with [`check_input`]) on `model_id`; waits for a free worker.
+    /// Proves `input` (already checked with [`check_input`]) on `model_id` for the pool's fulfiller; waits for
+    /// a free worker.
     pub async fn prove(&self, model_id: U256, input: Vec<i64>) -> Result<(Proof, Duration)> {
         let prover = self.prover(model_id)?;
         let permit = self.permits.clone().acquire_owned().await.map_err(|e| Error::Task(e.to_string()))?;
-        self.spawn(prover, input, permit).await.map_err(|e| Error::Task(format!("prover thread: {e}")))?
+        let job = (input, self.fulfiller);
+        self.spawn(prover, job, permit).await.map_err(|e| Error::Task(format!("prover thread: {e}")))?
     }
 
-    /// Starts proving at once if a worker is free; `None` when every worker is busy.
-    pub fn try_prove(&self, model_id: U256, input: Vec<i64>) -> Result<Option<ProofTask>> {
+    /// Starts proving for `fulfiller` at once if a worker is free; `None` when every worker is busy.
+    pub fn try_prove(
+        &self,
+        model_id: U256,
+        input: Vec<i64>,
+        fulfiller: Address,
+    ) -> Result<Option<ProofTask>> {
         let prover = self.prover(model_id)?;
         let Ok(permit) = self.permits.clone().try_acquire_owned() else { return Ok(None) };
-        Ok(Some(self.spawn(prover, input, permit)))
+        Ok(Some(self.spawn(prover, (input, fulfiller), permit)))
     }
 }
 
@@ -237,8 +253,8 @@ impl Prover for zkoracle_prover::ProvingModel {
         Self::vk_digest(self).parse().ok()
     }
 
-    fn prove_quantized(&self, input: &[i64]) -> std::result::Result<Proof, String> {
-        let b = Self::prove_quantized(self, input).map_err(|e| e.to_string())?;
+    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> std::result::Result<Proof, String> {
+        let b = Self::prove_quantized(self, input, fulfiller).map_err(|e| e.to_string())?;
         Ok(Proof {
             outputs: b.outputs,
             outputs_quantized: b.outputs_quantized,

@@ -120,7 +120,8 @@ async fn happy_path_api_metrics_and_unknown_model() {
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["outputs_quantized"][0], proven[0], "same input, same proven output");
-    assert_eq!(v["instances"].as_array().unwrap().len(), 9);
+    // 8 inputs, 1 output and the fulfiller (the zero address: the request named none).
+    assert_eq!(v["instances"].as_array().unwrap().len(), 10);
     assert!(v["proof"].as_str().unwrap().starts_with("0x"));
     assert!(v["calldata"].as_str().unwrap().starts_with("0x"));
     let (code, body) = http(api, "POST", "/v1/prove", Some(r#"{"model": 1, "input": [1]}"#)).await;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use alloy::primitives::Address;
 use clap::Args;
 use zkoracle_prover::input::read_input;
 use zkoracle_prover::proof::write_bundle;
@@ -20,6 +21,10 @@ pub(crate) struct ProveArgs {
     /// Where to write proof.json.
     #[arg(short, long)]
     output: PathBuf,
+    /// The account that will send `fulfill`: the proof is bound to it (the last public instance) and fails
+    /// for any other sender. The zero address (the default) suits offline verification only.
+    #[arg(long, default_value_t = Address::ZERO)]
+    fulfiller: Address,
 }
 
 impl ProveArgs {
@@ -29,7 +34,7 @@ impl ProveArgs {
         let load_s = load.finish();
         let input = read_input(&self.data)?;
         let step = Step::start("proving");
-        let bundle = model.prove(&input)?;
+        let bundle = model.prove(&input, self.fulfiller)?;
         let secs = step.finish();
         write_bundle(&self.output, &bundle)?;
         println!("outputs {:?}", bundle.outputs);

@@ -146,24 +146,34 @@ abstract contract OracleTestBase is TestBase {
     }
     // forge-lint: disable-end(unsafe-typecast)
 
-    function _instances(int256[] memory input, int256[] memory output, bool hasCommitment, uint256 commitment)
-        internal
-        pure
-        returns (uint256[] memory inst)
-    {
-        inst = new uint256[](input.length + output.length + (hasCommitment ? 1 : 0));
+    /// @dev `[input..., output..., commitment?, uint256(uint160(who))]`: the instances a proof for a fulfilment
+    ///      sent by `who` is made for.
+    function _instances(
+        int256[] memory input,
+        int256[] memory output,
+        bool hasCommitment,
+        uint256 commitment,
+        address who
+    ) internal pure returns (uint256[] memory inst) {
+        inst = new uint256[](input.length + output.length + (hasCommitment ? 1 : 0) + 1);
         for (uint256 i; i < input.length; ++i) {
             inst[i] = _field(input[i]);
         }
         for (uint256 j; j < output.length; ++j) {
             inst[input.length + j] = _field(output[j]);
         }
-        if (hasCommitment) inst[inst.length - 1] = commitment;
+        if (hasCommitment) inst[inst.length - 2] = commitment;
+        inst[inst.length - 1] = uint256(uint160(who));
     }
 
-    /// @dev A proof for `output` on a request of a model without weights commitment.
-    function _proofFor(int256[] memory input, int256[] memory output) internal view returns (bytes memory) {
-        return _proof(_instances(input, output, false, 0));
+    /// @dev A proof for `output` on a request of a model without weights commitment, made for the fulfiller
+    ///      `who` (the address that calls `fulfill` with it).
+    function _proofFor(int256[] memory input, int256[] memory output, address who)
+        internal
+        view
+        returns (bytes memory)
+    {
+        return _proof(_instances(input, output, false, 0, who));
     }
 
     // --------------------------------------------------------------------------------------------------------

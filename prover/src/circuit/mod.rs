@@ -222,9 +222,10 @@ impl CircuitSpec {
         }
     }
 
-    /// Public instances: the inputs, the outputs and, with private parameters, the commitment.
+    /// Public instances: the inputs, the outputs, with private parameters the commitment, and last the
+    /// fulfiller's address (bound by the transcript, see [`crate::proof`]).
     pub fn num_instances(&self) -> usize {
-        self.graph.num_inputs as usize + self.graph.outputs.len() + usize::from(self.params.private)
+        self.graph.num_inputs as usize + self.graph.outputs.len() + usize::from(self.params.private) + 1
     }
 
     /// The smallest `k` whose usable rows hold the layout, both tables and the instance column.

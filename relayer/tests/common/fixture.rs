@@ -101,13 +101,13 @@ impl Prover for Wrapped {
     fn max_abs_input(&self) -> i64 {
         Prover::max_abs_input(self.inner.as_ref())
     }
-    fn prove_quantized(&self, input: &[i64]) -> Result<Proof, String> {
+    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> Result<Proof, String> {
         std::thread::sleep(self.delay);
         if let Some(gate) = self.gate.as_ref().filter(|_| input.first() == Some(&Self::HOLD)) {
             let _ = gate.started.lock().unwrap().send(());
             let _ = gate.release.lock().unwrap().recv();
         }
-        Prover::prove_quantized(self.inner.as_ref(), input)
+        Prover::prove_quantized(self.inner.as_ref(), input, fulfiller)
     }
     fn scales(&self) -> Option<(u8, u8)> {
         Prover::scales(self.inner.as_ref())
