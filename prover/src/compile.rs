@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 use crate::circuit::{CircuitParams, CircuitSpec};
 use crate::input::{quantize_inputs, read_input};
 use crate::ir::Graph;
-use crate::lower::{lower_model, LowerOptions};
+use crate::lower::{input_shapes, lower_model, Folded, LowerOptions};
 use crate::settings::{Calibration, CircuitSettings, ModelInfo, ParamsVisibility, SETTINGS_VERSION};
 use crate::{Error, Result};
 
@@ -55,6 +55,8 @@ pub struct OnnxModel {
     bytes: Vec<u8>,
     proto: tract_onnx::pb::ModelProto,
     file: String,
+    /// The graph's input-independent tensors, computed once by tract's analysis.
+    folded: Folded,
 }
 
 impl OnnxModel {
@@ -68,7 +70,11 @@ impl OnnxModel {
             return Err(Error::Onnx { path: path.into(), message: "the model has no graph nodes".into() });
         }
         let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Self { bytes, proto, file })
+        let folded = match input_shapes(&proto) {
+            Ok(shapes) => Folded::analyse(&proto, &shapes),
+            Err(_) => Folded::default(), // the lowering reports the malformed input
+        };
+        Ok(Self { bytes, proto, file, folded })
     }
 
     /// Runs tract's float inference on flattened `inputs` split over `shapes`.
@@ -177,7 +183,7 @@ fn candidates(
     shape: Shape,
 ) -> Result<Vec<Candidate>> {
     let private = shape.private;
-    let lowered = lower_model(&model.proto, LowerOptions { scale, weight_scale, private })?;
+    let lowered = lower_model(&model.proto, &model.folded, LowerOptions { scale, weight_scale, private })?;
     let mut graph = lowered.graph;
     let output_scale = scale + graph.keep_outputs_exact();
     let out_div = f64::powi(2.0, i32::from(output_scale));
@@ -361,7 +367,8 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
                                   // Lower once at a default scale to learn the shapes and reject unsupported ops early.
-    let probe = lower_model(&model.proto, LowerOptions { scale: 8, weight_scale: 8, private: false })?;
+    let probe_opts = LowerOptions { scale: 8, weight_scale: 8, private: false };
+    let probe = lower_model(&model.proto, &model.folded, probe_opts)?;
     let n_in: usize = probe.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
     if sample.len() != n_in {
         return Err(Error::Input(format!(

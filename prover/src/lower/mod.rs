@@ -1,8 +1,10 @@
 //! ONNX → quantized neuron graph. One module per op family, each behind [`OpLowering`]; the driver walks the
 //! ONNX graph in order, folds constants and asks the family that claims each op type to lower it.
 
+mod broadcast;
 mod compare;
 mod elementwise;
+mod fold;
 mod linear;
 mod norm;
 #[cfg(test)]
@@ -16,6 +18,8 @@ use std::collections::HashMap;
 
 use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
+
+pub use fold::Folded;
 
 use crate::ir::{Activation, Graph, Neuron, NeuronOp, Var};
 use crate::{Error, Result};
@@ -51,6 +55,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &elementwise::Elementwise,
     &pool::Pooling,
     &shape::Shape,
+    &broadcast::Broadcast,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,
@@ -261,9 +266,16 @@ fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .collect())
 }
 
+/// The shapes the lowering gives the graph's inputs (symbolic dimensions are 1: one sample per proof).
+pub fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
+    let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
+    let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
+    g.input.iter().filter(|vi| !inits.contains(vi.name.as_str())).map(value_info_shape).collect()
+}
+
 /// Lowers an ONNX model to the quantized neuron graph: values at `opts.scale`, weights at
-/// `opts.weight_scale`.
-pub fn lower_model(model: &pb::ModelProto, opts: LowerOptions) -> Result<Lowered> {
+/// `opts.weight_scale`; `folded` holds the input-independent tensors ([`Folded::analyse`]).
+pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) -> Result<Lowered> {
     let LowerOptions { scale, weight_scale, private } = opts;
     let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
     let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };
@@ -289,6 +301,15 @@ pub fn lower_model(model: &pb::ModelProto, opts: LowerOptions) -> Result<Lowered
     }
     let mut cx = Ctx { graph: &mut graph, scale, weight_scale, private, one_hots: HashMap::new() };
     for node in &g.node {
+        // Input-independent outputs are constants (tract's analysis computed them): no family needed.
+        if node.op_type != "Constant" {
+            if let Some(values) = folded.outputs(&node.output) {
+                for (name, value) in node.output.iter().zip(values) {
+                    env.insert(name.clone(), Value::Const(value));
+                }
+                continue;
+            }
+        }
         let family = family_for(&node.op_type)
             .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node_name(node) })?;
         let inputs: Vec<Option<Value>> = node

@@ -94,7 +94,8 @@ const SCALE: u8 = 10;
 
 /// Lowers and evaluates exactly; returns the real-valued outputs.
 fn run(m: &ModelProto, x: &[f64]) -> crate::Result<Vec<f64>> {
-    let lowered = lower_model(m, LowerOptions { scale: SCALE, weight_scale: 12, private: false })?;
+    let folded = super::Folded::analyse(m, &super::input_shapes(m)?);
+    let lowered = lower_model(m, &folded, LowerOptions { scale: SCALE, weight_scale: 12, private: false })?;
     let s = f64::powi(2.0, i32::from(SCALE));
     let q: Vec<i64> = x.iter().map(|v| (v * s).round() as i64).collect();
     let ev = lowered.graph.evaluate(&q, SCALE, None)?;

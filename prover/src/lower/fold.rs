@@ -1,0 +1,64 @@
+//! Constant folding with tract's own analysis: every tensor of the ONNX graph whose value does not depend on
+//! the model's inputs (ConstantOfShape of a static shape, `Shape → Gather → Unsqueeze → Concat` chains, Range,
+//! arithmetic and reductions over initializers, casts…) is computed once by tract's type and value inference,
+//! with ONNX's own semantics and types, and the lowering takes it as a constant: its node needs no lowering
+//! family and costs nothing in the circuit.
+
+use std::collections::HashMap;
+
+use tract_onnx::pb;
+use tract_onnx::prelude::tract_ndarray::ArrayD;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
+
+/// The graph's input-independent tensors, by ONNX tensor name, as `f64` (integers and booleans exactly).
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    values: HashMap<String, ArrayD<f64>>,
+}
+
+impl Folded {
+    /// Runs tract's analysis on `model` with every graph input fixed to `input_shapes` (the shapes the
+    /// lowering uses: symbolic dimensions are 1). Best effort: a model tract cannot analyse folds nothing,
+    /// and the lowering then reports the op it cannot lower.
+    pub fn analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> Self {
+        Self::try_analyse(model, input_shapes).unwrap_or_default()
+    }
+
+    fn try_analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> TractResult<Self> {
+        let mut m = tract_onnx::onnx().model_for_proto_model(model)?;
+        for (i, shape) in input_shapes.iter().enumerate() {
+            let dt = m.input_fact(i)?.datum_type.concretize().unwrap_or(DatumType::F32);
+            m.set_input_fact(i, InferenceFact::dt_shape(dt, shape.as_slice()))?;
+        }
+        // Best effort: facts that cannot be inferred stay unknown, the rest is still folded.
+        let _ = m.analyse(false);
+        let inputs: Vec<OutletId> = m.input_outlets()?.to_vec();
+        let mut values = HashMap::new();
+        for node in m.nodes() {
+            if node.inputs.is_empty() {
+                continue; // inputs, initializers and Constant nodes: the lowering reads them itself
+            }
+            for (slot, output) in node.outputs.iter().enumerate() {
+                let outlet = OutletId::new(node.id, slot);
+                let Some(label) = m.outlet_label(outlet) else { continue };
+                if inputs.contains(&outlet) {
+                    continue;
+                }
+                let Some(tensor) = output.fact.value.concretize() else { continue };
+                let Ok(cast) = tensor.cast_to::<f64>() else { continue };
+                let Ok(view) = cast.to_plain_array_view::<f64>() else { continue };
+                values.insert(label.to_string(), view.to_owned());
+            }
+        }
+        Ok(Self { values })
+    }
+
+    /// The constant values of `outputs` when every one of them is input-independent.
+    pub(crate) fn outputs(&self, outputs: &[String]) -> Option<Vec<ArrayD<f64>>> {
+        if outputs.is_empty() {
+            return None;
+        }
+        outputs.iter().map(|o| self.values.get(o).cloned()).collect()
+    }
+}

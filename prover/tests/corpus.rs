@@ -1,0 +1,55 @@
+//! The fast subset of `make conformance` that `make test` runs: real exports from corpus/ (made by
+//! `torch.onnx.export`; see corpus/README.md) through compile → setup → prove → verify, outputs within 1%
+//! of onnxruntime's (the committed `<name>.expected.json`). `make conformance` runs the whole corpus and
+//! EZKL's example list and writes docs/COVERAGE.md.
+
+use std::path::{Path, PathBuf};
+
+use zkoracle_prover::compile::{compile, CompileOptions};
+use zkoracle_prover::input::read_input;
+use zkoracle_prover::proof::verify_bundle;
+use zkoracle_prover::{setup, ProvingModel};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
+}
+
+/// onnxruntime's outputs, flattened in output order.
+fn reference(name: &str) -> Vec<f64> {
+    let path = corpus().join(format!("{name}.expected.json"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+    let outputs = v["output_data"].as_array().expect("output_data");
+    outputs
+        .iter()
+        .flat_map(|o| o.as_array().expect("values").iter().map(|x| x.as_f64().expect("f64")))
+        .collect()
+}
+
+/// Proves `name` end to end and returns the worst absolute error against onnxruntime.
+fn prove_corpus_model(name: &str) -> f64 {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (onnx, data) = (corpus().join(format!("{name}.onnx")), corpus().join(format!("{name}.input.json")));
+    let settings =
+        compile(&onnx, &data, &CompileOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    settings.write(&d.join("circuit.json")).expect("write");
+    std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
+    setup(d, None).unwrap_or_else(|e| panic!("{name}: setup: {e}"));
+    let model = ProvingModel::load(d).expect("load");
+    let bundle = model.prove(&read_input(&data).expect("input"), Default::default()).expect("prove");
+    verify_bundle(d, &bundle).unwrap_or_else(|e| panic!("{name}: verify: {e}"));
+    let want = reference(name);
+    assert_eq!(bundle.outputs.len(), want.len(), "{name}: output count");
+    bundle.outputs.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+}
+
+/// Exports whose first ops were ConstantOfShape / Shape chains (folded by tract's analysis), Expand, Tile and
+/// Pad in its three modes, and PyTorch's LSTM with its computed zero initial state.
+#[test]
+fn real_exports_prove_within_one_percent() {
+    for name in ["pad_constant", "pad_reflect", "pad_edge", "tile", "expand", "lstm", "constant_of_shape"] {
+        let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let err = prove_corpus_model(name);
+        assert!(err <= bound, "{name}: max abs error {err} > {bound}");
+    }
+}
