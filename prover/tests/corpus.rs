@@ -44,10 +44,27 @@ fn prove_corpus_model(name: &str) -> f64 {
 }
 
 /// Exports whose first ops were ConstantOfShape / Shape chains (folded by tract's analysis), Expand, Tile and
-/// Pad in its three modes, and PyTorch's LSTM with its computed zero initial state.
+/// Pad in its three modes, PyTorch's LSTM with its computed zero initial state, the unary table functions,
+/// PRelu, variadic Max/Min/Sum, ArgMax and division by a computed tensor.
 #[test]
 fn real_exports_prove_within_one_percent() {
-    for name in ["pad_constant", "pad_reflect", "pad_edge", "tile", "expand", "lstm", "constant_of_shape"] {
+    let names = [
+        "pad_constant",
+        "pad_reflect",
+        "pad_edge",
+        "tile",
+        "expand",
+        "lstm",
+        "constant_of_shape",
+        "softplus",
+        "hardswish",
+        "prelu",
+        "max_min",
+        "sum_variadic",
+        "argmax",
+        "div_computed",
+    ];
+    for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));
         let err = prove_corpus_model(name);
         assert!(err <= bound, "{name}: max abs error {err} > {bound}");

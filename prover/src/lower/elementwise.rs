@@ -1,11 +1,13 @@
 //! Element-wise ops with numpy broadcasting: Add, Sub, Mul, Div and the table activations
-//! (Relu, LeakyRelu, Sigmoid, Tanh, Exp, Clip), plus Identity/Dropout/Neg.
+//! (Relu, LeakyRelu, Sigmoid, Tanh, Exp, Clip, and ONNX's other unary functions: Softplus, Softsign, Elu,
+//! Selu, Celu, HardSigmoid, HardSwish, Mish, Erf, Gelu, Log, Sqrt, Abs, Floor, Ceil, Round, Sin, Cos,
+//! ThresholdedRelu, Pow by a constant), plus Identity/Dropout/Neg.
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn, Zip};
 
 use super::{attr_f, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::Activation;
+use crate::ir::{Activation, UnaryOp};
 use crate::Result;
 
 pub(crate) struct Elementwise;
@@ -26,6 +28,26 @@ impl OpLowering for Elementwise {
             "Clip",
             "Identity",
             "Dropout",
+            "Softplus",
+            "Softsign",
+            "Elu",
+            "Selu",
+            "Celu",
+            "HardSigmoid",
+            "HardSwish",
+            "Mish",
+            "Erf",
+            "Gelu",
+            "Log",
+            "Sqrt",
+            "Abs",
+            "Floor",
+            "Ceil",
+            "Round",
+            "Sin",
+            "Cos",
+            "ThresholdedRelu",
+            "Pow",
         ]
     }
 
@@ -40,7 +62,9 @@ impl OpLowering for Elementwise {
             "Sigmoid" => Activation::Sigmoid,
             "Tanh" => Activation::Tanh,
             "Exp" => Activation::Exp,
-            _ => clip_bounds(node, inputs)?,
+            "Clip" => clip_bounds(node, inputs)?,
+            "Pow" => return pow(cx, node, x, inputs),
+            _ => unary(node)?,
         };
         Ok(vec![match x {
             Value::Const(c) => Value::Const(c.mapv(|v| act_f64(&act, v))),
@@ -68,7 +92,59 @@ fn act_f64(act: &Activation, x: f64) -> f64 {
         Activation::Identity => x,
         Activation::Step => f64::from(u8::from(x >= 0.0)),
         Activation::IsZero => f64::from(u8::from(x == 0.0)),
+        Activation::Unary { op, alpha, beta } => op.eval(x, alpha, beta),
     }
+}
+
+/// The table function of a unary ONNX op, with ONNX's attribute defaults.
+fn unary(node: &NodeProto) -> Result<Activation> {
+    let a = |name: &str, default: f64| attr_f(node, name, default);
+    let (op, alpha, beta) = match node.op_type.as_str() {
+        "Softplus" => (UnaryOp::Softplus, 0.0, 0.0),
+        "Softsign" => (UnaryOp::Softsign, 0.0, 0.0),
+        "Elu" => (UnaryOp::Elu, a("alpha", 1.0)?, 0.0),
+        "Selu" => (UnaryOp::Selu, a("alpha", 1.673_263_192_176_818_8)?, a("gamma", 1.050_701_022_148_132_3)?),
+        "Celu" => (UnaryOp::Celu, a("alpha", 1.0)?, 0.0),
+        "HardSigmoid" => (UnaryOp::HardSigmoid, a("alpha", 0.2)?, a("beta", 0.5)?),
+        "HardSwish" => (UnaryOp::HardSwish, 0.0, 0.0),
+        "Mish" => (UnaryOp::Mish, 0.0, 0.0),
+        "Erf" => (UnaryOp::Erf, 0.0, 0.0),
+        "Gelu" => {
+            let approx =
+                node.get_attr_opt::<String>("approximate").map_err(|e| invalid(node, e.to_string()))?;
+            match approx.as_deref() {
+                None | Some("none") => (UnaryOp::Gelu, 0.0, 0.0),
+                Some("tanh") => (UnaryOp::GeluTanh, 0.0, 0.0),
+                Some(other) => return Err(invalid(node, format!("unsupported approximate `{other}`"))),
+            }
+        }
+        "Log" => (UnaryOp::Log, 0.0, 0.0),
+        "Sqrt" => (UnaryOp::Sqrt, 0.0, 0.0),
+        "Abs" => (UnaryOp::Abs, 0.0, 0.0),
+        "Floor" => (UnaryOp::Floor, 0.0, 0.0),
+        "Ceil" => (UnaryOp::Ceil, 0.0, 0.0),
+        "Round" => (UnaryOp::Round, 0.0, 0.0),
+        "Sin" => (UnaryOp::Sin, 0.0, 0.0),
+        "Cos" => (UnaryOp::Cos, 0.0, 0.0),
+        "ThresholdedRelu" => (UnaryOp::ThresholdedRelu, a("alpha", 1.0)?, 0.0),
+        op => return Err(invalid(node, format!("{op} is not an element-wise function"))),
+    };
+    Ok(Activation::Unary { op, alpha, beta })
+}
+
+/// `x ^ e` for a constant scalar exponent: `x·x` for 2 (exact), `x` for 1, else the table.
+fn pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+    let e = match inputs.get(1).and_then(|v| v.as_ref()) {
+        Some(Value::Const(c)) if c.len() == 1 => c.iter().next().copied().unwrap_or(1.0),
+        _ => return Err(invalid(node, "the exponent must be a constant scalar")),
+    };
+    let act = Activation::Unary { op: UnaryOp::Pow, alpha: e, beta: 0.0 };
+    Ok(vec![match x {
+        Value::Const(c) => Value::Const(c.mapv(|v| act_f64(&act, v))),
+        Value::Dyn(d) if e == 1.0 => Value::Dyn(d.clone()),
+        Value::Dyn(d) if e == 2.0 => Value::Dyn(d.mapv(|v| cx.mul(v, v))),
+        Value::Dyn(d) => Value::Dyn(d.mapv(|v| cx.activation(v, act.clone()))),
+    }])
 }
 
 fn clip_bounds(node: &NodeProto, inputs: &[Option<Value>]) -> Result<Activation> {
@@ -150,7 +226,11 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
                     "Add" => cx.affine_params(&[(v, 1.0)], c),
                     "Sub" => cx.affine_params(&[(v, -1.0)], c),
                     "Mul" => cx.affine_params(&[(v, c)], 0.0),
-                    _ => return Err(invalid(node, "division by a computed tensor is not supported")),
+                    // c / v = c · (1 / v), the reciprocal through the table
+                    _ => {
+                        let r = cx.activation(v, Activation::Recip);
+                        cx.affine_params(&[(r, c)], 0.0)
+                    }
                 });
             }
             Value::Dyn(from_vec(node, &shape, out)?)
@@ -163,7 +243,11 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
                     "Add" => cx.affine(&[(p, 1.0), (q, 1.0)], 0.0),
                     "Sub" => cx.affine(&[(p, 1.0), (q, -1.0)], 0.0),
                     "Mul" => cx.mul(p, q),
-                    _ => return Err(invalid(node, "division by a computed tensor is not supported")),
+                    // p / q = p · (1 / q), the reciprocal through the table
+                    _ => {
+                        let r = cx.activation(q, Activation::Recip);
+                        cx.mul(p, r)
+                    }
                 });
             }
             Value::Dyn(from_vec(node, &shape, out)?)

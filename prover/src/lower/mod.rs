@@ -13,6 +13,7 @@ mod pool;
 mod recurrent;
 mod select;
 mod shape;
+mod variadic;
 
 use std::collections::HashMap;
 
@@ -56,6 +57,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &pool::Pooling,
     &shape::Shape,
     &broadcast::Broadcast,
+    &variadic::Variadic,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,

@@ -21,6 +21,7 @@ impl OpLowering for Pooling {
             "ReduceSum",
             "ReduceMean",
             "ReduceMax",
+            "ReduceMin",
         ]
     }
 
@@ -54,7 +55,13 @@ impl OpLowering for Pooling {
                     _ => (0..rank).collect(),
                 };
                 let keep = attr_i(node, "keepdims", 1)? != 0;
-                reduce(cx, node, x, &axes, keep, node.op_type == "ReduceMax")?
+                if node.op_type == "ReduceMin" {
+                    // min(x) = −max(−x)
+                    let neg = x.mapv(|v| cx.affine(&[(v, -1.0)], 0.0));
+                    reduce(cx, node, &neg, &axes, keep, true)?.mapv(|v| cx.affine(&[(v, -1.0)], 0.0))
+                } else {
+                    reduce(cx, node, x, &axes, keep, node.op_type == "ReduceMax")?
+                }
             }
         };
         Ok(vec![Value::Dyn(out)])
