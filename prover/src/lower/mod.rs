@@ -6,6 +6,7 @@ mod compare;
 mod elementwise;
 mod fold;
 mod linear;
+mod movement;
 mod norm;
 #[cfg(test)]
 mod op_tests;
@@ -58,6 +59,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &shape::Shape,
     &broadcast::Broadcast,
     &variadic::Variadic,
+    &movement::Movement,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,
