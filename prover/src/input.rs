@@ -1,4 +1,5 @@
-//! Input files: EZKL's `{"input_data": [[...]]}` (other keys ignored), or a plain array.
+//! Input files: EZKL's `{"input_data": [[...]]}` (other keys ignored), or a plain array; numbers (integers
+//! and floats) and booleans (0 and 1).
 
 use std::path::Path;
 
@@ -31,6 +32,11 @@ fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) -> std::result::Result<(),
             out.push(x);
             Ok(())
         }
+        // Booleans are the integers 0 and 1, as EZKL reads them (ONNX's bool inputs, comparisons' outputs).
+        serde_json::Value::Bool(b) => {
+            out.push(f64::from(u8::from(*b)));
+            Ok(())
+        }
         // JSON has no NaN/inf literals; EZKL-style files sometimes carry them as strings.
         serde_json::Value::String(s) => {
             Err(format!("value #{} is a string ({s:?}); NaN/inf are not valid inputs", out.len()))
@@ -58,4 +64,20 @@ pub fn quantize_inputs(values: &[f64], scale: u8) -> Result<Vec<i64>> {
             Ok(q as i64)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_and_integers_read_as_ezkl_does_and_nulls_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("input.json");
+        std::fs::write(&path, r#"{"input_data": [[true, false, 3, -2.5]]}"#).expect("write");
+        assert_eq!(read_input(&path).expect("read"), vec![1.0, 0.0, 3.0, -2.5]);
+        std::fs::write(&path, r#"{"input_data": [[1, null]]}"#).expect("write");
+        let err = read_input(&path).expect_err("null").to_string();
+        assert!(err.contains("value #1 is not a number"), "{err}");
+    }
 }

@@ -149,6 +149,8 @@ pub enum UnaryOp {
     Sin,
     /// `cos x`.
     Cos,
+    /// `tan x`.
+    Tan,
     /// `x` for `x > alpha`, 0 otherwise.
     ThresholdedRelu,
     /// `x^alpha` (a non-integer power of a negative `x` is 0).
@@ -200,6 +202,7 @@ impl UnaryOp {
             Self::Round => x.round_ties_even(),
             Self::Sin => x.sin(),
             Self::Cos => x.cos(),
+            Self::Tan => x.tan(),
             Self::ThresholdedRelu => {
                 if x > alpha {
                     x
@@ -228,7 +231,7 @@ impl UnaryOp {
             Self::Elu | Self::Celu => Some(m.max(alpha.abs()) + 1.0),
             Self::Selu => Some(beta.abs() * m.max(alpha.abs()) + 1.0),
             Self::Sqrt => Some(m.sqrt() + 1.0),
-            Self::Log | Self::Pow => None,
+            Self::Log | Self::Pow | Self::Tan => None,
         }
     }
 }

@@ -46,6 +46,7 @@ impl OpLowering for Elementwise {
             "Round",
             "Sin",
             "Cos",
+            "Tan",
             "ThresholdedRelu",
             "Pow",
         ]
@@ -126,6 +127,7 @@ fn unary(node: &NodeProto) -> Result<Activation> {
         "Round" => (UnaryOp::Round, 0.0, 0.0),
         "Sin" => (UnaryOp::Sin, 0.0, 0.0),
         "Cos" => (UnaryOp::Cos, 0.0, 0.0),
+        "Tan" => (UnaryOp::Tan, 0.0, 0.0),
         "ThresholdedRelu" => (UnaryOp::ThresholdedRelu, a("alpha", 1.0)?, 0.0),
         op => return Err(invalid(node, format!("{op} is not an element-wise function"))),
     };
