@@ -151,6 +151,24 @@ pub enum UnaryOp {
     Cos,
     /// `tan x`.
     Tan,
+    /// `asin x` (clamped to `[-1, 1]`).
+    Asin,
+    /// `acos x` (clamped to `[-1, 1]`).
+    Acos,
+    /// `atan x`.
+    Atan,
+    /// `sinh x`.
+    Sinh,
+    /// `cosh x`.
+    Cosh,
+    /// `asinh x`.
+    Asinh,
+    /// `acosh x` (0 below 1).
+    Acosh,
+    /// `atanh x` (saturated at ±1).
+    Atanh,
+    /// `−1`, `0` or `1` (exact on the quantized value).
+    Sign,
     /// `x` for `x > alpha`, 0 otherwise.
     ThresholdedRelu,
     /// `x^alpha` (a non-integer power of a negative `x` is 0).
@@ -203,6 +221,15 @@ impl UnaryOp {
             Self::Sin => x.sin(),
             Self::Cos => x.cos(),
             Self::Tan => x.tan(),
+            Self::Asin => x.clamp(-1.0, 1.0).asin(),
+            Self::Acos => x.clamp(-1.0, 1.0).acos(),
+            Self::Atan => x.atan(),
+            Self::Sinh => x.sinh(),
+            Self::Cosh => x.cosh(),
+            Self::Asinh => x.asinh(),
+            Self::Acosh => x.max(1.0).acosh(),
+            Self::Atanh => x.clamp(-1.0 + 1e-12, 1.0 - 1e-12).atanh(),
+            Self::Sign => x.signum() * f64::from(u8::from(x != 0.0)),
             Self::ThresholdedRelu => {
                 if x > alpha {
                     x
@@ -223,7 +250,7 @@ impl UnaryOp {
     /// A bound on `|f(x)|` for `|x| ≤ m` (real values), or `None` when it grows faster than linearly.
     fn output_bound(self, m: f64, alpha: f64, beta: f64) -> Option<f64> {
         match self {
-            Self::Softsign | Self::Erf | Self::HardSigmoid | Self::Sin | Self::Cos => Some(1.0),
+            Self::Softsign | Self::Erf | Self::HardSigmoid | Self::Sin | Self::Cos | Self::Sign => Some(1.0),
             Self::Softplus | Self::Mish | Self::Gelu | Self::GeluTanh | Self::HardSwish | Self::Abs => {
                 Some(m + 1.0)
             }
@@ -231,7 +258,10 @@ impl UnaryOp {
             Self::Elu | Self::Celu => Some(m.max(alpha.abs()) + 1.0),
             Self::Selu => Some(beta.abs() * m.max(alpha.abs()) + 1.0),
             Self::Sqrt => Some(m.sqrt() + 1.0),
-            Self::Log | Self::Pow | Self::Tan => None,
+            Self::Asin | Self::Acos | Self::Atan => Some(std::f64::consts::PI),
+            Self::Asinh => Some(m.asinh().abs() + 1.0),
+            Self::Acosh => Some(m.max(1.0).acosh() + 1.0),
+            Self::Log | Self::Pow | Self::Tan | Self::Sinh | Self::Cosh | Self::Atanh => None,
         }
     }
 }

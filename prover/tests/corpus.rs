@@ -45,7 +45,8 @@ fn prove_corpus_model(name: &str) -> f64 {
 
 /// Exports whose first ops were ConstantOfShape / Shape chains (folded by tract's analysis), Expand, Tile and
 /// Pad in its three modes, PyTorch's LSTM with its computed zero initial state, the unary table functions,
-/// PRelu, variadic Max/Min/Sum, ArgMax, division by a computed tensor, Split, DepthToSpace and Trilu.
+/// PRelu, variadic Max/Min/Sum, ArgMax, division by a computed tensor, Split, DepthToSpace, Trilu,
+/// Resize (nearest, bilinear) and ReduceMin/L2/LogSumExp.
 #[test]
 fn real_exports_prove_within_one_percent() {
     let names = [
@@ -66,6 +67,9 @@ fn real_exports_prove_within_one_percent() {
         "split",
         "depth_to_space",
         "trilu",
+        "resize_nearest",
+        "resize_bilinear",
+        "reduce_min_l2_lse",
     ];
     for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));

@@ -12,6 +12,7 @@ mod norm;
 mod op_tests;
 mod pool;
 mod recurrent;
+mod resize;
 mod select;
 mod shape;
 mod variadic;
@@ -60,6 +61,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &broadcast::Broadcast,
     &variadic::Variadic,
     &movement::Movement,
+    &resize::Resize,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,

@@ -6,7 +6,7 @@ use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
 use super::elementwise::from_vec;
 use super::{attr_i, attr_ints, axis, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::Var;
+use crate::ir::{Activation, UnaryOp, Var};
 use crate::Result;
 
 pub(crate) struct Pooling;
@@ -22,6 +22,10 @@ impl OpLowering for Pooling {
             "ReduceMean",
             "ReduceMax",
             "ReduceMin",
+            "ReduceL1",
+            "ReduceL2",
+            "ReduceSumSquare",
+            "ReduceLogSumExp",
         ]
     }
 
@@ -55,12 +59,33 @@ impl OpLowering for Pooling {
                     _ => (0..rank).collect(),
                 };
                 let keep = attr_i(node, "keepdims", 1)? != 0;
-                if node.op_type == "ReduceMin" {
+                let unary = |op| Activation::Unary { op, alpha: 0.0, beta: 0.0 };
+                match node.op_type.as_str() {
                     // min(x) = −max(−x)
-                    let neg = x.mapv(|v| cx.affine(&[(v, -1.0)], 0.0));
-                    reduce(cx, node, &neg, &axes, keep, true)?.mapv(|v| cx.affine(&[(v, -1.0)], 0.0))
-                } else {
-                    reduce(cx, node, x, &axes, keep, node.op_type == "ReduceMax")?
+                    "ReduceMin" => {
+                        let neg = x.mapv(|v| cx.affine(&[(v, -1.0)], 0.0));
+                        reduce(cx, node, &neg, &axes, keep, true)?.mapv(|v| cx.affine(&[(v, -1.0)], 0.0))
+                    }
+                    // Σ|x|, √Σx², Σx², ln Σ e^x: the element map, a sum, then the outer function.
+                    "ReduceL1" => {
+                        let abs = x.mapv(|v| cx.activation(v, unary(UnaryOp::Abs)));
+                        reduce(cx, node, &abs, &axes, keep, false)?
+                    }
+                    "ReduceL2" | "ReduceSumSquare" => {
+                        let sq = x.mapv(|v| cx.mul(v, v));
+                        let sum = reduce(cx, node, &sq, &axes, keep, false)?;
+                        if node.op_type == "ReduceL2" {
+                            sum.mapv(|v| cx.activation(v, unary(UnaryOp::Sqrt)))
+                        } else {
+                            sum
+                        }
+                    }
+                    "ReduceLogSumExp" => {
+                        let e = x.mapv(|v| cx.activation(v, Activation::Exp));
+                        reduce(cx, node, &e, &axes, keep, false)?
+                            .mapv(|v| cx.activation(v, unary(UnaryOp::Log)))
+                    }
+                    op => reduce(cx, node, x, &axes, keep, op == "ReduceMax")?,
                 }
             }
         };
@@ -104,7 +129,10 @@ fn reduce(
     let count: usize = axes.iter().map(|&a| shape[a]).product();
     let mode = if max {
         Mode::Max
-    } else if node.op_type == "ReduceSum" {
+    } else if matches!(
+        node.op_type.as_str(),
+        "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceLogSumExp"
+    ) {
         Mode::Sum
     } else {
         Mode::Mean(count)
