@@ -22,12 +22,55 @@ pub(crate) struct Select;
 
 impl OpLowering for Select {
     fn op_types(&self) -> &'static [&'static str] {
-        &["GatherElements"]
+        &["GatherElements", "OneHot"]
     }
 
     fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        if node.op_type == "OneHot" {
+            return Ok(vec![one_hot_op(cx, node, inputs)?]);
+        }
         Ok(vec![gather_elements(cx, node, inputs)?])
     }
+}
+
+/// ONNX OneHot of computed indices: `off + (on − off)·[i == j]` along a new axis of size `depth` (the shared
+/// one-hot vectors above; an index outside `[0, depth)` gives `off` everywhere).
+fn one_hot_op(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
+    let Value::Dyn(ind) = input(node, inputs, 0)? else {
+        return Err(invalid(node, "constant indices: nothing to prove"));
+    };
+    let konst = |i: usize, what: &str| -> Result<Vec<f64>> {
+        match input(node, inputs, i)? {
+            Value::Const(c) => Ok(c.iter().copied().collect()),
+            Value::Dyn(_) => Err(invalid(node, format!("{what} must be a constant"))),
+        }
+    };
+    let depth = konst(1, "depth")?.first().copied().unwrap_or(0.0);
+    let values = konst(2, "values")?;
+    let (Some(&off), Some(&on)) = (values.first(), values.get(1)) else {
+        return Err(invalid(node, "values must be [off, on]"));
+    };
+    if !(depth >= 1.0 && depth <= 65_536.0) {
+        return Err(invalid(node, format!("depth {depth} out of range")));
+    }
+    let n = depth as usize;
+    let rank = ind.ndim() + 1;
+    let a = axis(node, attr_i(node, "axis", -1)?, rank)?;
+    let mut shape = ind.shape().to_vec();
+    shape.insert(a, n);
+    let hots: Vec<Vec<Var>> = ind.iter().map(|&i| one_hot(cx, i, n)).collect();
+    // Output element (…, j at axis a, …): the index element without axis a, entry j.
+    let mut out = Vec::with_capacity(hots.len() * n);
+    for full in ndindex(&shape) {
+        let j = full[a];
+        let mut rest = full.clone();
+        rest.remove(a);
+        let flat = rest.iter().zip(ind.shape()).fold(0usize, |acc, (&r, &d)| acc * d + r);
+        out.push(cx.affine(&[(hots[flat][j], on - off)], off));
+    }
+    ArrayD::from_shape_vec(tract_onnx::prelude::tract_ndarray::IxDyn(&shape), out)
+        .map(Value::Dyn)
+        .map_err(|e| invalid(node, e.to_string()))
 }
 
 /// The one-hot vector `[idx == j]`, `j in 0..n`, of a computed index (memoized per index value).
