@@ -84,7 +84,13 @@ impl OnnxModel {
         for (i, s) in shapes.iter().enumerate() {
             model = model.with_input_fact(i, f32::fact(s).into()).map_err(err)?;
         }
-        let plan = model.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
+        // tract's optimizer can fail on a model its plain typed plan runs (a declutter pass's bug, e.g. on
+        // EZKL's large_mlp): fall back to the unoptimized plan, which computes the same float outputs.
+        let typed = model.into_typed().map_err(err)?;
+        let plan = match typed.clone().into_optimized() {
+            Ok(optimized) => optimized.into_runnable().map_err(err)?,
+            Err(_) => typed.into_runnable().map_err(err)?,
+        };
         let mut offset = 0;
         let mut tensors = TVec::new();
         for s in shapes {
