@@ -19,6 +19,17 @@ impl OpLowering for Linear {
         let out = match node.op_type.as_str() {
             "Gemm" => gemm(cx, node, inputs)?,
             "MatMul" => matmul(cx, node, inputs)?,
+            // 1-D convolution: the 2-D one over a height-1 image.
+            _ if matches!(inputs.first(), Some(Some(x)) if x.shape().len() == 3) => {
+                let lifted: Vec<Option<Value>> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.as_ref().map(|v| if i < 2 { super::with_unit_axis(v, 2, true) } else { v.clone() })
+                    })
+                    .collect();
+                super::with_unit_axis(&conv(cx, &super::lift_1d(node), &lifted)?, 2, false)
+            }
             _ => conv(cx, node, inputs)?,
         };
         Ok(vec![out])

@@ -232,6 +232,31 @@ pub(crate) fn axis(node: &NodeProto, a: i64, rank: usize) -> Result<usize> {
     Ok(if a < 0 { (a + r) as usize } else { a as usize })
 }
 
+/// A 1-D Conv or pooling node as the 2-D node over a height-1 image: `kernel_shape`, `strides` and
+/// `dilations` gain a leading 1, `pads [b, e]` become `[0, b, 0, e]`.
+pub(crate) fn lift_1d(node: &NodeProto) -> NodeProto {
+    let mut lifted = node.clone();
+    for a in &mut lifted.attribute {
+        match a.name.as_str() {
+            "kernel_shape" | "strides" | "dilations" if a.ints.len() == 1 => a.ints.insert(0, 1),
+            "pads" if a.ints.len() == 2 => a.ints = vec![0, a.ints[0], 0, a.ints[1]],
+            _ => {}
+        }
+    }
+    lifted
+}
+
+/// A tensor with a unit axis inserted at `at` (1-D → 2-D lifting), or that axis removed.
+pub(crate) fn with_unit_axis(v: &Value, at: usize, insert: bool) -> Value {
+    use tract_onnx::prelude::tract_ndarray::Axis;
+    match (v, insert) {
+        (Value::Const(c), true) => Value::Const(c.clone().insert_axis(Axis(at))),
+        (Value::Dyn(d), true) => Value::Dyn(d.clone().insert_axis(Axis(at))),
+        (Value::Const(c), false) => Value::Const(c.clone().remove_axis(Axis(at))),
+        (Value::Dyn(d), false) => Value::Dyn(d.clone().remove_axis(Axis(at))),
+    }
+}
+
 /// The result of lowering a whole model.
 #[derive(Clone, Debug)]
 pub struct Lowered {

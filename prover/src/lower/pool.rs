@@ -34,6 +34,12 @@ impl OpLowering for Pooling {
             return Err(invalid(node, "constant input: nothing to prove"));
         };
         let out = match node.op_type.as_str() {
+            // 1-D pooling: the 2-D pooling over a height-1 image.
+            "MaxPool" | "AveragePool" if x.ndim() == 3 => {
+                let lifted = x.clone().insert_axis(tract_onnx::prelude::tract_ndarray::Axis(2));
+                pool(cx, &super::lift_1d(node), &lifted)?
+                    .remove_axis(tract_onnx::prelude::tract_ndarray::Axis(2))
+            }
             "MaxPool" | "AveragePool" => pool(cx, node, x)?,
             "GlobalAveragePool" | "GlobalMaxPool" => {
                 if x.ndim() < 3 {
