@@ -6,6 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha3::{Digest, Keccak256};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::circuit::{CircuitParams, CircuitSpec};
 use crate::input::{quantize_inputs, read_input};
@@ -81,8 +82,17 @@ impl OnnxModel {
     pub fn float_inference(&self, shapes: &[Vec<usize>], inputs: &[f64]) -> Result<Vec<f64>> {
         let err = |e: TractError| Error::Onnx { path: self.file.clone().into(), message: format!("{e:#}") };
         let mut model = tract_onnx::onnx().model_for_read(&mut self.bytes.as_slice()).map_err(err)?;
+        // Inputs keep their ONNX type (a boolean or integer input is fed as one, from its 0/1 or integer
+        // values); everything else is f32.
+        let mut types = Vec::with_capacity(shapes.len());
         for (i, s) in shapes.iter().enumerate() {
-            model = model.with_input_fact(i, f32::fact(s).into()).map_err(err)?;
+            let declared = model.input_fact(i).ok().and_then(|f| f.datum_type.concretize());
+            let dt = match declared {
+                Some(dt) if dt == DatumType::Bool || dt.is_integer() => dt,
+                _ => DatumType::F32,
+            };
+            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, s.as_slice())).map_err(err)?;
+            types.push(dt);
         }
         // tract's optimizer can fail on a model its plain typed plan runs (a declutter pass's bug, e.g. on
         // EZKL's large_mlp): fall back to the unoptimized plan, which computes the same float outputs.
@@ -93,13 +103,16 @@ impl OnnxModel {
         };
         let mut offset = 0;
         let mut tensors = TVec::new();
-        for s in shapes {
+        for (s, dt) in shapes.iter().zip(&types) {
             let n: usize = s.iter().product();
             let data: Vec<f32> = inputs[offset..offset + n].iter().map(|&x| x as f32).collect();
             offset += n;
             let t = tract_ndarray::ArrayD::from_shape_vec(tract_ndarray::IxDyn(s), data)
                 .map_err(|e| Error::Input(e.to_string()))?;
-            tensors.push(Tensor::from(t).into());
+            let t = Tensor::from(t);
+            tensors.push(
+                if *dt == DatumType::F32 { t } else { t.cast_to_dt(*dt).map_err(err)?.into_owned() }.into(),
+            );
         }
         let out = plan.run(tensors).map_err(err)?;
         let mut flat = vec![];
