@@ -1,5 +1,6 @@
 //! More data movement, free in the circuit: Split (several outputs), DepthToSpace / SpaceToDepth (DCR and CRD
-//! modes) and Trilu (the kept triangle; the other elements become one constant-zero neuron).
+//! modes), Trilu (the kept triangle; the other elements become one constant-zero neuron), and with constant
+//! indices GatherND, ScatterND and ScatterElements (`reduction = none`).
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, Dimension, IxDyn};
@@ -13,7 +14,7 @@ pub(crate) struct Movement;
 
 impl OpLowering for Movement {
     fn op_types(&self) -> &'static [&'static str] {
-        &["Split", "DepthToSpace", "SpaceToDepth", "Trilu"]
+        &["Split", "DepthToSpace", "SpaceToDepth", "Trilu", "GatherND", "ScatterND", "ScatterElements"]
     }
 
     fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
@@ -21,6 +22,8 @@ impl OpLowering for Movement {
         match node.op_type.as_str() {
             "Split" => split(node, inputs, x),
             "Trilu" => Ok(vec![trilu(cx, node, inputs, x)?]),
+            "GatherND" => Ok(vec![gather_nd(node, inputs, x)?]),
+            "ScatterND" | "ScatterElements" => Ok(vec![scatter(cx, node, inputs, x)?]),
             _ => Ok(vec![depth_space(node, x)?]),
         }
     }
@@ -142,4 +145,122 @@ fn trilu(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>], x: &Value
             Value::Dyn(ArrayD::from_shape_vec(d.raw_dim(), out).map_err(|e| invalid(node, e.to_string()))?)
         }
     })
+}
+
+/// Constant integer indices (negative ones wrapped by `dim` where given per element by the caller).
+fn const_indices(node: &NodeProto, inputs: &[Option<Value>]) -> Result<ArrayD<i64>> {
+    match input(node, inputs, 1)? {
+        Value::Const(c) => Ok(c.mapv(|v| v as i64)),
+        Value::Dyn(_) => {
+            Err(invalid(node, "computed indices are not supported here (constant indices only)"))
+        }
+    }
+}
+
+fn wrap(node: &NodeProto, i: i64, dim: usize) -> Result<usize> {
+    let d = dim as i64;
+    if i < -d || i >= d {
+        return Err(invalid(node, format!("index {i} out of range for a dimension of {dim}")));
+    }
+    Ok(if i < 0 { (i + d) as usize } else { i as usize })
+}
+
+fn strides_of(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        s[a] = s[a + 1] * shape[a + 1];
+    }
+    s
+}
+
+/// GatherND (`batch_dims = 0`): each index tuple of the last axis of `indices` picks a slice of `data`.
+fn gather_nd(node: &NodeProto, inputs: &[Option<Value>], x: &Value) -> Result<Value> {
+    if attr_i(node, "batch_dims", 0)? != 0 {
+        return Err(invalid(node, "batch_dims > 0 is not supported"));
+    }
+    let ind = const_indices(node, inputs)?;
+    let shape = x.shape().to_vec();
+    let k = *ind.shape().last().ok_or_else(|| invalid(node, "indices must have rank ≥ 1"))?;
+    if k > shape.len() {
+        return Err(invalid(node, format!("index tuples of {k} for data of rank {}", shape.len())));
+    }
+    let strides = strides_of(&shape);
+    let slice: usize = shape[k..].iter().product();
+    let tuples: Vec<i64> = ind.iter().copied().collect();
+    let mut flat = Vec::with_capacity(tuples.len() / k.max(1) * slice);
+    for t in tuples.chunks(k.max(1)) {
+        let mut base = 0;
+        for (a, &i) in t.iter().enumerate().take(k) {
+            base += wrap(node, i, shape[a])? * strides[a];
+        }
+        flat.extend(base..base + slice);
+    }
+    let mut out_shape = ind.shape()[..ind.ndim() - 1].to_vec();
+    out_shape.extend(&shape[k..]);
+    let idx = ArrayD::from_shape_vec(IxDyn(&out_shape), flat).map_err(|e| invalid(node, e.to_string()))?;
+    apply(x, |_| Ok(idx.clone()))
+}
+
+/// ScatterND and ScatterElements with constant indices: the output is `data` with some elements taken from
+/// `updates` instead.
+fn scatter(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>], x: &Value) -> Result<Value> {
+    let reduction = node.get_attr_opt::<String>("reduction").map_err(|e| invalid(node, e.to_string()))?;
+    if reduction.as_deref().is_some_and(|r| r != "none") {
+        return Err(invalid(node, "only reduction = none is supported"));
+    }
+    let ind = const_indices(node, inputs)?;
+    let updates = input(node, inputs, 2)?;
+    let shape = x.shape().to_vec();
+    let strides = strides_of(&shape);
+    let n: usize = shape.iter().product();
+    // source(i) < n: data element i; source(n + j): update element j.
+    let mut source: Vec<usize> = (0..n).collect();
+    if node.op_type == "ScatterElements" {
+        let a = axis(node, attr_i(node, "axis", 0)?, shape.len())?;
+        if ind.shape() != updates.shape() || ind.ndim() != shape.len() {
+            return Err(invalid(node, "indices and updates must have the data's rank and one shape"));
+        }
+        for (j, (pos, &i)) in ind.indexed_iter().enumerate() {
+            let mut flat = 0;
+            for (d, &p) in pos.slice().iter().enumerate() {
+                flat += if d == a { wrap(node, i, shape[a])? } else { p } * strides[d];
+            }
+            source[flat] = n + j;
+        }
+    } else {
+        let k = *ind.shape().last().ok_or_else(|| invalid(node, "indices must have rank ≥ 1"))?;
+        let slice: usize = shape.get(k..).map_or(0, |s| s.iter().product());
+        for (t, tuple) in ind.iter().copied().collect::<Vec<_>>().chunks(k.max(1)).enumerate() {
+            let mut base = 0;
+            for (a, &i) in tuple.iter().enumerate().take(k) {
+                base += wrap(node, i, shape[a])? * strides[a];
+            }
+            for s in 0..slice {
+                source[base + s] = n + t * slice + s;
+            }
+        }
+    }
+    let pick =
+        |data: &[f64], up: &[f64]| source.iter().map(|&s| if s < n { data[s] } else { up[s - n] }).collect();
+    let out = match (x, updates) {
+        (Value::Const(d), Value::Const(u)) => {
+            let (d, u): (Vec<f64>, Vec<f64>) = (d.iter().copied().collect(), u.iter().copied().collect());
+            Value::Const(
+                ArrayD::from_shape_vec(IxDyn(&shape), pick(&d, &u))
+                    .map_err(|e| invalid(node, e.to_string()))?,
+            )
+        }
+        _ => {
+            let mut vars = |v: &Value| -> Vec<Var> {
+                match v {
+                    Value::Dyn(a) => a.iter().copied().collect(),
+                    Value::Const(c) => c.iter().map(|&f| cx.affine(&[], f)).collect(),
+                }
+            };
+            let (d, u) = (vars(x), vars(updates));
+            let out: Vec<Var> = source.iter().map(|&s| if s < n { d[s] } else { u[s - n] }).collect();
+            Value::Dyn(ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| invalid(node, e.to_string()))?)
+        }
+    };
+    Ok(out)
 }
