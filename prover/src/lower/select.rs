@@ -50,7 +50,7 @@ fn one_hot_op(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> R
     let (Some(&off), Some(&on)) = (values.first(), values.get(1)) else {
         return Err(invalid(node, "values must be [off, on]"));
     };
-    if !(depth >= 1.0 && depth <= 65_536.0) {
+    if !(1.0..=65_536.0).contains(&depth) {
         return Err(invalid(node, format!("depth {depth} out of range")));
     }
     let n = depth as usize;
