@@ -78,8 +78,21 @@ impl OnnxModel {
         Ok(Self { bytes, proto, file, folded })
     }
 
-    /// Runs tract's float inference on flattened `inputs` split over `shapes`.
+    /// Runs tract's float inference on flattened `inputs` split over `shapes`. A panic inside tract (seen on
+    /// EZKL's gather_elements example) is this model's error, not the process's end.
     pub fn float_inference(&self, shapes: &[Vec<usize>], inputs: &[f64]) -> Result<Vec<f64>> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.float_inference_unguarded(shapes, inputs)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::Onnx {
+                path: self.file.clone().into(),
+                message: "tract panicked running the model".into(),
+            })
+        })
+    }
+
+    fn float_inference_unguarded(&self, shapes: &[Vec<usize>], inputs: &[f64]) -> Result<Vec<f64>> {
         let err = |e: TractError| Error::Onnx { path: self.file.clone().into(), message: format!("{e:#}") };
         let mut model = tract_onnx::onnx().model_for_read(&mut self.bytes.as_slice()).map_err(err)?;
         // Inputs keep their ONNX type (a boolean or integer input is fed as one, from its 0/1 or integer

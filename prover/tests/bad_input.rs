@@ -55,7 +55,7 @@ fn wrong_length_and_non_finite_inputs_are_rejected() {
 
 #[test]
 fn unsupported_op_names_op_and_node() {
-    // A one-node model with an op zkoracle does not lower (Sin), built as raw protobuf with tract's types.
+    // A one-node model with an op zkoracle does not lower (Hardmax), built as raw protobuf with tract's types.
     use tract_onnx::pb;
     use tract_onnx::prelude::tract_ndarray as _;
     let vi = |name: &str| pb::ValueInfoProto {
@@ -82,8 +82,8 @@ fn unsupported_op_names_op_and_node() {
             node: vec![pb::NodeProto {
                 input: vec!["x".into()],
                 output: vec!["y".into()],
-                name: "the_sine".into(),
-                op_type: "Sin".into(),
+                name: "the_hardmax".into(),
+                op_type: "Hardmax".into(),
                 ..Default::default()
             }],
             input: vec![vi("x")],
@@ -93,10 +93,13 @@ fn unsupported_op_names_op_and_node() {
         ..Default::default()
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let path = write(dir.path(), "sin.onnx", &prost::Message::encode_to_vec(&model));
+    let path = write(dir.path(), "hardmax.onnx", &prost::Message::encode_to_vec(&model));
     let input = write(dir.path(), "in.json", br#"{"input_data": [[0.5, 0.25]]}"#);
     let err = compile(&path, &input, &CompileOptions::default()).expect_err("unsupported");
-    assert!(matches!(&err, Error::UnsupportedOp { op, node } if op == "Sin" && node == "the_sine"), "{err}");
+    assert!(
+        matches!(&err, Error::UnsupportedOp { op, node } if op == "Hardmax" && node == "the_hardmax"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -22,7 +22,8 @@ impl Folded {
     /// lowering uses: symbolic dimensions are 1). Best effort: a model tract cannot analyse folds nothing,
     /// and the lowering then reports the op it cannot lower.
     pub fn analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> Self {
-        Self::try_analyse(model, input_shapes).unwrap_or_default()
+        let run = std::panic::AssertUnwindSafe(|| Self::try_analyse(model, input_shapes));
+        std::panic::catch_unwind(run).ok().and_then(|r| r.ok()).unwrap_or_default()
     }
 
     fn try_analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> TractResult<Self> {
