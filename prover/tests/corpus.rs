@@ -46,7 +46,8 @@ fn prove_corpus_model(name: &str) -> f64 {
 /// Exports whose first ops were ConstantOfShape / Shape chains (folded by tract's analysis), Expand, Tile and
 /// Pad in its three modes, PyTorch's LSTM with its computed zero initial state, the unary table functions,
 /// PRelu, variadic Max/Min/Sum, ArgMax, division by a computed tensor, Split, DepthToSpace, Trilu,
-/// Resize (nearest, bilinear), ReduceMin/L2/LogSumExp, OneHot and 1-D Conv/pooling.
+/// Resize (nearest, bilinear), ReduceMin/L2/LogSumExp, OneHot, 1-D Conv/pooling
+/// and scikit-learn's LinearRegressor.
 #[test]
 fn real_exports_prove_within_one_percent() {
     let names = [
@@ -72,6 +73,7 @@ fn real_exports_prove_within_one_percent() {
         "reduce_min_l2_lse",
         "onehot",
         "conv1d_pool",
+        "sk_linear_regression",
     ];
     for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));

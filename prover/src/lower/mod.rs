@@ -6,6 +6,7 @@ mod compare;
 mod elementwise;
 mod fold;
 mod linear;
+mod ml;
 mod movement;
 mod norm;
 #[cfg(test)]
@@ -62,6 +63,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &variadic::Variadic,
     &movement::Movement,
     &resize::Resize,
+    &ml::MlLinear,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,

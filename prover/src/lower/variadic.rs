@@ -108,30 +108,7 @@ fn arg_extreme(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value) -> Result<Value> {
     let last = attr_i(node, "select_last_index", 0)? != 0;
     let sign = if node.op_type == "ArgMax" { 1.0 } else { -1.0 };
     let lanes: Vec<Vec<Var>> = x.lanes(Axis(a)).into_iter().map(|l| l.iter().copied().collect()).collect();
-    let mut out = Vec::with_capacity(lanes.len());
-    for lane in lanes {
-        let signed: Vec<Var> = lane.iter().map(|&v| cx.affine(&[(v, sign)], 0.0)).collect();
-        let m = max_of(cx, &signed);
-        let order: Vec<usize> =
-            if last { (0..lane.len()).rev().collect() } else { (0..lane.len()).collect() };
-        let mut none_yet: Option<Var> = None; // Π (1 − e_j) over the positions scanned so far
-        let mut terms = Vec::with_capacity(lane.len());
-        for i in order {
-            let d = cx.affine(&[(signed[i], 1.0), (m, -1.0)], 0.0);
-            let e = cx.activation(d, Activation::IsZero);
-            let first = match none_yet {
-                None => e,
-                Some(p) => cx.mul(e, p),
-            };
-            let not_e = cx.affine(&[(e, -1.0)], 1.0);
-            none_yet = Some(match none_yet {
-                None => not_e,
-                Some(p) => cx.mul(p, not_e),
-            });
-            terms.push((first, i as f64));
-        }
-        out.push(cx.affine(&terms, 0.0));
-    }
+    let out: Vec<Var> = lanes.iter().map(|lane| first_extreme_index(cx, lane, sign, last)).collect();
     let mut shape = x.shape().to_vec();
     if keep {
         shape[a] = 1;
@@ -139,4 +116,29 @@ fn arg_extreme(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value) -> Result<Value> {
         shape.remove(a);
     }
     Ok(Value::Dyn(from_vec(node, &shape, out)?))
+}
+
+/// The index (at the model scale) of the first maximum of `sign · lane` (the last one with `last`): see
+/// [`arg_extreme`].
+pub(crate) fn first_extreme_index(cx: &mut Ctx<'_>, lane: &[Var], sign: f64, last: bool) -> Var {
+    let signed: Vec<Var> = lane.iter().map(|&v| cx.affine(&[(v, sign)], 0.0)).collect();
+    let m = max_of(cx, &signed);
+    let order: Vec<usize> = if last { (0..lane.len()).rev().collect() } else { (0..lane.len()).collect() };
+    let mut none_yet: Option<Var> = None; // Π (1 − e_j) over the positions scanned so far
+    let mut terms = Vec::with_capacity(lane.len());
+    for i in order {
+        let d = cx.affine(&[(signed[i], 1.0), (m, -1.0)], 0.0);
+        let e = cx.activation(d, Activation::IsZero);
+        let first = match none_yet {
+            None => e,
+            Some(p) => cx.mul(e, p),
+        };
+        let not_e = cx.affine(&[(e, -1.0)], 1.0);
+        none_yet = Some(match none_yet {
+            None => not_e,
+            Some(p) => cx.mul(p, not_e),
+        });
+        terms.push((first, i as f64));
+    }
+    cx.affine(&terms, 0.0)
 }
