@@ -4,8 +4,9 @@
 //! neuron holding the pad value.
 
 use tract_onnx::pb::NodeProto;
-use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
+use super::elementwise::from_vec;
+use super::pool::{ndindex, strides};
 use super::{input, invalid, Ctx, OpLowering, Value};
 use crate::ir::Var;
 use crate::Result;
@@ -39,10 +40,10 @@ impl OpLowering for Broadcast {
         let out = match x {
             Value::Const(c) => {
                 let flat: Vec<f64> = c.iter().copied().collect();
-                Value::Const(build(
+                Value::Const(from_vec(
                     node,
                     &out_shape,
-                    source.iter().map(|s| s.map_or(pad_value, |i| flat[i])),
+                    source.iter().map(|s| s.map_or(pad_value, |i| flat[i])).collect(),
                 )?)
             }
             Value::Dyn(d) => {
@@ -55,15 +56,11 @@ impl OpLowering for Broadcast {
                         None => *padding.get_or_insert_with(|| cx.affine(&[], pad_value)),
                     });
                 }
-                Value::Dyn(build(node, &out_shape, vars.into_iter())?)
+                Value::Dyn(from_vec(node, &out_shape, vars)?)
             }
         };
         Ok(vec![out])
     }
-}
-
-fn build<T>(node: &NodeProto, shape: &[usize], values: impl Iterator<Item = T>) -> Result<ArrayD<T>> {
-    ArrayD::from_shape_vec(IxDyn(shape), values.collect()).map_err(|e| invalid(node, e.to_string()))
 }
 
 /// A constant integer input (`shape`, `repeats`, `pads`…): folded by tract's analysis when computed.
@@ -75,15 +72,6 @@ fn const_ints(node: &NodeProto, inputs: &[Option<Value>], i: usize, what: &str) 
     }
 }
 
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
-
 /// For every output position (row-major) the input element it takes, from a per-axis map.
 fn gather_map(
     out_shape: &[usize],
@@ -91,24 +79,14 @@ fn gather_map(
     axis_map: &[Vec<Option<usize>>],
 ) -> Vec<Option<usize>> {
     let in_strides = strides(in_shape);
-    let total: usize = out_shape.iter().product();
-    let mut out = Vec::with_capacity(total);
-    let mut idx = vec![0usize; out_shape.len()];
-    for _ in 0..total {
-        let mut flat = Some(0usize);
-        for (a, &o) in idx.iter().enumerate() {
-            flat = flat.zip(axis_map[a][o]).map(|(f, i)| f + i * in_strides[a]);
-        }
-        out.push(flat);
-        for a in (0..idx.len()).rev() {
-            idx[a] += 1;
-            if idx[a] < out_shape[a] {
-                break;
-            }
-            idx[a] = 0;
-        }
-    }
-    out
+    ndindex(out_shape)
+        .iter()
+        .map(|idx| {
+            idx.iter()
+                .enumerate()
+                .try_fold(0usize, |f, (a, &o)| axis_map[a][o].map(|i| f + i * in_strides[a]))
+        })
+        .collect()
 }
 
 /// Expand: numpy broadcasting of the input to `target` (right-aligned; a 1 keeps the other side's size).

@@ -5,6 +5,7 @@
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, Dimension, IxDyn};
 
+use super::pool::strides;
 use super::{attr_i, attr_ints, axis, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::Var;
 use crate::Result;
@@ -165,14 +166,6 @@ fn wrap(node: &NodeProto, i: i64, dim: usize) -> Result<usize> {
     Ok(if i < 0 { (i + d) as usize } else { i as usize })
 }
 
-fn strides_of(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    for a in (0..shape.len().saturating_sub(1)).rev() {
-        s[a] = s[a + 1] * shape[a + 1];
-    }
-    s
-}
-
 /// GatherND (`batch_dims = 0`): each index tuple of the last axis of `indices` picks a slice of `data`.
 fn gather_nd(node: &NodeProto, inputs: &[Option<Value>], x: &Value) -> Result<Value> {
     if attr_i(node, "batch_dims", 0)? != 0 {
@@ -184,7 +177,7 @@ fn gather_nd(node: &NodeProto, inputs: &[Option<Value>], x: &Value) -> Result<Va
     if k > shape.len() {
         return Err(invalid(node, format!("index tuples of {k} for data of rank {}", shape.len())));
     }
-    let strides = strides_of(&shape);
+    let strides = strides(&shape);
     let slice: usize = shape[k..].iter().product();
     let tuples: Vec<i64> = ind.iter().copied().collect();
     let mut flat = Vec::with_capacity(tuples.len() / k.max(1) * slice);
@@ -211,7 +204,7 @@ fn scatter(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>], x: &Val
     let ind = const_indices(node, inputs)?;
     let updates = input(node, inputs, 2)?;
     let shape = x.shape().to_vec();
-    let strides = strides_of(&shape);
+    let strides = strides(&shape);
     let n: usize = shape.iter().product();
     // source(i) < n: data element i; source(n + j): update element j.
     let mut source: Vec<usize> = (0..n).collect();

@@ -223,6 +223,15 @@ fn pool(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<Va
 }
 
 /// All multi-indices of `shape` in row-major order.
+/// Row-major strides of `shape` (the flat offset of one step along each axis).
+pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        s[a] = s[a + 1] * shape[a + 1];
+    }
+    s
+}
+
 pub(crate) fn ndindex(shape: &[usize]) -> Vec<Vec<usize>> {
     let total: usize = shape.iter().product();
     let mut out = Vec::with_capacity(total);

@@ -5,8 +5,9 @@
 //! `floor`, `ceil`); opset 10's Resize and Upsample are `asymmetric` with `floor`.
 
 use tract_onnx::pb::NodeProto;
-use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
+use super::elementwise::from_vec;
+use super::pool::{ndindex, strides};
 use super::{input, invalid, Ctx, OpLowering, Value};
 use crate::Result;
 
@@ -41,10 +42,10 @@ impl OpLowering for Resize {
         let out = match x {
             Value::Const(c) => {
                 let flat: Vec<f64> = c.iter().copied().collect();
-                Value::Const(build(
+                Value::Const(from_vec(
                     node,
                     &out_shape,
-                    combos.iter().map(|t| t.iter().map(|(i, w)| flat[*i] * w).sum()),
+                    combos.iter().map(|t| t.iter().map(|(i, w)| flat[*i] * w).sum()).collect(),
                 )?)
             }
             Value::Dyn(d) => {
@@ -56,15 +57,11 @@ impl OpLowering for Resize {
                         _ => cx.affine(&terms.iter().map(|(i, w)| (flat[*i], *w)).collect::<Vec<_>>(), 0.0),
                     });
                 }
-                Value::Dyn(build(node, &out_shape, vars.into_iter())?)
+                Value::Dyn(from_vec(node, &out_shape, vars)?)
             }
         };
         Ok(vec![out])
     }
-}
-
-fn build<T>(node: &NodeProto, shape: &[usize], values: impl Iterator<Item = T>) -> Result<ArrayD<T>> {
-    ArrayD::from_shape_vec(IxDyn(shape), values.collect()).map_err(|e| invalid(node, e.to_string()))
 }
 
 /// Output shape and per-axis scales, from `sizes` (input #3) or `scales` (input #2; #1 for opset 10 and
@@ -164,30 +161,19 @@ fn axis_map(
 
 /// The separable product of the per-axis maps: for each output element (row-major), its flat input terms.
 fn combine(shape: &[usize], out_shape: &[usize], maps: &[Vec<Vec<(usize, f64)>>]) -> Vec<Vec<(usize, f64)>> {
-    let mut strides = vec![1usize; shape.len()];
-    for a in (0..shape.len().saturating_sub(1)).rev() {
-        strides[a] = strides[a + 1] * shape[a + 1];
-    }
-    let total: usize = out_shape.iter().product();
-    let mut out = Vec::with_capacity(total);
-    let mut idx = vec![0usize; out_shape.len()];
-    for _ in 0..total {
-        let mut terms = vec![(0usize, 1.0f64)];
-        for (a, &o) in idx.iter().enumerate() {
-            let stride = strides[a];
-            terms = terms
-                .iter()
-                .flat_map(|&(f, w)| maps[a][o].iter().map(move |&(i, v)| (f + i * stride, w * v)))
-                .collect();
-        }
-        out.push(terms);
-        for a in (0..idx.len()).rev() {
-            idx[a] += 1;
-            if idx[a] < out_shape[a] {
-                break;
+    let strides = strides(shape);
+    ndindex(out_shape)
+        .iter()
+        .map(|idx| {
+            let mut terms = vec![(0usize, 1.0f64)];
+            for (a, &o) in idx.iter().enumerate() {
+                let stride = strides[a];
+                terms = terms
+                    .iter()
+                    .flat_map(|&(f, w)| maps[a][o].iter().map(move |&(i, v)| (f + i * stride, w * v)))
+                    .collect();
             }
-            idx[a] = 0;
-        }
-    }
-    out
+            terms
+        })
+        .collect()
 }
