@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.26;
 
-import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {InferenceConsumerBase} from "./InferenceConsumerBase.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "./interfaces/IRiskParameterGate.sol";
 import {BoundedStep} from "./libraries/BoundedStep.sol";
@@ -34,18 +34,10 @@ import {ModelPin} from "./libraries/ModelPin.sol";
 ///      A rejected result is consumed (event RiskResultRejected) and changes nothing. The model's input comes
 ///      from the keeper: the proof shows the model was applied to it, not where it came from, so the keeper is a
 ///      trusted role; the rails bound what a wrong input can do.
-contract RiskParameterGate is IRiskParameterGate {
+contract RiskParameterGate is InferenceConsumerBase, IRiskParameterGate {
     /// @notice Basis-point denominator.
     uint256 internal constant BPS = 10_000;
 
-    /// @notice The oracle results come from.
-    IInferenceOracle public immutable oracle;
-    /// @notice The risk model's id in the oracle.
-    uint256 public immutable modelId;
-    /// @notice The model's verifier, pinned at construction.
-    address public immutable pinnedVerifier;
-    /// @notice The verifier's code hash, pinned at construction and required on every result.
-    bytes32 public immutable pinnedVerifierCodehash;
     /// @notice The model's output scale.
     uint8 public immutable outputScale;
     /// @notice Lowest LTV a result can set.
@@ -64,8 +56,6 @@ contract RiskParameterGate is IRiskParameterGate {
     uint32 public immutable minUpdateDelay;
     /// @notice Largest age (since its request) of an applicable result.
     uint32 public immutable maxResultAge;
-    /// @notice Gas the oracle gives onInferenceResult.
-    uint32 public immutable callbackGasLimit;
 
     /// @inheritdoc IRiskParameterGate
     uint16 public ltvBps;
@@ -73,19 +63,8 @@ contract RiskParameterGate is IRiskParameterGate {
     uint16 public liquidationThresholdBps;
     /// @notice When the last result was applied (0: never).
     uint40 public lastUpdate;
-    /// @notice When the pending request was made.
-    uint40 public pendingRequestedAt;
-    /// @notice The owner (keeper, ownership, oracle credit).
-    address public owner;
     /// @notice The account allowed to request updates besides the owner.
     address public keeper;
-    /// @notice The request the gate waits for (0: none).
-    uint256 public pendingRequestId;
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert Unauthorized(msg.sender);
-        _;
-    }
 
     /// @param oracle_ The inference oracle.
     /// @param modelId_ The risk model: at least two outputs.
@@ -105,8 +84,7 @@ contract RiskParameterGate is IRiskParameterGate {
         uint16 initialLiquidationThresholdBps,
         address owner_,
         address keeper_
-    ) {
-        if (owner_ == address(0)) revert InvalidConfig("owner");
+    ) InferenceConsumerBase(oracle_, modelId_, pin, config.callbackGasLimit, owner_) {
         if (config.minLtvBps > config.maxLtvBps || config.maxLtvBps >= BPS) {
             revert InvalidConfig("ltv bounds");
         }
@@ -118,7 +96,6 @@ contract RiskParameterGate is IRiskParameterGate {
             revert InvalidConfig("max change");
         }
         if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
-        if (config.callbackGasLimit == 0) revert InvalidConfig("callbackGasLimit");
         if (initialLtvBps < config.minLtvBps || initialLtvBps > config.maxLtvBps) {
             revert InvalidConfig("initial ltv");
         }
@@ -129,17 +106,11 @@ contract RiskParameterGate is IRiskParameterGate {
         if (initialLtvBps >= initialLiquidationThresholdBps) {
             revert InvalidConfig("ltv >= liquidation threshold");
         }
-        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration;
-        // the verifier's code is held to the pin on every result.
-        IInferenceOracle.Model memory model = oracle_.getModel(modelId_);
-        ModelPin.check(model, modelId_, pin);
-        if (model.params.outputLen < 2) revert InvalidConfig("model outputLen");
+        // The base constructor checked the registration against the pin; its parameters never change.
+        IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
+        if (params.outputLen < 2) revert InvalidConfig("model outputLen");
 
-        oracle = oracle_;
-        modelId = modelId_;
-        pinnedVerifier = pin.verifier;
-        pinnedVerifierCodehash = pin.verifierCodehash;
-        outputScale = model.params.outputScale;
+        outputScale = params.outputScale;
         minLtvBps = config.minLtvBps;
         maxLtvBps = config.maxLtvBps;
         minLiquidationThresholdBps = config.minLiquidationThresholdBps;
@@ -148,44 +119,30 @@ contract RiskParameterGate is IRiskParameterGate {
         maxLiquidationThresholdChangeBps = config.maxLiquidationThresholdChangeBps;
         minUpdateDelay = config.minUpdateDelay;
         maxResultAge = config.maxResultAge;
-        callbackGasLimit = config.callbackGasLimit;
         ltvBps = initialLtvBps;
         liquidationThresholdBps = initialLiquidationThresholdBps;
-        owner = owner_;
         keeper = keeper_;
-        emit OwnershipTransferred(address(0), owner_);
         emit KeeperSet(keeper_);
     }
 
     /// @inheritdoc IRiskParameterGate
     function requestUpdate(int256[] calldata features) external payable returns (uint256 requestId) {
         if (msg.sender != keeper && msg.sender != owner) revert Unauthorized(msg.sender);
-        uint256 pending = pendingRequestId;
-        if (pending != 0) {
-            (IInferenceOracle.RequestStatus status, uint64 deadline) = oracle.getRequestStatus(pending);
-            // A pending request past its deadline can no longer be fulfilled: a new one may replace it.
-            // forge-lint: disable-next-line(block-timestamp)
-            if (status == IInferenceOracle.RequestStatus.Pending && block.timestamp <= deadline) {
-                revert RequestStillPending(pending, deadline);
-            }
-        }
+        _checkNoPendingRequest();
         uint256 nextAllowed = _nextUpdateAllowed();
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < nextAllowed) revert UpdateTooSoon(nextAllowed);
-        requestId = oracle.requestInference{value: msg.value}(modelId, features, callbackGasLimit);
-        pendingRequestId = requestId;
-        pendingRequestedAt = uint40(block.timestamp);
+        requestId = _sendRequest(features);
         emit RiskUpdateRequested(requestId, msg.sender);
     }
 
-    /// @inheritdoc IInferenceConsumer
-    function onInferenceResult(uint256 requestId, int256[] calldata output) external {
-        if (msg.sender != address(oracle)) revert NotOracle(msg.sender);
-        if (requestId == 0 || requestId != pendingRequestId) revert UnexpectedRequest(requestId);
-        ModelPin.checkCode(modelId, pinnedVerifier, pinnedVerifierCodehash);
-        delete pendingRequestId;
-
-        RejectReason reason = _apply(requestId, output);
+    /// @dev The verified risk output (InferenceConsumerBase has checked the sender, the request and the pinned
+    ///      verifier's code, and consumed the request): applied through the rails, or rejected with a reason.
+    function _onVerifiedResult(uint256 requestId, uint256 requestedAt, int256[] calldata output)
+        internal
+        override
+    {
+        RejectReason reason = _apply(requestId, requestedAt, output);
         if (reason != RejectReason.None) emit RiskResultRejected(requestId, reason);
     }
 
@@ -224,22 +181,12 @@ contract RiskParameterGate is IRiskParameterGate {
         emit KeeperSet(newKeeper);
     }
 
-    /// @inheritdoc IRiskParameterGate
-    function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert InvalidConfig("owner");
-        owner = newOwner;
-        emit OwnershipTransferred(msg.sender, newOwner);
-    }
-
-    /// @inheritdoc IRiskParameterGate
-    function withdrawOracleCredit(address payable to) external onlyOwner returns (uint256 amount) {
-        amount = oracle.withdraw(to);
-        emit OracleCreditWithdrawn(to, amount);
-    }
-
     /// @dev Applies the rails to a verified result; returns why it was rejected, or None after applying it.
-    function _apply(uint256 requestId, int256[] calldata output) internal returns (RejectReason) {
-        if (BoundedStep.isExpired(pendingRequestedAt, maxResultAge, block.timestamp)) {
+    function _apply(uint256 requestId, uint256 requestedAt, int256[] calldata output)
+        internal
+        returns (RejectReason)
+    {
+        if (BoundedStep.isExpired(requestedAt, maxResultAge, block.timestamp)) {
             return RejectReason.ResultExpired;
         }
         (uint16 newLtv, uint16 newLt, RejectReason reason) = preview(output);

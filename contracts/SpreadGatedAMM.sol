@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.26;
 
+import {InferenceConsumerBase} from "./InferenceConsumerBase.sol";
 import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
-import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {IInferenceOracle} from "./interfaces/IInferenceOracle.sol";
 import {ISpreadGatedAMM} from "./interfaces/ISpreadGatedAMM.sol";
 import {BoundedStep} from "./libraries/BoundedStep.sol";
@@ -43,7 +43,7 @@ import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 ///        pay defaultFeeBps.
 ///      Features depend on pool state that traders can move before a request; the step limit and bounds cap what
 ///      such manipulation can achieve. Fee-on-transfer and rebasing tokens are not supported.
-contract SpreadGatedAMM is ISpreadGatedAMM {
+contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
     using SafeTransferLib for IERC20Minimal;
 
     /// @notice Number of model inputs the pool produces.
@@ -65,14 +65,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     /// @dev Transient-storage slot of the reentrancy lock: uint256(keccak256("SpreadGatedAMM.lock")) - 1.
     uint256 internal constant LOCK_SLOT = 0x66cef2a9244860de5799ec52ec5f97af8c31670f8c53df91b5b79cc5262ea1f6;
 
-    /// @notice The oracle results come from.
-    IInferenceOracle public immutable oracle;
-    /// @notice The spread model's id in the oracle.
-    uint256 public immutable modelId;
-    /// @notice The model's verifier, pinned at construction.
-    address public immutable pinnedVerifier;
-    /// @notice The verifier's code hash, pinned at construction and required on every result.
-    bytes32 public immutable pinnedVerifierCodehash;
     /// @notice The pool's first token.
     IERC20Minimal public immutable token0;
     /// @notice The pool's second token.
@@ -87,8 +79,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     uint16 public immutable maxStepBps;
     /// @notice Seconds a result stays in force.
     uint32 public immutable stalenessWindow;
-    /// @notice Gas the oracle gives onInferenceResult.
-    uint32 public immutable callbackGasLimit;
     /// @notice Fee bps per 1.0 of model output.
     uint32 public immutable bpsPerUnit;
     /// @notice Seconds after an applied result before the next request.
@@ -114,12 +104,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     uint40 public lastFeeUpdate;
     /// @notice Whether swaps, deposits and spread requests are paused.
     bool public paused;
-    /// @notice The owner (pause, ownership, oracle credit).
-    address public owner;
-    /// @notice When the pending spread request was made.
-    uint40 public pendingRequestedAt;
-    /// @notice The spread request the pool waits for (0: none).
-    uint256 public pendingRequestId;
 
     /// @notice Start of the feature window.
     uint40 public windowStart;
@@ -138,11 +122,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     uint256 public totalShares;
     /// @notice Pool shares per provider.
     mapping(address provider => uint256) public sharesOf;
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert Unauthorized(msg.sender);
-        _;
-    }
 
     modifier whenNotPaused() {
         if (paused) revert Paused();
@@ -180,35 +159,26 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         IERC20Minimal token1_,
         SpreadConfig memory config,
         address owner_
-    ) {
+    ) InferenceConsumerBase(oracle_, modelId_, pin, config.callbackGasLimit, owner_) {
         if (address(token0_) == address(0) || address(token1_) == address(0) || token0_ == token1_) {
             revert InvalidConfig("tokens");
         }
-        if (owner_ == address(0)) revert InvalidConfig("owner");
         if (
             config.minFeeBps > config.defaultFeeBps || config.defaultFeeBps > config.maxFeeBps
                 || config.maxFeeBps >= BPS || config.maxFeeBps == 0
         ) revert InvalidConfig("fee bounds");
         if (config.maxStepBps == 0) revert InvalidConfig("maxStepBps");
         if (config.stalenessWindow == 0) revert InvalidConfig("stalenessWindow");
-        if (config.callbackGasLimit == 0) revert InvalidConfig("callbackGasLimit");
         if (config.bpsPerUnit == 0) revert InvalidConfig("bpsPerUnit");
         if (config.minUpdateInterval == 0) revert InvalidConfig("minUpdateInterval");
         if (config.minFeatureWindow == 0) revert InvalidConfig("minFeatureWindow");
         if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
-        // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration;
-        // the verifier's code is held to the pin on every result.
-        IInferenceOracle.Model memory model = oracle_.getModel(modelId_);
-        ModelPin.check(model, modelId_, pin);
-        IInferenceOracle.ModelParams memory params = model.params;
+        // The base constructor checked the registration against the pin; its parameters never change.
+        IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
         if (params.inputLen != FEATURE_COUNT) revert InvalidConfig("model inputLen");
         if (params.outputLen == 0) revert InvalidConfig("model outputLen");
         if (params.inputScale > MAX_INPUT_SCALE) revert InvalidConfig("model inputScale");
 
-        oracle = oracle_;
-        modelId = modelId_;
-        pinnedVerifier = pin.verifier;
-        pinnedVerifierCodehash = pin.verifierCodehash;
         token0 = token0_;
         token1 = token1_;
         minFeeBps = config.minFeeBps;
@@ -216,7 +186,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         defaultFeeBps = config.defaultFeeBps;
         maxStepBps = config.maxStepBps;
         stalenessWindow = config.stalenessWindow;
-        callbackGasLimit = config.callbackGasLimit;
         bpsPerUnit = config.bpsPerUnit;
         minUpdateInterval = config.minUpdateInterval;
         minFeatureWindow = config.minFeatureWindow;
@@ -224,9 +193,7 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         inputScale = params.inputScale;
         outputScale = params.outputScale;
         maxAbsInput = params.maxAbsInput;
-        owner = owner_;
         windowStart = uint40(block.timestamp);
-        emit OwnershipTransferred(address(0), owner_);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -314,15 +281,7 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
 
     /// @inheritdoc ISpreadGatedAMM
     function requestSpreadUpdate() external payable nonReentrant whenNotPaused returns (uint256 requestId) {
-        uint256 pending = pendingRequestId;
-        if (pending != 0) {
-            (IInferenceOracle.RequestStatus status, uint64 deadline) = oracle.getRequestStatus(pending);
-            // A pending request past its deadline can no longer be fulfilled: a new one may replace it.
-            // forge-lint: disable-next-line(block-timestamp)
-            if (status == IInferenceOracle.RequestStatus.Pending && block.timestamp <= deadline) {
-                revert RequestStillPending(pending, deadline);
-            }
-        }
+        _checkNoPendingRequest();
         uint256 last = lastFeeUpdate;
         // Rate rails: minutes-to-hours long, so a validator's few seconds of timestamp drift do not matter.
         // forge-lint: disable-next-line(block-timestamp)
@@ -333,20 +292,17 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < windowEnd) revert FeatureWindowTooShort(windowEnd);
         int256[] memory features = currentFeatures();
-        requestId = oracle.requestInference{value: msg.value}(modelId, features, callbackGasLimit);
-        pendingRequestId = requestId;
-        pendingRequestedAt = uint40(block.timestamp);
+        requestId = _sendRequest(features);
         _resetWindow();
         emit SpreadUpdateRequested(requestId, msg.sender, features);
     }
 
-    /// @inheritdoc IInferenceConsumer
-    function onInferenceResult(uint256 requestId, int256[] calldata output) external {
-        if (msg.sender != address(oracle)) revert NotOracle(msg.sender);
-        if (requestId == 0 || requestId != pendingRequestId) revert UnexpectedRequest(requestId);
-        ModelPin.checkCode(modelId, pinnedVerifier, pinnedVerifierCodehash);
-        delete pendingRequestId;
-        uint256 requestedAt = pendingRequestedAt;
+    /// @dev The verified spread output: see the contract's documentation (InferenceConsumerBase has checked the
+    ///      sender, the request and the pinned verifier's code, and consumed the request).
+    function _onVerifiedResult(uint256 requestId, uint256 requestedAt, int256[] calldata output)
+        internal
+        override
+    {
         if (BoundedStep.isExpired(requestedAt, maxResultAge, block.timestamp)) {
             emit SpreadResultExpired(requestId, requestedAt);
             return;
@@ -423,19 +379,6 @@ contract SpreadGatedAMM is ISpreadGatedAMM {
     function setPaused(bool isPaused) external onlyOwner {
         paused = isPaused;
         emit PausedSet(isPaused);
-    }
-
-    /// @inheritdoc ISpreadGatedAMM
-    function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert InvalidConfig("owner");
-        owner = newOwner;
-        emit OwnershipTransferred(msg.sender, newOwner);
-    }
-
-    /// @inheritdoc ISpreadGatedAMM
-    function withdrawOracleCredit(address payable to) external onlyOwner returns (uint256 amount) {
-        amount = oracle.withdraw(to);
-        emit OracleCreditWithdrawn(to, amount);
     }
 
     // ------------------------------------------------------------------------------------------------------------

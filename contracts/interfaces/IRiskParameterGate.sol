@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.26;
 
-import {IInferenceConsumer} from "./IInferenceConsumer.sol";
+import {IInferenceConsumerBase} from "./IInferenceConsumerBase.sol";
 
 /// @title IRiskParameterGate
 /// @notice Lending-style risk parameters (LTV and liquidation threshold) that change only through verified
 ///         results of a registered risk model, inside risk-steward rails.
-interface IRiskParameterGate is IInferenceConsumer {
+interface IRiskParameterGate is IInferenceConsumerBase {
     /// @notice The rails, fixed at deployment. All values in basis points except the times.
     struct RiskConfig {
         uint16 minLtvBps; // lowest LTV a result can set
@@ -42,23 +42,9 @@ interface IRiskParameterGate is IInferenceConsumer {
     event RiskResultRejected(uint256 indexed requestId, RejectReason reason);
     /// @notice Emitted when the owner changes the keeper.
     event KeeperSet(address indexed keeper);
-    /// @notice Emitted when ownership changes.
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-    /// @notice Emitted when the owner withdraws the gate's oracle credit (refunds of cancelled requests).
-    event OracleCreditWithdrawn(address indexed to, uint256 amount);
 
-    /// @notice Only the oracle may deliver results.
-    error NotOracle(address caller);
-    /// @notice The result is not for the request this gate is waiting for (or was already consumed).
-    error UnexpectedRequest(uint256 requestId);
-    /// @notice A request is still pending at the oracle.
-    error RequestStillPending(uint256 requestId, uint64 deadline);
     /// @notice The minimum delay since the last update has not passed.
     error UpdateTooSoon(uint256 nextAllowed);
-    /// @notice Only the owner (or, for requests, the keeper) may do this.
-    error Unauthorized(address caller);
-    /// @notice A constructor argument is invalid.
-    error InvalidConfig(string reason);
 
     /// @notice Asks the oracle for new parameters from `features` (the risk model's input, quantized at its input
     ///         scale). Keeper or owner only; `msg.value` must equal the oracle's fee.
@@ -69,8 +55,4 @@ interface IRiskParameterGate is IInferenceConsumer {
     function liquidationThresholdBps() external view returns (uint16);
     /// @notice Sets the keeper (owner only).
     function setKeeper(address keeper) external;
-    /// @notice Hands the gate to a new owner (owner only).
-    function transferOwnership(address newOwner) external;
-    /// @notice Sends the gate's oracle credit to `to` (owner only).
-    function withdrawOracleCredit(address payable to) external returns (uint256 amount);
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.26;
 
-import {IInferenceConsumer} from "./IInferenceConsumer.sol";
+import {IInferenceConsumerBase} from "./IInferenceConsumerBase.sol";
 
 /// @title ISpreadGatedAMM
 /// @notice A constant-product pool whose swap fee (spread) changes only through verified inference results of its
 ///         registered model.
-interface ISpreadGatedAMM is IInferenceConsumer {
+interface ISpreadGatedAMM is IInferenceConsumerBase {
     /// @notice The spread rails, fixed at deployment.
     struct SpreadConfig {
         uint16 minFeeBps; // lowest fee a model result can set
@@ -53,17 +53,7 @@ interface ISpreadGatedAMM is IInferenceConsumer {
     event SpreadResultExpired(uint256 indexed requestId, uint256 requestedAt);
     /// @notice Emitted when the owner pauses or unpauses swaps, deposits and spread requests.
     event PausedSet(bool paused);
-    /// @notice Emitted when ownership changes.
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-    /// @notice Emitted when the owner withdraws the pool's oracle credit (refunds of cancelled requests).
-    event OracleCreditWithdrawn(address indexed to, uint256 amount);
 
-    /// @notice Only the oracle may deliver results.
-    error NotOracle(address caller);
-    /// @notice The result is not for the request this pool is waiting for.
-    error UnexpectedRequest(uint256 requestId);
-    /// @notice A spread request is still pending at the oracle.
-    error RequestStillPending(uint256 requestId, uint64 deadline);
     /// @notice The last result was applied less than `minUpdateInterval` seconds ago.
     /// @param nextAllowed The first timestamp at which a request is accepted.
     error UpdateTooSoon(uint256 nextAllowed);
@@ -72,10 +62,6 @@ interface ISpreadGatedAMM is IInferenceConsumer {
     error FeatureWindowTooShort(uint256 nextAllowed);
     /// @notice The pool is paused.
     error Paused();
-    /// @notice Only the owner may do this.
-    error Unauthorized(address caller);
-    /// @notice A constructor argument is invalid.
-    error InvalidConfig(string reason);
     /// @notice An amount is zero.
     error ZeroAmount();
     /// @notice The pool has no liquidity, or the trade would drain it.
@@ -115,8 +101,4 @@ interface ISpreadGatedAMM is IInferenceConsumer {
     function currentFeeBps() external view returns (uint16);
     /// @notice Pauses or unpauses swaps, deposits and spread requests (owner only).
     function setPaused(bool paused) external;
-    /// @notice Hands the pool to a new owner (owner only).
-    function transferOwnership(address newOwner) external;
-    /// @notice Sends the pool's oracle credit (refunds of cancelled requests) to `to` (owner only).
-    function withdrawOracleCredit(address payable to) external returns (uint256 amount);
 }

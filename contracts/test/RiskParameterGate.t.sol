@@ -2,6 +2,7 @@
 pragma solidity 0.8.26;
 
 import {RiskParameterGate} from "../RiskParameterGate.sol";
+import {IInferenceConsumerBase} from "../interfaces/IInferenceConsumerBase.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {IRiskParameterGate} from "../interfaces/IRiskParameterGate.sol";
 import {ModelPin} from "../libraries/ModelPin.sol";
@@ -95,7 +96,7 @@ contract RiskParameterGateTest is RiskFixture {
         address owner_,
         string memory reason
     ) internal {
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.InvalidConfig.selector, reason));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, reason));
         new RiskParameterGate(oracle, riskModel, _riskPin(), c, ltv, lt, owner_, keeper);
     }
 
@@ -135,7 +136,9 @@ contract RiskParameterGateTest is RiskFixture {
 
     function test_constructor_revertsOnSingleOutputModel() public {
         uint256 single = _register(_params(16, 1));
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.InvalidConfig.selector, "model outputLen"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model outputLen")
+        );
         new RiskParameterGate(
             oracle, single, _pin(_params(16, 1)), _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper
         );
@@ -146,7 +149,7 @@ contract RiskParameterGateTest is RiskFixture {
     // ==========================================================================================================
 
     function test_requestUpdate_keeperOrOwnerOnly() public {
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, stranger));
         vm.prank(stranger);
         gate.requestUpdate{value: _riskFee()}(_input(16, 1));
 
@@ -168,7 +171,9 @@ contract RiskParameterGateTest is RiskFixture {
     function test_requestUpdate_revertsWhilePending() public {
         uint256 id = _requestRisk(1);
         uint64 deadline = oracle.getRequest(id).deadline;
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.RequestStillPending.selector, id, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceConsumerBase.RequestStillPending.selector, id, deadline)
+        );
         vm.prank(keeper);
         gate.requestUpdate{value: _riskFee()}(_input(16, 1));
     }
@@ -278,18 +283,18 @@ contract RiskParameterGateTest is RiskFixture {
 
     function test_onInferenceResult_revertsForNonOracle() public {
         uint256 id = _requestRisk(1);
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.NotOracle.selector, keeper));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.NotOracle.selector, keeper));
         vm.prank(keeper);
         gate.onInferenceResult(id, _values4(91, 99, 0, 0));
     }
 
     function test_onInferenceResult_onceOnlyAndForeignRejected() public {
         uint256 id = _requestRisk(1);
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.UnexpectedRequest.selector, id + 1));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.UnexpectedRequest.selector, id + 1));
         vm.prank(address(oracle));
         gate.onInferenceResult(id + 1, _values4(91, 99, 0, 0));
         _deliverRisk(id, _values4(91, 99, 0, 0));
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.UnexpectedRequest.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.UnexpectedRequest.selector, id));
         vm.prank(address(oracle));
         gate.onInferenceResult(id, _values4(80, 90, 0, 0));
         assertEq(uint256(gate.ltvBps()), 7109, "unchanged by a replay");
@@ -333,41 +338,31 @@ contract RiskParameterGateTest is RiskFixture {
     // ==========================================================================================================
 
     function test_setKeeper_onlyOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, keeper));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, keeper));
         vm.prank(keeper);
         gate.setKeeper(stranger);
         vm.expectEmit(true, true, true, true);
         emit IRiskParameterGate.KeeperSet(stranger);
         vm.prank(riskOwner);
         gate.setKeeper(stranger);
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, keeper));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, keeper));
         vm.prank(keeper);
         gate.requestUpdate{value: _riskFee()}(_input(16, 1));
     }
 
-    function test_transferOwnership_onlyOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, stranger));
-        vm.prank(stranger);
-        gate.transferOwnership(stranger);
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.InvalidConfig.selector, "owner"));
-        vm.prank(riskOwner);
-        gate.transferOwnership(address(0));
-        vm.expectEmit(true, true, true, true);
-        emit IRiskParameterGate.OwnershipTransferred(riskOwner, stranger);
-        vm.prank(riskOwner);
-        gate.transferOwnership(stranger);
-        assertEq(gate.owner(), stranger, "owner");
+    function test_transferOwnership_twoStep() public {
+        _checkTwoStepOwnership(gate, riskOwner);
     }
 
     function test_withdrawOracleCredit_returnsCancelledFees() public {
         uint256 id = _requestRisk(1);
         vm.warp(block.timestamp + TIMEOUT + 1);
         oracle.cancel(id);
-        vm.expectRevert(abi.encodeWithSelector(IRiskParameterGate.Unauthorized.selector, keeper));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, keeper));
         vm.prank(keeper);
         gate.withdrawOracleCredit(payable(keeper));
         vm.expectEmit(true, true, true, true);
-        emit IRiskParameterGate.OracleCreditWithdrawn(address(0x5AFE), _riskFee());
+        emit IInferenceConsumerBase.OracleCreditWithdrawn(address(0x5AFE), _riskFee());
         vm.prank(riskOwner);
         gate.withdrawOracleCredit(payable(address(0x5AFE)));
         assertEq(address(0x5AFE).balance, _riskFee(), "withdrawn");

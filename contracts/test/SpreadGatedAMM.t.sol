@@ -4,6 +4,7 @@ pragma solidity 0.8.26;
 import {SpreadGatedAMM} from "../SpreadGatedAMM.sol";
 import {DemoToken} from "../demo/DemoToken.sol";
 import {IERC20Minimal} from "../interfaces/IERC20Minimal.sol";
+import {IInferenceConsumerBase} from "../interfaces/IInferenceConsumerBase.sol";
 import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 import {ISpreadGatedAMM} from "../interfaces/ISpreadGatedAMM.sol";
 import {ModelPin} from "../libraries/ModelPin.sol";
@@ -125,7 +126,7 @@ contract SpreadGatedAMMTest is AMMFixture {
     }
 
     function _expectBadConfig(ISpreadGatedAMM.SpreadConfig memory c, string memory reason) internal {
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, reason));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, reason));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, c, ammOwner);
     }
 
@@ -161,25 +162,29 @@ contract SpreadGatedAMMTest is AMMFixture {
         c.maxResultAge = 0;
         _expectBadConfig(c, "maxResultAge");
 
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "tokens"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "tokens"));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token0, _spreadConfig(), ammOwner);
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "tokens"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "tokens"));
         new SpreadGatedAMM(
             oracle, spreadModel, _ammPin(), IERC20Minimal(address(0)), token1, _spreadConfig(), ammOwner
         );
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "owner"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "owner"));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), address(0));
     }
 
     function test_constructor_revertsOnIncompatibleModel() public {
         uint256 wrongLen = _register(_params(7, 1));
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "model inputLen"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model inputLen")
+        );
         new SpreadGatedAMM(oracle, wrongLen, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 
         IInferenceOracle.ModelParams memory p = _params(8, 1);
         p.inputScale = 65;
         uint256 wideScale = _register(p);
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "model inputScale"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model inputScale")
+        );
         new SpreadGatedAMM(oracle, wideScale, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.UnknownModel.selector, 77));
@@ -431,7 +436,9 @@ contract SpreadGatedAMMTest is AMMFixture {
     function test_requestSpreadUpdate_revertsWhilePendingThenAllowsAfterExpiry() public {
         uint256 id = _requestSpread();
         uint64 deadline = oracle.getRequest(id).deadline;
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.RequestStillPending.selector, id, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceConsumerBase.RequestStillPending.selector, id, deadline)
+        );
         vm.prank(requester);
         amm.requestSpreadUpdate{value: _spreadFee()}();
 
@@ -514,7 +521,7 @@ contract SpreadGatedAMMTest is AMMFixture {
 
     function test_onInferenceResult_revertsForNonOracle() public {
         uint256 id = _requestSpread();
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.NotOracle.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.NotOracle.selector, stranger));
         vm.prank(stranger);
         amm.onInferenceResult(id, _values1(_outputFor(90)));
         assertEq(uint256(amm.currentFeeBps()), DEFAULT_FEE, "unchanged");
@@ -523,11 +530,11 @@ contract SpreadGatedAMMTest is AMMFixture {
     function test_onInferenceResult_revertsForForeignRequest() public {
         // a request made by someone else for the same model is delivered to its own requester, not the pool;
         // even the oracle itself cannot push a result for a request the pool is not waiting for
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.UnexpectedRequest.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.UnexpectedRequest.selector, 0));
         vm.prank(address(oracle));
         amm.onInferenceResult(0, _values1(1));
         uint256 id = _requestSpread();
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.UnexpectedRequest.selector, id + 1));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.UnexpectedRequest.selector, id + 1));
         vm.prank(address(oracle));
         amm.onInferenceResult(id + 1, _values1(1));
     }
@@ -535,7 +542,7 @@ contract SpreadGatedAMMTest is AMMFixture {
     function test_onInferenceResult_onceOnly() public {
         uint256 id = _requestSpread();
         _deliver(id, _outputFor(40));
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.UnexpectedRequest.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.UnexpectedRequest.selector, id));
         vm.prank(address(oracle));
         amm.onInferenceResult(id, _values1(_outputFor(5)));
         assertEq(uint256(amm.currentFeeBps()), 40, "unchanged");
@@ -583,7 +590,7 @@ contract SpreadGatedAMMTest is AMMFixture {
     // ==========================================================================================================
 
     function test_setPaused_onlyOwnerAndEmits() public {
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.Unauthorized.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, stranger));
         vm.prank(stranger);
         amm.setPaused(true);
         vm.expectEmit(true, true, true, true);
@@ -593,18 +600,8 @@ contract SpreadGatedAMMTest is AMMFixture {
         assertTrue(amm.paused(), "paused");
     }
 
-    function test_transferOwnership_onlyOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.Unauthorized.selector, stranger));
-        vm.prank(stranger);
-        amm.transferOwnership(stranger);
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "owner"));
-        vm.prank(ammOwner);
-        amm.transferOwnership(address(0));
-        vm.expectEmit(true, true, true, true);
-        emit ISpreadGatedAMM.OwnershipTransferred(ammOwner, stranger);
-        vm.prank(ammOwner);
-        amm.transferOwnership(stranger);
-        assertEq(amm.owner(), stranger, "owner");
+    function test_transferOwnership_twoStep() public {
+        _checkTwoStepOwnership(amm, ammOwner);
     }
 
     function test_withdrawOracleCredit_returnsCancelledFees() public {
@@ -612,11 +609,11 @@ contract SpreadGatedAMMTest is AMMFixture {
         vm.warp(block.timestamp + TIMEOUT + 1);
         oracle.cancel(id);
         assertEq(oracle.withdrawable(address(amm)), _spreadFee(), "credited to the pool");
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.Unauthorized.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, stranger));
         vm.prank(stranger);
         amm.withdrawOracleCredit(payable(stranger));
         vm.expectEmit(true, true, true, true);
-        emit ISpreadGatedAMM.OracleCreditWithdrawn(address(0x5AFE), _spreadFee());
+        emit IInferenceConsumerBase.OracleCreditWithdrawn(address(0x5AFE), _spreadFee());
         vm.prank(ammOwner);
         amm.withdrawOracleCredit(payable(address(0x5AFE)));
         assertEq(address(0x5AFE).balance, _spreadFee(), "withdrawn");

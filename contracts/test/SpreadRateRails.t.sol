@@ -2,6 +2,7 @@
 pragma solidity 0.8.26;
 
 import {SpreadGatedAMM} from "../SpreadGatedAMM.sol";
+import {IInferenceConsumerBase} from "../interfaces/IInferenceConsumerBase.sol";
 import {ISpreadGatedAMM} from "../interfaces/ISpreadGatedAMM.sol";
 import {AMMFixture} from "./SpreadGatedAMM.t.sol";
 
@@ -106,7 +107,7 @@ contract SpreadRateRailsTest is AMMFixture {
         c.minFeeBps = 0;
         c.defaultFeeBps = 0;
         c.maxFeeBps = 0; // currentFeatures divides by maxFeeBps
-        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidConfig.selector, "fee bounds"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "fee bounds"));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, c, ammOwner);
     }
 

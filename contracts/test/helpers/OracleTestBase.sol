@@ -3,6 +3,7 @@ pragma solidity 0.8.26;
 
 import {InferenceOracle} from "../../InferenceOracle.sol";
 import {IHalo2Verifier} from "../../interfaces/IHalo2Verifier.sol";
+import {IInferenceConsumerBase} from "../../interfaces/IInferenceConsumerBase.sol";
 import {IInferenceOracle} from "../../interfaces/IInferenceOracle.sol";
 import {ModelPin} from "../../libraries/ModelPin.sol";
 import {TestBase} from "../Vm.sol";
@@ -204,6 +205,29 @@ abstract contract OracleTestBase is TestBase {
 
     function assertGe(uint256 a, uint256 b, string memory message) internal pure {
         if (a < b) revert AssertionFailed(message);
+    }
+
+    /// @dev A consumer's two-step ownership, like the oracle's: only the owner starts a transfer, only the
+    ///      pending owner completes it.
+    function _checkTwoStepOwnership(IInferenceConsumerBase consumer, address currentOwner) internal {
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, stranger));
+        vm.prank(stranger);
+        consumer.transferOwnership(stranger);
+        vm.expectEmit(true, true, true, true);
+        emit IInferenceConsumerBase.OwnershipTransferStarted(currentOwner, stranger);
+        vm.prank(currentOwner);
+        consumer.transferOwnership(stranger);
+        assertEq(consumer.owner(), currentOwner, "owner until accepted");
+        assertEq(consumer.pendingOwner(), stranger, "pending owner");
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.Unauthorized.selector, currentOwner));
+        vm.prank(currentOwner);
+        consumer.acceptOwnership();
+        vm.expectEmit(true, true, true, true);
+        emit IInferenceConsumerBase.OwnershipTransferred(currentOwner, stranger);
+        vm.prank(stranger);
+        consumer.acceptOwnership();
+        assertEq(consumer.owner(), stranger, "owner");
+        assertEq(consumer.pendingOwner(), address(0), "pending owner cleared");
     }
 
     function _status(uint256 requestId) internal view returns (IInferenceOracle.RequestStatus status) {
