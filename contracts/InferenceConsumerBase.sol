@@ -98,6 +98,24 @@ abstract contract InferenceConsumerBase is IInferenceConsumerBase {
         emit OracleCreditWithdrawn(to, amount);
     }
 
+    /// @dev The fee rails a pool consumer takes (SpreadGatedAMM, OracleDynamicFeeHook): minFee <= defaultFee <=
+    ///      maxFee < 10,000 bps, and a non-zero step, staleness window and output scaling.
+    function _checkFeeRails(
+        uint16 minFeeBps,
+        uint16 defaultFeeBps,
+        uint16 maxFeeBps,
+        uint16 maxStepBps,
+        uint32 stalenessWindow,
+        uint32 bpsPerUnit
+    ) internal pure {
+        if (minFeeBps > defaultFeeBps || defaultFeeBps > maxFeeBps || maxFeeBps >= 10_000 || maxFeeBps == 0) {
+            revert InvalidConfig("fee bounds");
+        }
+        if (maxStepBps == 0) revert InvalidConfig("maxStepBps");
+        if (stalenessWindow == 0) revert InvalidConfig("stalenessWindow");
+        if (bpsPerUnit == 0) revert InvalidConfig("bpsPerUnit");
+    }
+
     /// @dev Reverts `RequestStillPending` while the pending request can still be fulfilled. A pending request
     ///      past its deadline can no longer be fulfilled: a new one may replace it.
     function _checkNoPendingRequest() internal view {

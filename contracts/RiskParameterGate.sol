@@ -205,13 +205,8 @@ contract RiskParameterGate is InferenceConsumerBase, IRiskParameterGate {
         return last == 0 ? 0 : last + minUpdateDelay;
     }
 
-    /// @dev max(y, 0) · 10,000 / 2^outputScale, saturating at 2^16 - 1.
-    function _toBps(int256 y) internal view returns (uint256 bps) {
-        if (y <= 0) return 0;
-        // casting to 'uint256' is safe because y > 0
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint256 u = uint256(y);
-        if (u > type(uint128).max) u = type(uint128).max;
-        bps = (u * BPS) >> outputScale;
+    /// @dev max(y, 0) · 10,000 / 2^outputScale (1.0 of output is 100%).
+    function _toBps(int256 y) internal view returns (uint256) {
+        return BoundedStep.toBps(y, BPS, outputScale);
     }
 }

@@ -9,6 +9,7 @@ import {BoundedStep} from "./libraries/BoundedStep.sol";
 import {FullMath} from "./libraries/FullMath.sol";
 import {ModelPin} from "./libraries/ModelPin.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
+import {SpreadFeatures} from "./libraries/SpreadFeatures.sol";
 
 /// @title SpreadGatedAMM
 /// @notice A constant-product (x·y = k) pool whose swap fee is set only by verified results of one model
@@ -47,21 +48,17 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
     using SafeTransferLib for IERC20Minimal;
 
     /// @notice Number of model inputs the pool produces.
-    uint256 public constant FEATURE_COUNT = 8;
+    uint256 public constant FEATURE_COUNT = SpreadFeatures.COUNT;
     /// @notice Shares burned on the first deposit (Uniswap V2's minimum liquidity).
     uint256 public constant MINIMUM_LIQUIDITY = 1000;
     /// @notice Basis-point denominator.
     uint256 internal constant BPS = 10_000;
     /// @notice Fixed-point one for features.
     uint256 internal constant ONE = 1e18;
-    /// @notice ONE as a signed number.
-    int256 internal constant ONE_SIGNED = 1e18;
     /// @notice |feature| cap before quantization (1e6 in real units).
-    int256 internal constant FEATURE_CAP = 1e24;
-    /// @notice FEATURE_CAP as an unsigned number.
-    uint256 internal constant FEATURE_CAP_UNSIGNED = 1e24;
+    uint256 internal constant FEATURE_CAP_UNSIGNED = SpreadFeatures.CAP_UNSIGNED;
     /// @notice Largest model input scale the pool supports (keeps quantization overflow-free).
-    uint8 public constant MAX_INPUT_SCALE = 64;
+    uint8 public constant MAX_INPUT_SCALE = SpreadFeatures.MAX_INPUT_SCALE;
     /// @dev Transient-storage slot of the reentrancy lock: uint256(keccak256("SpreadGatedAMM.lock")) - 1.
     uint256 internal constant LOCK_SLOT = 0x66cef2a9244860de5799ec52ec5f97af8c31670f8c53df91b5b79cc5262ea1f6;
 
@@ -163,13 +160,14 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
         if (address(token0_) == address(0) || address(token1_) == address(0) || token0_ == token1_) {
             revert InvalidConfig("tokens");
         }
-        if (
-            config.minFeeBps > config.defaultFeeBps || config.defaultFeeBps > config.maxFeeBps
-                || config.maxFeeBps >= BPS || config.maxFeeBps == 0
-        ) revert InvalidConfig("fee bounds");
-        if (config.maxStepBps == 0) revert InvalidConfig("maxStepBps");
-        if (config.stalenessWindow == 0) revert InvalidConfig("stalenessWindow");
-        if (config.bpsPerUnit == 0) revert InvalidConfig("bpsPerUnit");
+        _checkFeeRails(
+            config.minFeeBps,
+            config.defaultFeeBps,
+            config.maxFeeBps,
+            config.maxStepBps,
+            config.stalenessWindow,
+            config.bpsPerUnit
+        );
         if (config.minUpdateInterval == 0) revert InvalidConfig("minUpdateInterval");
         if (config.minFeatureWindow == 0) revert InvalidConfig("minFeatureWindow");
         if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
@@ -319,16 +317,8 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
 
     /// @notice The fee a model output maps to before the step limit: see the contract's documentation.
     function targetFeeBps(int256 modelOutput) public view returns (uint16) {
-        uint256 bps;
-        if (modelOutput > 0) {
-            // Anything at or above 2^128 maps far above any fee bound: cap it so the product cannot overflow.
-            // casting to 'uint256' is safe because modelOutput > 0
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint256 y = uint256(modelOutput);
-            if (y > type(uint128).max) y = type(uint128).max;
-            bps = (y * bpsPerUnit) >> outputScale;
-        }
-        return BoundedStep.clamp(bps, minFeeBps, maxFeeBps);
+        return
+            BoundedStep.clamp(BoundedStep.toBps(modelOutput, bpsPerUnit, outputScale), minFeeBps, maxFeeBps);
     }
 
     /// @inheritdoc ISpreadGatedAMM
@@ -344,31 +334,26 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
     function currentFeatures() public view returns (int256[] memory features) {
         uint256 r0 = reserve0;
         uint256 r1 = reserve1;
-        int256[FEATURE_COUNT] memory f;
+        int256[8] memory f; // SpreadFeatures.COUNT
         if (r0 != 0 && r1 != 0) {
             uint256 price = (r1 * ONE) / r0;
             uint256 start = windowStartPrice;
             // casting to 'int256' is safe because prices are below 2^173 (reserves below 2^112)
             // forge-lint: disable-next-line(unsafe-typecast)
-            if (start != 0) f[0] = _ratio(int256(price) - int256(start), start);
-            f[2] = _ratio(int256(uint256(windowVolume0)), r0);
-            f[3] = _ratio(int256(uint256(windowVolume1)), r1);
+            if (start != 0) f[0] = SpreadFeatures.ratio(int256(price) - int256(start), start);
+            f[2] = SpreadFeatures.ratio(int256(uint256(windowVolume0)), r0);
+            f[3] = SpreadFeatures.ratio(int256(uint256(windowVolume1)), r1);
         }
-        f[1] = _cap(windowAbsReturn);
-        if (f[2] + f[3] != 0) f[4] = ((f[2] - f[3]) * ONE_SIGNED) / (f[2] + f[3]);
-        uint256 swaps = windowSwapCount;
-        f[5] = int256(((swaps > 100 ? 100 : swaps) * ONE) / 100);
-        uint256 elapsed = block.timestamp - windowStart;
-        f[6] = int256(((elapsed > 1 days ? 1 days : elapsed) * ONE) / 1 days);
-        f[7] = int256((uint256(currentFeeBps()) * ONE) / maxFeeBps);
-
-        features = new int256[](FEATURE_COUNT);
-        int256 maxAbs = maxAbsInput;
-        int256 scale = int256(2) ** inputScale; // inputScale <= 64
-        for (uint256 i; i < FEATURE_COUNT; ++i) {
-            int256 q = (f[i] * scale) / ONE_SIGNED;
-            features[i] = q > maxAbs ? maxAbs : (q < -maxAbs ? -maxAbs : q);
-        }
+        f[1] = SpreadFeatures.cap(windowAbsReturn);
+        return SpreadFeatures.finish(
+            f,
+            windowSwapCount,
+            block.timestamp - windowStart,
+            currentFeeBps(),
+            maxFeeBps,
+            inputScale,
+            maxAbsInput
+        );
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -458,8 +443,8 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
             num / den >= FEATURE_CAP_UNSIGNED / ONE ? FEATURE_CAP_UNSIGNED : FullMath.mulDiv(num, ONE, den);
         uint256 absReturn = windowAbsReturn + ret;
         windowAbsReturn = absReturn > FEATURE_CAP_UNSIGNED ? FEATURE_CAP_UNSIGNED : absReturn;
-        if (zeroForOne) windowVolume0 = _saturatingAdd128(windowVolume0, amountIn);
-        else windowVolume1 = _saturatingAdd128(windowVolume1, amountIn);
+        if (zeroForOne) windowVolume0 = SpreadFeatures.saturatingAdd128(windowVolume0, amountIn);
+        else windowVolume1 = SpreadFeatures.saturatingAdd128(windowVolume1, amountIn);
         if (windowSwapCount < type(uint32).max) ++windowSwapCount;
     }
 
@@ -471,30 +456,6 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
         windowVolume0 = 0;
         windowVolume1 = 0;
         windowAbsReturn = 0;
-    }
-
-    /// @dev numerator / denominator in 1e18 fixed point, capped to ±FEATURE_CAP.
-    function _ratio(int256 numerator, uint256 denominator) internal pure returns (int256) {
-        // |numerator| < 2^173 and ONE < 2^60: no overflow; the denominator is a reserve or price below 2^173.
-        // casting to 'int256' is safe because the denominator is below 2^173
-        // forge-lint: disable-next-line(unsafe-typecast)
-        int256 r = (numerator * ONE_SIGNED) / int256(denominator);
-        if (r > FEATURE_CAP) return FEATURE_CAP;
-        if (r < -FEATURE_CAP) return -FEATURE_CAP;
-        return r;
-    }
-
-    function _cap(uint256 x) internal pure returns (int256) {
-        // casting to 'int256' is safe because x <= FEATURE_CAP here
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return x > FEATURE_CAP_UNSIGNED ? FEATURE_CAP : int256(x);
-    }
-
-    function _saturatingAdd128(uint128 a, uint256 b) internal pure returns (uint128) {
-        uint256 s = uint256(a) + b;
-        // casting to 'uint128' is safe because s is capped first
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return s > type(uint128).max ? type(uint128).max : uint128(s);
     }
 
     function _sqrt(uint256 x) internal pure returns (uint256 z) {

@@ -19,7 +19,7 @@ import {TestConsumer} from "./helpers/TestConsumer.sol";
 ///         fulfiller is `GOLDEN_FULFILLER`, the address the golden proofs are made for), where `<dir>` is
 ///         `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole suite is skipped while
 ///         those files do not exist. Swapping the verifier is the `_deployVerifier()` override below.
-abstract contract GoldenVerifierBase is OracleTestBase {
+abstract contract GoldenFixture is OracleTestBase {
     uint32 internal constant GOLDEN_VERIFIER_GAS = 5_000_000;
     /// @dev The fulfiller every golden proof is made for (its last public instance): the golden proofs are
     ///      fulfilled from this address, and from no other.
@@ -125,7 +125,10 @@ abstract contract GoldenVerifierBase is OracleTestBase {
         (bool ok,) = address(verifier).staticcall{gas: GOLDEN_VERIFIER_GAS}(data);
         return !ok;
     }
+}
 
+/// @notice The tests every golden model runs, on the fixture above.
+abstract contract GoldenVerifierBase is GoldenFixture {
     function _request(TestConsumer consumer) internal returns (uint256) {
         return consumer.request{value: _feeFor(FEE, 500_000)}(goldenModel, goldenInput, 500_000);
     }

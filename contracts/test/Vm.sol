@@ -18,6 +18,13 @@ enum ForgeContext {
 /// @notice The few Foundry cheatcodes zkoracle's tests use. forge-std is not available offline, so we declare
 ///         the cheatcode interface ourselves; the address is Foundry's fixed cheatcode address.
 interface Vm {
+    /// @notice A log recorded by `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -88,6 +95,8 @@ interface Vm {
     function isContext(ForgeContext context) external view returns (bool);
     function writeJson(string calldata json, string calldata path) external;
     function cool(address target) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 /// @notice Base for tests: the cheatcode handle and small assertion helpers (no forge-std).
