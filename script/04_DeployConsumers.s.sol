@@ -112,33 +112,4 @@ contract DeployConsumers is DeployBase {
             callbackGasLimit: 150_000
         });
     }
-
-    /// @dev The pin for `modelId`: each field from `<prefix><FIELD>` in the environment, else the oracle's value.
-    function _pin(IInferenceOracle oracle, uint256 modelId, string memory prefix)
-        internal
-        view
-        returns (ModelPin.Pin memory pin)
-    {
-        IInferenceOracle.Model memory m = oracle.getModel(modelId);
-        pin.verifier = vm.envOr(string.concat(prefix, "VERIFIER"), m.params.verifier);
-        pin.verifierCodehash = vm.envOr(string.concat(prefix, "VERIFIER_CODEHASH"), m.verifierCodehash);
-        pin.vkDigest = vm.envOr(string.concat(prefix, "VK_DIGEST"), m.params.vkDigest);
-        pin.hasWeightsCommitment = m.params.hasWeightsCommitment;
-        pin.weightsCommitment =
-            vm.envOr(string.concat(prefix, "WEIGHTS_COMMITMENT"), m.params.weightsCommitment);
-    }
-
-    function _uintSetting(string memory envName, string memory bookKey) internal view returns (uint256 v) {
-        v = _uintSettingOrZero(envName, bookKey);
-        if (v == 0) revert MissingSetting(envName);
-    }
-
-    function _uintSettingOrZero(string memory envName, string memory bookKey)
-        internal
-        view
-        returns (uint256 v)
-    {
-        v = vm.envOr(envName, uint256(0));
-        if (v == 0 && _bookHas(bookKey)) v = vm.parseJsonUint(_book, string.concat(".", bookKey));
-    }
 }
