@@ -54,8 +54,8 @@ abstract contract InferenceConsumerBase is IInferenceConsumerBase {
         uint32 callbackGasLimit_,
         address owner_
     ) {
-        if (owner_ == address(0)) revert InvalidConfig("owner");
-        if (callbackGasLimit_ == 0) revert InvalidConfig("callbackGasLimit");
+        if (owner_ == address(0)) revert ZeroOwner();
+        if (callbackGasLimit_ == 0) revert ZeroCallbackGasLimit();
         // Reverts with UnknownModel for an unregistered id. Model parameters never change after registration;
         // the verifier's code is held to the pin on every result.
         ModelPin.check(oracle_.getModel(modelId_), modelId_, pin);
@@ -109,11 +109,11 @@ abstract contract InferenceConsumerBase is IInferenceConsumerBase {
         uint32 bpsPerUnit
     ) internal pure {
         if (minFeeBps > defaultFeeBps || defaultFeeBps > maxFeeBps || maxFeeBps >= 10_000 || maxFeeBps == 0) {
-            revert InvalidConfig("fee bounds");
+            revert InvalidFeeBounds(minFeeBps, defaultFeeBps, maxFeeBps);
         }
-        if (maxStepBps == 0) revert InvalidConfig("maxStepBps");
-        if (stalenessWindow == 0) revert InvalidConfig("stalenessWindow");
-        if (bpsPerUnit == 0) revert InvalidConfig("bpsPerUnit");
+        if (maxStepBps == 0) revert ZeroMaxStep();
+        if (stalenessWindow == 0) revert ZeroStalenessWindow();
+        if (bpsPerUnit == 0) revert ZeroBpsPerUnit();
     }
 
     /// @dev Reverts `RequestStillPending` while the pending request can still be fulfilled. A pending request

@@ -137,7 +137,7 @@ contract InferenceOracle is IInferenceOracle {
     /// @param initialRequestTimeout Seconds a new request stays fulfillable.
     /// @param initialMaxCallbackGasLimit The largest callback gas limit a request may ask for.
     constructor(address initialOwner, uint64 initialRequestTimeout, uint32 initialMaxCallbackGasLimit) {
-        if (initialOwner == address(0)) revert InvalidConfig("owner is zero");
+        if (initialOwner == address(0)) revert ZeroOwner();
         _setRequestTimeout(initialRequestTimeout);
         _setMaxCallbackGasLimit(initialMaxCallbackGasLimit);
         _setCallbackGasPrice(DEFAULT_CALLBACK_GAS_PRICE);
@@ -162,7 +162,7 @@ contract InferenceOracle is IInferenceOracle {
 
     /// @inheritdoc IInferenceOracle
     function setModelFee(uint256 modelId, uint256 fee) external onlyModelOwner(modelId) {
-        if (fee > type(uint128).max) revert InvalidModelParams("fee");
+        if (fee > type(uint128).max) revert ModelFeeTooHigh(fee);
         _models[modelId].params.fee = fee;
         emit ModelFeeUpdated(modelId, fee);
     }
@@ -175,7 +175,7 @@ contract InferenceOracle is IInferenceOracle {
 
     /// @inheritdoc IInferenceOracle
     function transferModelOwnership(uint256 modelId, address newOwner) external onlyModelOwner(modelId) {
-        if (newOwner == address(0)) revert InvalidModelParams("owner is zero");
+        if (newOwner == address(0)) revert ZeroModelOwner(modelId);
         _models[modelId].owner = newOwner;
         emit ModelOwnershipTransferred(modelId, msg.sender, newOwner);
     }
@@ -375,40 +375,47 @@ contract InferenceOracle is IInferenceOracle {
 
     function _validateModelParams(ModelParams calldata params) internal view {
         address verifier = params.verifier;
-        if (verifier.code.length == 0) revert InvalidModelParams("verifier has no code");
+        if (verifier.code.length == 0) revert VerifierHasNoCode(verifier);
         bytes2 prefix;
         assembly ("memory-safe") {
             extcodecopy(verifier, 0x00, 0x00, 0x02)
             prefix := and(mload(0x00), shl(240, 0xffff))
         }
         if (prefix == DELEGATION_PREFIX) revert VerifierIsDelegated(verifier);
-        if (params.vkDigest == bytes32(0)) revert InvalidModelParams("vkDigest is zero");
-        if (params.inputLen == 0 || params.inputLen > MAX_IO_LEN) revert InvalidModelParams("inputLen");
-        if (params.outputLen == 0 || params.outputLen > MAX_IO_LEN) revert InvalidModelParams("outputLen");
-        if (params.maxAbsInput <= 0 || params.maxAbsInput > MAX_ABS_FIELD_VALUE) {
-            revert InvalidModelParams("maxAbsInput");
+        if (params.vkDigest == bytes32(0)) revert ZeroVkDigest();
+        uint32 inputLen = params.inputLen;
+        if (inputLen == 0 || inputLen > MAX_IO_LEN) revert InputLenOutOfRange(inputLen, MAX_IO_LEN);
+        uint32 outputLen = params.outputLen;
+        if (outputLen == 0 || outputLen > MAX_IO_LEN) revert OutputLenOutOfRange(outputLen, MAX_IO_LEN);
+        int256 maxAbsInput = params.maxAbsInput;
+        if (maxAbsInput <= 0 || maxAbsInput > MAX_ABS_FIELD_VALUE) {
+            revert MaxAbsInputOutOfRange(maxAbsInput, MAX_ABS_FIELD_VALUE);
         }
+        uint256 weightsCommitment = params.weightsCommitment;
         if (params.hasWeightsCommitment) {
-            if (params.weightsCommitment >= FIELD_MODULUS) revert InvalidModelParams("weightsCommitment");
-        } else if (params.weightsCommitment != 0) {
-            revert InvalidModelParams("weightsCommitment without hasWeightsCommitment");
+            if (weightsCommitment >= FIELD_MODULUS) revert WeightsCommitmentNotInField(weightsCommitment);
+        } else if (weightsCommitment != 0) {
+            revert UnexpectedWeightsCommitment(weightsCommitment);
         }
-        if (params.verifierGasLimit == 0 || params.verifierGasLimit > MAX_VERIFIER_GAS_LIMIT) {
-            revert InvalidModelParams("verifierGasLimit");
+        uint32 verifierGasLimit = params.verifierGasLimit;
+        if (verifierGasLimit == 0 || verifierGasLimit > MAX_VERIFIER_GAS_LIMIT) {
+            revert VerifierGasLimitOutOfRange(verifierGasLimit, MAX_VERIFIER_GAS_LIMIT);
         }
-        if (params.fee > type(uint128).max) revert InvalidModelParams("fee");
+        if (params.fee > type(uint128).max) revert ModelFeeTooHigh(params.fee);
     }
 
     function _setRequestTimeout(uint64 newRequestTimeout) internal {
         if (newRequestTimeout < MIN_REQUEST_TIMEOUT || newRequestTimeout > MAX_REQUEST_TIMEOUT) {
-            revert InvalidConfig("requestTimeout");
+            revert RequestTimeoutOutOfRange(newRequestTimeout, MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT);
         }
         requestTimeout = newRequestTimeout;
         emit RequestTimeoutUpdated(newRequestTimeout);
     }
 
     function _setCallbackGasPrice(uint64 newCallbackGasPrice) internal {
-        if (newCallbackGasPrice > MAX_CALLBACK_GAS_PRICE) revert InvalidConfig("callbackGasPrice");
+        if (newCallbackGasPrice > MAX_CALLBACK_GAS_PRICE) {
+            revert CallbackGasPriceTooHigh(newCallbackGasPrice, MAX_CALLBACK_GAS_PRICE);
+        }
         callbackGasPrice = newCallbackGasPrice;
         emit CallbackGasPriceUpdated(newCallbackGasPrice);
     }
@@ -427,7 +434,9 @@ contract InferenceOracle is IInferenceOracle {
     }
 
     function _setMaxCallbackGasLimit(uint32 newMaxCallbackGasLimit) internal {
-        if (newMaxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT_CAP) revert InvalidConfig("maxCallbackGasLimit");
+        if (newMaxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT_CAP) {
+            revert MaxCallbackGasLimitTooHigh(newMaxCallbackGasLimit, MAX_CALLBACK_GAS_LIMIT_CAP);
+        }
         maxCallbackGasLimit = newMaxCallbackGasLimit;
         emit MaxCallbackGasLimitUpdated(newMaxCallbackGasLimit);
     }

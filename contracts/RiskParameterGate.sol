@@ -86,29 +86,39 @@ contract RiskParameterGate is InferenceConsumerBase, IRiskParameterGate {
         address keeper_
     ) InferenceConsumerBase(oracle_, modelId_, pin, config.callbackGasLimit, owner_) {
         if (config.minLtvBps > config.maxLtvBps || config.maxLtvBps >= BPS) {
-            revert InvalidConfig("ltv bounds");
+            revert InvalidLtvBounds(config.minLtvBps, config.maxLtvBps);
         }
         if (
             config.minLiquidationThresholdBps > config.maxLiquidationThresholdBps
                 || config.maxLiquidationThresholdBps > BPS
-        ) revert InvalidConfig("liquidation threshold bounds");
-        if (config.maxLtvChangeBps == 0 || config.maxLiquidationThresholdChangeBps == 0) {
-            revert InvalidConfig("max change");
+        ) {
+            revert InvalidLiquidationThresholdBounds(
+                config.minLiquidationThresholdBps, config.maxLiquidationThresholdBps
+            );
         }
-        if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
+        if (config.maxLtvChangeBps == 0 || config.maxLiquidationThresholdChangeBps == 0) {
+            revert ZeroMaxChange(config.maxLtvChangeBps, config.maxLiquidationThresholdChangeBps);
+        }
+        if (config.maxResultAge == 0) revert ZeroMaxResultAge();
         if (initialLtvBps < config.minLtvBps || initialLtvBps > config.maxLtvBps) {
-            revert InvalidConfig("initial ltv");
+            revert InitialLtvOutOfBounds(initialLtvBps, config.minLtvBps, config.maxLtvBps);
         }
         if (
             initialLiquidationThresholdBps < config.minLiquidationThresholdBps
                 || initialLiquidationThresholdBps > config.maxLiquidationThresholdBps
-        ) revert InvalidConfig("initial liquidation threshold");
+        ) {
+            revert InitialLiquidationThresholdOutOfBounds(
+                initialLiquidationThresholdBps,
+                config.minLiquidationThresholdBps,
+                config.maxLiquidationThresholdBps
+            );
+        }
         if (initialLtvBps >= initialLiquidationThresholdBps) {
-            revert InvalidConfig("ltv >= liquidation threshold");
+            revert InitialLtvNotBelowLiquidationThreshold(initialLtvBps, initialLiquidationThresholdBps);
         }
         // The base constructor checked the registration against the pin; its parameters never change.
         IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
-        if (params.outputLen < 2) revert InvalidConfig("model outputLen");
+        if (params.outputLen < 2) revert ModelOutputLenTooShort(2, params.outputLen);
 
         outputScale = params.outputScale;
         minLtvBps = config.minLtvBps;

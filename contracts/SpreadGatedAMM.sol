@@ -158,7 +158,7 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
         address owner_
     ) InferenceConsumerBase(oracle_, modelId_, pin, config.callbackGasLimit, owner_) {
         if (address(token0_) == address(0) || address(token1_) == address(0) || token0_ == token1_) {
-            revert InvalidConfig("tokens");
+            revert InvalidTokens(address(token0_), address(token1_));
         }
         _checkFeeRails(
             config.minFeeBps,
@@ -168,14 +168,18 @@ contract SpreadGatedAMM is InferenceConsumerBase, ISpreadGatedAMM {
             config.stalenessWindow,
             config.bpsPerUnit
         );
-        if (config.minUpdateInterval == 0) revert InvalidConfig("minUpdateInterval");
-        if (config.minFeatureWindow == 0) revert InvalidConfig("minFeatureWindow");
-        if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
+        if (config.minUpdateInterval == 0) revert ZeroMinUpdateInterval();
+        if (config.minFeatureWindow == 0) revert ZeroMinFeatureWindow();
+        if (config.maxResultAge == 0) revert ZeroMaxResultAge();
         // The base constructor checked the registration against the pin; its parameters never change.
         IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
-        if (params.inputLen != FEATURE_COUNT) revert InvalidConfig("model inputLen");
-        if (params.outputLen == 0) revert InvalidConfig("model outputLen");
-        if (params.inputScale > MAX_INPUT_SCALE) revert InvalidConfig("model inputScale");
+        if (params.inputLen != FEATURE_COUNT) {
+            revert ModelInputLenMismatch(uint32(FEATURE_COUNT), params.inputLen);
+        }
+        if (params.outputLen == 0) revert ModelOutputLenTooShort(1, 0);
+        if (params.inputScale > MAX_INPUT_SCALE) {
+            revert ModelInputScaleTooHigh(params.inputScale, MAX_INPUT_SCALE);
+        }
 
         token0 = token0_;
         token1 = token1_;

@@ -129,12 +129,16 @@ contract OracleDynamicFeeHook is BaseHook, InferenceConsumerBase, IOracleDynamic
             config.stalenessWindow,
             config.bpsPerUnit
         );
-        if (config.updateInterval == 0) revert InvalidConfig("updateInterval");
-        if (config.maxResultAge == 0) revert InvalidConfig("maxResultAge");
+        if (config.updateInterval == 0) revert ZeroUpdateInterval();
+        if (config.maxResultAge == 0) revert ZeroMaxResultAge();
         IInferenceOracle.ModelParams memory params = oracle_.getModel(modelId_).params;
-        if (params.inputLen != SpreadFeatures.COUNT) revert InvalidConfig("model inputLen");
-        if (params.outputLen == 0) revert InvalidConfig("model outputLen");
-        if (params.inputScale > SpreadFeatures.MAX_INPUT_SCALE) revert InvalidConfig("model inputScale");
+        if (params.inputLen != SpreadFeatures.COUNT) {
+            revert ModelInputLenMismatch(uint32(SpreadFeatures.COUNT), params.inputLen);
+        }
+        if (params.outputLen == 0) revert ModelOutputLenTooShort(1, 0);
+        if (params.inputScale > SpreadFeatures.MAX_INPUT_SCALE) {
+            revert ModelInputScaleTooHigh(params.inputScale, SpreadFeatures.MAX_INPUT_SCALE);
+        }
         minFeeBps = config.minFeeBps;
         maxFeeBps = config.maxFeeBps;
         baseFeeBps = config.baseFeeBps;

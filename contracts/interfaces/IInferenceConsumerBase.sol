@@ -29,9 +29,35 @@ interface IInferenceConsumerBase is IInferenceConsumer {
     /// @notice Only the owner (or, for `acceptOwnership`, the pending owner) may do this.
     /// @param caller The refused sender.
     error Unauthorized(address caller);
-    /// @notice A constructor argument is invalid.
-    /// @param reason Which one.
-    error InvalidConfig(string reason);
+    /// @notice The owner given to the constructor is the zero address.
+    error ZeroOwner();
+    /// @notice The callback gas limit given to the constructor is zero.
+    error ZeroCallbackGasLimit();
+    /// @notice The fee rails are not `minFeeBps <= defaultFeeBps <= maxFeeBps`, `0 < maxFeeBps < 10,000`.
+    /// @param minFeeBps The lowest fee a result can set.
+    /// @param defaultFeeBps The fee with no result in force.
+    /// @param maxFeeBps The highest fee a result can set.
+    error InvalidFeeBounds(uint16 minFeeBps, uint16 defaultFeeBps, uint16 maxFeeBps);
+    /// @notice The largest fee change per result is zero.
+    error ZeroMaxStep();
+    /// @notice The seconds a result stays in force are zero.
+    error ZeroStalenessWindow();
+    /// @notice The fee bps per 1.0 of model output are zero.
+    error ZeroBpsPerUnit();
+    /// @notice The largest age of an applicable result is zero.
+    error ZeroMaxResultAge();
+    /// @notice The pinned model does not take the number of inputs the consumer sends.
+    /// @param expected The consumer's feature count.
+    /// @param actual The model's registered input length.
+    error ModelInputLenMismatch(uint32 expected, uint32 actual);
+    /// @notice The pinned model has fewer outputs than the consumer reads.
+    /// @param minimum The outputs the consumer reads.
+    /// @param actual The model's registered output length.
+    error ModelOutputLenTooShort(uint32 minimum, uint32 actual);
+    /// @notice The pinned model's input scale is above what the consumer's features can be quantized at.
+    /// @param inputScale The model's registered input scale.
+    /// @param maximum The largest scale the consumer supports.
+    error ModelInputScaleTooHigh(uint8 inputScale, uint8 maximum);
 
     /// @notice The oracle results come from.
     function oracle() external view returns (IInferenceOracle);

@@ -112,45 +112,117 @@ interface IInferenceOracle {
     event CallbackGasPriceUpdated(uint64 callbackGasPrice);
 
     /// @notice The model id is not registered.
+    /// @param modelId The unknown id.
     error UnknownModel(uint256 modelId);
     /// @notice The model is paused by its owner.
+    /// @param modelId The paused model.
     error ModelIsPaused(uint256 modelId);
     /// @notice New requests are paused for all models by the oracle owner.
     error OracleIsPaused();
     /// @notice Only the model's owner may do this.
+    /// @param modelId The model.
+    /// @param caller The refused sender.
     error NotModelOwner(uint256 modelId, address caller);
     /// @notice Only the oracle owner (or, for `acceptOwnership`, the pending owner) may do this.
+    /// @param caller The refused sender.
     error Unauthorized(address caller);
-    /// @notice Registration parameters are invalid (zero verifier, zero lengths, ...).
-    error InvalidModelParams(string reason);
-    /// @notice An oracle configuration value is out of its allowed range.
-    error InvalidConfig(string reason);
+    /// @notice The oracle's initial owner is the zero address.
+    error ZeroOwner();
+    /// @notice A model's ownership cannot go to the zero address.
+    /// @param modelId The model.
+    error ZeroModelOwner(uint256 modelId);
+    /// @notice The registered verifier has no code.
+    /// @param verifier The refused address.
+    error VerifierHasNoCode(address verifier);
+    /// @notice The registration's verifying-key digest is zero.
+    error ZeroVkDigest();
+    /// @notice The registration's input length is 0 or above `MAX_IO_LEN`.
+    /// @param inputLen The refused length.
+    /// @param maximum `MAX_IO_LEN`.
+    error InputLenOutOfRange(uint32 inputLen, uint32 maximum);
+    /// @notice The registration's output length is 0 or above `MAX_IO_LEN`.
+    /// @param outputLen The refused length.
+    /// @param maximum `MAX_IO_LEN`.
+    error OutputLenOutOfRange(uint32 outputLen, uint32 maximum);
+    /// @notice The registration's input bound is not in `(0, MAX_ABS_FIELD_VALUE]`.
+    /// @param maxAbsInput The refused bound.
+    /// @param maximum `MAX_ABS_FIELD_VALUE`.
+    error MaxAbsInputOutOfRange(int256 maxAbsInput, int256 maximum);
+    /// @notice The registration's weights commitment is not a BN254 scalar (`>= FIELD_MODULUS`).
+    /// @param weightsCommitment The refused commitment.
+    error WeightsCommitmentNotInField(uint256 weightsCommitment);
+    /// @notice The registration has a non-zero weights commitment but `hasWeightsCommitment` is false.
+    /// @param weightsCommitment The unexpected commitment.
+    error UnexpectedWeightsCommitment(uint256 weightsCommitment);
+    /// @notice The registration's verifier gas limit is 0 or above `MAX_VERIFIER_GAS_LIMIT`.
+    /// @param verifierGasLimit The refused limit.
+    /// @param maximum `MAX_VERIFIER_GAS_LIMIT`.
+    error VerifierGasLimitOutOfRange(uint32 verifierGasLimit, uint32 maximum);
+    /// @notice A model fee does not fit the 128 bits a request stores.
+    /// @param fee The refused fee, in wei.
+    error ModelFeeTooHigh(uint256 fee);
+    /// @notice The request timeout is outside `[MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT]`.
+    /// @param requestTimeout The refused timeout, in seconds.
+    /// @param minimum `MIN_REQUEST_TIMEOUT`.
+    /// @param maximum `MAX_REQUEST_TIMEOUT`.
+    error RequestTimeoutOutOfRange(uint64 requestTimeout, uint64 minimum, uint64 maximum);
+    /// @notice The callback gas price is above `MAX_CALLBACK_GAS_PRICE`.
+    /// @param callbackGasPrice The refused price, in wei per gas.
+    /// @param maximum `MAX_CALLBACK_GAS_PRICE`.
+    error CallbackGasPriceTooHigh(uint64 callbackGasPrice, uint64 maximum);
+    /// @notice The maximum callback gas limit is above `MAX_CALLBACK_GAS_LIMIT_CAP`.
+    /// @param maxCallbackGasLimit The refused limit.
+    /// @param cap `MAX_CALLBACK_GAS_LIMIT_CAP`.
+    error MaxCallbackGasLimitTooHigh(uint32 maxCallbackGasLimit, uint32 cap);
     /// @notice The input has the wrong number of values.
+    /// @param expected The model's input length.
+    /// @param actual The number of values sent.
     error InputLengthMismatch(uint256 expected, uint256 actual);
     /// @notice The output has the wrong number of values.
+    /// @param expected The model's output length.
+    /// @param actual The number of values posted.
     error OutputLengthMismatch(uint256 expected, uint256 actual);
     /// @notice An input value is outside the model's calibrated range or does not map to a field element.
+    /// @param index The value's position in the input.
+    /// @param value The refused value.
     error InputOutOfRange(uint256 index, int256 value);
     /// @notice An output value does not map to a field element (|value| > (p - 1) / 2).
+    /// @param index The value's position in the output.
+    /// @param value The refused value.
     error OutputOutOfRange(uint256 index, int256 value);
     /// @notice `msg.value` is not exactly the model's fee (the oracle takes exact payment, it never refunds).
+    /// @param required The fee, in wei.
+    /// @param sent `msg.value`.
     error IncorrectFee(uint256 required, uint256 sent);
     /// @notice The request does not exist or is no longer pending.
+    /// @param requestId The request.
     error RequestNotPending(uint256 requestId);
     /// @notice The request's deadline has passed; it can only be cancelled.
+    /// @param requestId The request.
+    /// @param deadline Its deadline.
     error RequestExpired(uint256 requestId, uint64 deadline);
     /// @notice The request's deadline has not passed yet.
+    /// @param requestId The request.
+    /// @param deadline Its deadline.
     error RequestNotExpired(uint256 requestId, uint64 deadline);
     /// @notice The verifier rejected the proof for the instances built from the stored input, the posted
     ///         output and the caller as fulfiller, reverted, or ran out of the model's verifier gas.
+    /// @param requestId The request.
     error InvalidProof(uint256 requestId);
     /// @notice The callback gas limit exceeds the oracle's maximum.
+    /// @param requested The limit asked for.
+    /// @param maximum `maxCallbackGasLimit`.
     error CallbackGasLimitTooHigh(uint32 requested, uint32 maximum);
     /// @notice `fulfill` was sent with too little gas to give the consumer callback its full gas limit.
+    /// @param requestId The request.
+    /// @param callbackGasLimit The callback's gas limit.
     error InsufficientGasForCallback(uint256 requestId, uint32 callbackGasLimit);
     /// @notice The caller has no credited balance to withdraw.
+    /// @param account The caller.
     error NothingToWithdraw(address account);
     /// @notice An ether transfer failed.
+    /// @param to The receiver.
+    /// @param amount The wei sent.
     error TransferFailed(address to, uint256 amount);
     /// @notice The verifier's code is not the code it had when the model was registered.
     /// @param modelId The model whose verifier changed.

@@ -56,6 +56,8 @@ interface IOracleDynamicFeeHook is IInferenceConsumerBase {
     error UpdateTooSoon(uint256 nextAllowed);
     /// @notice Requests are paused.
     error Paused();
+    /// @notice The update interval (the shortest feature window of a request) is zero.
+    error ZeroUpdateInterval();
 
     /// @notice Asks the oracle for a new fee from the pool's current features; anyone may pay for it.
     ///         `msg.value` must equal `oracle.estimateFee(modelId, callbackGasLimit)`. One request may be pending

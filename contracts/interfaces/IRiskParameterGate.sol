@@ -44,7 +44,38 @@ interface IRiskParameterGate is IInferenceConsumerBase {
     event KeeperSet(address indexed keeper);
 
     /// @notice The minimum delay since the last update has not passed.
+    /// @param nextAllowed The first timestamp at which an update is applied.
     error UpdateTooSoon(uint256 nextAllowed);
+    /// @notice The LTV rails are not `minLtvBps <= maxLtvBps < 10,000`.
+    /// @param minLtvBps The lowest LTV a result can set.
+    /// @param maxLtvBps The highest LTV a result can set.
+    error InvalidLtvBounds(uint16 minLtvBps, uint16 maxLtvBps);
+    /// @notice The liquidation threshold rails are not `min <= max <= 10,000`.
+    /// @param minLiquidationThresholdBps The lowest threshold a result can set.
+    /// @param maxLiquidationThresholdBps The highest threshold a result can set.
+    error InvalidLiquidationThresholdBounds(
+        uint16 minLiquidationThresholdBps, uint16 maxLiquidationThresholdBps
+    );
+    /// @notice A largest change per update is zero.
+    /// @param maxLtvChangeBps The largest LTV change per update.
+    /// @param maxLiquidationThresholdChangeBps The largest liquidation threshold change per update.
+    error ZeroMaxChange(uint16 maxLtvChangeBps, uint16 maxLiquidationThresholdChangeBps);
+    /// @notice The initial LTV is outside its rails.
+    /// @param ltvBps The initial LTV.
+    /// @param minLtvBps The lowest LTV allowed.
+    /// @param maxLtvBps The highest LTV allowed.
+    error InitialLtvOutOfBounds(uint16 ltvBps, uint16 minLtvBps, uint16 maxLtvBps);
+    /// @notice The initial liquidation threshold is outside its rails.
+    /// @param liquidationThresholdBps The initial threshold.
+    /// @param minLiquidationThresholdBps The lowest threshold allowed.
+    /// @param maxLiquidationThresholdBps The highest threshold allowed.
+    error InitialLiquidationThresholdOutOfBounds(
+        uint16 liquidationThresholdBps, uint16 minLiquidationThresholdBps, uint16 maxLiquidationThresholdBps
+    );
+    /// @notice The initial LTV is not below the initial liquidation threshold.
+    /// @param ltvBps The initial LTV.
+    /// @param liquidationThresholdBps The initial liquidation threshold.
+    error InitialLtvNotBelowLiquidationThreshold(uint16 ltvBps, uint16 liquidationThresholdBps);
 
     /// @notice Asks the oracle for new parameters from `features` (the risk model's input, quantized at its input
     ///         scale). Keeper or owner only; `msg.value` must equal the oracle's fee.

@@ -62,13 +62,25 @@ interface ISpreadGatedAMM is IInferenceConsumerBase {
     error FeatureWindowTooShort(uint256 nextAllowed);
     /// @notice The pool is paused.
     error Paused();
+    /// @notice The pool's tokens are zero or the same token.
+    /// @param token0 The first token given.
+    /// @param token1 The second token given.
+    error InvalidTokens(address token0, address token1);
+    /// @notice The minimum interval between applied results is zero.
+    error ZeroMinUpdateInterval();
+    /// @notice The minimum feature window of a request is zero.
+    error ZeroMinFeatureWindow();
     /// @notice An amount is zero.
     error ZeroAmount();
     /// @notice The pool has no liquidity, or the trade would drain it.
     error InsufficientLiquidity();
     /// @notice The swap output is below the caller's minimum.
+    /// @param amountOut The swap's output.
+    /// @param minAmountOut The caller's minimum.
     error SlippageExceeded(uint256 amountOut, uint256 minAmountOut);
     /// @notice The liquidity change is below the caller's minimum or exceeds the caller's shares.
+    /// @param shares The shares the change mints or burns.
+    /// @param bound The caller's minimum, or the caller's shares.
     error InsufficientShares(uint256 shares, uint256 bound);
     /// @notice A reserve would exceed 2^112 - 1.
     error ReserveOverflow();

@@ -53,13 +53,19 @@ contract InferenceOracleTest is OracleTestBase {
     }
 
     function test_constructor_revertsOnZeroOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "owner is zero"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.ZeroOwner.selector));
         new InferenceOracle(address(0), TIMEOUT, MAX_CALLBACK_GAS);
     }
 
     function test_constructor_revertsOnBadTimeout() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "requestTimeout"));
+        vm.expectRevert(_timeoutOutOfRange(59));
         new InferenceOracle(oracleOwner, 59, MAX_CALLBACK_GAS);
+    }
+
+    function _timeoutOutOfRange(uint64 timeout) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IInferenceOracle.RequestTimeoutOutOfRange.selector, timeout, 1 minutes, 30 days
+        );
     }
 
     function test_setRequestTimeout_updatesAndEmits() public {
@@ -72,9 +78,9 @@ contract InferenceOracleTest is OracleTestBase {
 
     function test_setRequestTimeout_revertsOutOfBounds() public {
         vm.startPrank(oracleOwner);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "requestTimeout"));
+        vm.expectRevert(_timeoutOutOfRange(30 days + 1));
         oracle.setRequestTimeout(30 days + 1);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "requestTimeout"));
+        vm.expectRevert(_timeoutOutOfRange(0));
         oracle.setRequestTimeout(0);
         vm.stopPrank();
     }
@@ -92,7 +98,7 @@ contract InferenceOracleTest is OracleTestBase {
         oracle.setMaxCallbackGasLimit(300_000);
         assertEq(uint256(oracle.maxCallbackGasLimit()), 300_000, "max");
         vm.expectRevert(
-            abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "maxCallbackGasLimit")
+            abi.encodeWithSelector(IInferenceOracle.MaxCallbackGasLimitTooHigh.selector, 5_000_001, 5_000_000)
         );
         oracle.setMaxCallbackGasLimit(5_000_001);
         vm.stopPrank();
@@ -185,46 +191,66 @@ contract InferenceOracleTest is OracleTestBase {
         assertEq(uint256(m.params.verifierGasLimit), VERIFIER_GAS, "verifier gas");
     }
 
-    function _expectInvalid(IInferenceOracle.ModelParams memory p, string memory reason) internal {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidModelParams.selector, reason));
+    function _expectInvalid(IInferenceOracle.ModelParams memory p, bytes memory expected) internal {
+        vm.expectRevert(expected);
         oracle.registerModel(p);
     }
 
     function test_registerModel_revertsOnInvalidParams() public {
         IInferenceOracle.ModelParams memory p = _params(4, 1);
         p.verifier = address(0x1234);
-        _expectInvalid(p, "verifier has no code");
+        _expectInvalid(
+            p, abi.encodeWithSelector(IInferenceOracle.VerifierHasNoCode.selector, address(0x1234))
+        );
 
         p = _params(4, 1);
         p.vkDigest = bytes32(0);
-        _expectInvalid(p, "vkDigest is zero");
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.ZeroVkDigest.selector));
 
-        _expectInvalid(_params(0, 1), "inputLen");
-        _expectInvalid(_params(1025, 1), "inputLen");
-        _expectInvalid(_params(4, 0), "outputLen");
-        _expectInvalid(_params(4, 1025), "outputLen");
+        _expectInvalid(
+            _params(0, 1), abi.encodeWithSelector(IInferenceOracle.InputLenOutOfRange.selector, 0, 1024)
+        );
+        _expectInvalid(
+            _params(1025, 1), abi.encodeWithSelector(IInferenceOracle.InputLenOutOfRange.selector, 1025, 1024)
+        );
+        _expectInvalid(
+            _params(4, 0), abi.encodeWithSelector(IInferenceOracle.OutputLenOutOfRange.selector, 0, 1024)
+        );
+        _expectInvalid(
+            _params(4, 1025),
+            abi.encodeWithSelector(IInferenceOracle.OutputLenOutOfRange.selector, 1025, 1024)
+        );
 
         p = _params(4, 1);
         p.maxAbsInput = 0;
-        _expectInvalid(p, "maxAbsInput");
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.MaxAbsInputOutOfRange.selector, 0, HALF_P));
         p.maxAbsInput = -1;
-        _expectInvalid(p, "maxAbsInput");
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.MaxAbsInputOutOfRange.selector, -1, HALF_P));
         p.maxAbsInput = HALF_P + 1;
-        _expectInvalid(p, "maxAbsInput");
+        _expectInvalid(
+            p, abi.encodeWithSelector(IInferenceOracle.MaxAbsInputOutOfRange.selector, HALF_P + 1, HALF_P)
+        );
 
         p = _params(4, 1);
         p.hasWeightsCommitment = true;
         p.weightsCommitment = P;
-        _expectInvalid(p, "weightsCommitment");
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentNotInField.selector, P));
         p.hasWeightsCommitment = false;
         p.weightsCommitment = 5;
-        _expectInvalid(p, "weightsCommitment without hasWeightsCommitment");
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.UnexpectedWeightsCommitment.selector, 5));
 
         p = _params(4, 1);
         p.verifierGasLimit = 0;
-        _expectInvalid(p, "verifierGasLimit");
+        _expectInvalid(
+            p, abi.encodeWithSelector(IInferenceOracle.VerifierGasLimitOutOfRange.selector, 0, 15_000_000)
+        );
         p.verifierGasLimit = 15_000_001;
-        _expectInvalid(p, "verifierGasLimit");
+        _expectInvalid(
+            p,
+            abi.encodeWithSelector(
+                IInferenceOracle.VerifierGasLimitOutOfRange.selector, 15_000_001, 15_000_000
+            )
+        );
     }
 
     function test_registerModel_acceptsBoundaryParams() public {
@@ -290,7 +316,7 @@ contract InferenceOracleTest is OracleTestBase {
     }
 
     function test_transferModelOwnership_revertsOnZero() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidModelParams.selector, "owner is zero"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.ZeroModelOwner.selector, modelId));
         vm.prank(modelOwner);
         oracle.transferModelOwnership(modelId, address(0));
     }
@@ -337,7 +363,11 @@ contract InferenceOracleTest is OracleTestBase {
         assertEq(oracle.estimateFee(modelId, 100_000), FEE, "free callback gas when the owner says so");
 
         vm.prank(oracleOwner);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidConfig.selector, "callbackGasPrice"));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceOracle.CallbackGasPriceTooHigh.selector, 10_000 gwei + 1, 10_000 gwei
+            )
+        );
         oracle.setCallbackGasPrice(10_000 gwei + 1);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.Unauthorized.selector, stranger));

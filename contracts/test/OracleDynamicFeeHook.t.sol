@@ -107,24 +107,29 @@ contract OracleDynamicFeeHookTest is HookFixture {
     function test_constructor_revertsOnBadConfig() public {
         IOracleDynamicFeeHook.FeeConfig memory c = _feeConfig();
         c.baseFeeBps = H_MAX_FEE + 1;
-        _expectBadHook(c, "fee bounds");
+        _expectBadHook(
+            c,
+            abi.encodeWithSelector(
+                IInferenceConsumerBase.InvalidFeeBounds.selector, H_MIN_FEE, H_MAX_FEE + 1, H_MAX_FEE
+            )
+        );
         c = _feeConfig();
         c.maxStepBps = 0;
-        _expectBadHook(c, "maxStepBps");
+        _expectBadHook(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroMaxStep.selector));
         c = _feeConfig();
         c.updateInterval = 0;
-        _expectBadHook(c, "updateInterval");
+        _expectBadHook(c, abi.encodeWithSelector(IOracleDynamicFeeHook.ZeroUpdateInterval.selector));
         c = _feeConfig();
         c.callbackGasLimit = 0;
-        _expectBadHook(c, "callbackGasLimit");
+        _expectBadHook(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroCallbackGasLimit.selector));
     }
 
     /// @dev A constructor revert inside CREATE2 surfaces as a failed deployment: check it through a plain
     ///      `new` of the same code at a mined address, which HookSalt computes for this test contract.
-    function _expectBadHook(IOracleDynamicFeeHook.FeeConfig memory c, string memory reason) internal {
+    function _expectBadHook(IOracleDynamicFeeHook.FeeConfig memory c, bytes memory expected) internal {
         bytes memory initCode = _hookInitCode(oracle, hookModel, _pin(_params(8, 1)), c, hookOwner);
         (bytes32 salt,) = HookSalt.find(address(this), HOOK_FLAGS, keccak256(initCode), 0, 200_000);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, reason));
+        vm.expectRevert(expected);
         new OracleDynamicFeeHook{salt: salt}(manager, oracle, hookModel, _pin(_params(8, 1)), c, hookOwner);
     }
 

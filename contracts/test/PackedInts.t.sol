@@ -116,10 +116,12 @@ contract OraclePackingTest is OracleTestBase {
     function test_registerModel_revertsOnFeeAbove128Bits() public {
         IInferenceOracle.ModelParams memory p = _params(1, 1);
         p.fee = uint256(type(uint128).max) + 1;
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidModelParams.selector, "fee"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.ModelFeeTooHigh.selector, p.fee));
         oracle.registerModel(p);
         uint256 m = _register(_params(1, 1));
-        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidModelParams.selector, "fee"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceOracle.ModelFeeTooHigh.selector, uint256(type(uint128).max) + 1)
+        );
         vm.prank(modelOwner);
         oracle.setModelFee(m, uint256(type(uint128).max) + 1);
     }

@@ -94,51 +94,104 @@ contract RiskParameterGateTest is RiskFixture {
         uint16 ltv,
         uint16 lt,
         address owner_,
-        string memory reason
+        bytes memory expected
     ) internal {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, reason));
+        vm.expectRevert(expected);
         new RiskParameterGate(oracle, riskModel, _riskPin(), c, ltv, lt, owner_, keeper);
     }
 
     function test_constructor_revertsOnBadConfig() public {
         IRiskParameterGate.RiskConfig memory c = _riskConfig();
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, address(0), "owner");
+        _expectBad(
+            c,
+            INITIAL_LTV,
+            INITIAL_LT,
+            address(0),
+            abi.encodeWithSelector(IInferenceConsumerBase.ZeroOwner.selector)
+        );
         c.minLtvBps = MAX_LTV + 1;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "ltv bounds");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _ltvBounds(c));
         c = _riskConfig();
         c.maxLtvBps = 10_000;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "ltv bounds");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _ltvBounds(c));
         c = _riskConfig();
         c.minLiquidationThresholdBps = MAX_LT + 1;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "liquidation threshold bounds");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _ltBounds(c));
         c = _riskConfig();
         c.maxLiquidationThresholdBps = 10_001;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "liquidation threshold bounds");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _ltBounds(c));
         c = _riskConfig();
         c.maxLtvChangeBps = 0;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "max change");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _maxChange(c));
         c = _riskConfig();
         c.maxLiquidationThresholdChangeBps = 0;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "max change");
+        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, _maxChange(c));
         c = _riskConfig();
         c.maxResultAge = 0;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "maxResultAge");
+        _expectBad(
+            c,
+            INITIAL_LTV,
+            INITIAL_LT,
+            riskOwner,
+            abi.encodeWithSelector(IInferenceConsumerBase.ZeroMaxResultAge.selector)
+        );
         c = _riskConfig();
         c.callbackGasLimit = 0;
-        _expectBad(c, INITIAL_LTV, INITIAL_LT, riskOwner, "callbackGasLimit");
+        _expectBad(
+            c,
+            INITIAL_LTV,
+            INITIAL_LT,
+            riskOwner,
+            abi.encodeWithSelector(IInferenceConsumerBase.ZeroCallbackGasLimit.selector)
+        );
         c = _riskConfig();
-        _expectBad(c, MIN_LTV - 1, INITIAL_LT, riskOwner, "initial ltv");
-        _expectBad(c, MAX_LTV + 1, INITIAL_LT, riskOwner, "initial ltv");
-        _expectBad(c, INITIAL_LTV, MIN_LT - 1, riskOwner, "initial liquidation threshold");
-        _expectBad(c, INITIAL_LTV, MAX_LT + 1, riskOwner, "initial liquidation threshold");
-        _expectBad(c, 7000, 7000, riskOwner, "ltv >= liquidation threshold");
+        _expectBad(c, MIN_LTV - 1, INITIAL_LT, riskOwner, _initialLtv(MIN_LTV - 1));
+        _expectBad(c, MAX_LTV + 1, INITIAL_LT, riskOwner, _initialLtv(MAX_LTV + 1));
+        _expectBad(c, INITIAL_LTV, MIN_LT - 1, riskOwner, _initialLt(MIN_LT - 1));
+        _expectBad(c, INITIAL_LTV, MAX_LT + 1, riskOwner, _initialLt(MAX_LT + 1));
+        _expectBad(
+            c,
+            7000,
+            7000,
+            riskOwner,
+            abi.encodeWithSelector(
+                IRiskParameterGate.InitialLtvNotBelowLiquidationThreshold.selector, 7000, 7000
+            )
+        );
+    }
+
+    function _ltvBounds(IRiskParameterGate.RiskConfig memory c) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IRiskParameterGate.InvalidLtvBounds.selector, c.minLtvBps, c.maxLtvBps);
+    }
+
+    function _ltBounds(IRiskParameterGate.RiskConfig memory c) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IRiskParameterGate.InvalidLiquidationThresholdBounds.selector,
+            c.minLiquidationThresholdBps,
+            c.maxLiquidationThresholdBps
+        );
+    }
+
+    function _maxChange(IRiskParameterGate.RiskConfig memory c) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IRiskParameterGate.ZeroMaxChange.selector, c.maxLtvChangeBps, c.maxLiquidationThresholdChangeBps
+        );
+    }
+
+    function _initialLtv(uint16 ltv) internal pure returns (bytes memory) {
+        return
+            abi.encodeWithSelector(IRiskParameterGate.InitialLtvOutOfBounds.selector, ltv, MIN_LTV, MAX_LTV);
+    }
+
+    function _initialLt(uint16 lt) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IRiskParameterGate.InitialLiquidationThresholdOutOfBounds.selector, lt, MIN_LT, MAX_LT
+        );
     }
 
     function test_constructor_revertsOnSingleOutputModel() public {
         uint256 single = _register(_params(16, 1));
-        vm.expectRevert(
-            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model outputLen")
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.ModelOutputLenTooShort.selector, 2, 1));
         new RiskParameterGate(
             oracle, single, _pin(_params(16, 1)), _riskConfig(), INITIAL_LTV, INITIAL_LT, riskOwner, keeper
         );

@@ -125,65 +125,69 @@ contract SpreadGatedAMMTest is AMMFixture {
         assertEq(uint256(amm.currentFeeBps()), DEFAULT_FEE, "default fee before any result");
     }
 
-    function _expectBadConfig(ISpreadGatedAMM.SpreadConfig memory c, string memory reason) internal {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, reason));
+    function _expectBadConfig(ISpreadGatedAMM.SpreadConfig memory c, bytes memory expected) internal {
+        vm.expectRevert(expected);
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, c, ammOwner);
+    }
+
+    function _feeBounds(ISpreadGatedAMM.SpreadConfig memory c) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IInferenceConsumerBase.InvalidFeeBounds.selector, c.minFeeBps, c.defaultFeeBps, c.maxFeeBps
+        );
     }
 
     function test_constructor_revertsOnBadConfig() public {
         ISpreadGatedAMM.SpreadConfig memory c = _spreadConfig();
         c.minFeeBps = DEFAULT_FEE + 1;
-        _expectBadConfig(c, "fee bounds");
+        _expectBadConfig(c, _feeBounds(c));
         c = _spreadConfig();
         c.defaultFeeBps = MAX_FEE + 1;
-        _expectBadConfig(c, "fee bounds");
+        _expectBadConfig(c, _feeBounds(c));
         c = _spreadConfig();
         c.maxFeeBps = 10_000;
-        _expectBadConfig(c, "fee bounds");
+        _expectBadConfig(c, _feeBounds(c));
         c = _spreadConfig();
         c.maxStepBps = 0;
-        _expectBadConfig(c, "maxStepBps");
+        _expectBadConfig(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroMaxStep.selector));
         c = _spreadConfig();
         c.stalenessWindow = 0;
-        _expectBadConfig(c, "stalenessWindow");
+        _expectBadConfig(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroStalenessWindow.selector));
         c = _spreadConfig();
         c.callbackGasLimit = 0;
-        _expectBadConfig(c, "callbackGasLimit");
+        _expectBadConfig(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroCallbackGasLimit.selector));
         c = _spreadConfig();
         c.bpsPerUnit = 0;
-        _expectBadConfig(c, "bpsPerUnit");
+        _expectBadConfig(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroBpsPerUnit.selector));
         c = _spreadConfig();
         c.minUpdateInterval = 0;
-        _expectBadConfig(c, "minUpdateInterval");
+        _expectBadConfig(c, abi.encodeWithSelector(ISpreadGatedAMM.ZeroMinUpdateInterval.selector));
         c = _spreadConfig();
         c.minFeatureWindow = 0;
-        _expectBadConfig(c, "minFeatureWindow");
+        _expectBadConfig(c, abi.encodeWithSelector(ISpreadGatedAMM.ZeroMinFeatureWindow.selector));
         c = _spreadConfig();
         c.maxResultAge = 0;
-        _expectBadConfig(c, "maxResultAge");
+        _expectBadConfig(c, abi.encodeWithSelector(IInferenceConsumerBase.ZeroMaxResultAge.selector));
 
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "tokens"));
+        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidTokens.selector, token0, token0));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token0, _spreadConfig(), ammOwner);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "tokens"));
+        vm.expectRevert(abi.encodeWithSelector(ISpreadGatedAMM.InvalidTokens.selector, address(0), token1));
         new SpreadGatedAMM(
             oracle, spreadModel, _ammPin(), IERC20Minimal(address(0)), token1, _spreadConfig(), ammOwner
         );
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "owner"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.ZeroOwner.selector));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, _spreadConfig(), address(0));
     }
 
     function test_constructor_revertsOnIncompatibleModel() public {
         uint256 wrongLen = _register(_params(7, 1));
-        vm.expectRevert(
-            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model inputLen")
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.ModelInputLenMismatch.selector, 8, 7));
         new SpreadGatedAMM(oracle, wrongLen, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 
         IInferenceOracle.ModelParams memory p = _params(8, 1);
         p.inputScale = 65;
         uint256 wideScale = _register(p);
         vm.expectRevert(
-            abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "model inputScale")
+            abi.encodeWithSelector(IInferenceConsumerBase.ModelInputScaleTooHigh.selector, 65, 64)
         );
         new SpreadGatedAMM(oracle, wideScale, _ammPin(), token0, token1, _spreadConfig(), ammOwner);
 

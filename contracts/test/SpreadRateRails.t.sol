@@ -107,7 +107,7 @@ contract SpreadRateRailsTest is AMMFixture {
         c.minFeeBps = 0;
         c.defaultFeeBps = 0;
         c.maxFeeBps = 0; // currentFeatures divides by maxFeeBps
-        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidConfig.selector, "fee bounds"));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceConsumerBase.InvalidFeeBounds.selector, 0, 0, 0));
         new SpreadGatedAMM(oracle, spreadModel, _ammPin(), token0, token1, c, ammOwner);
     }
 
