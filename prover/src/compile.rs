@@ -64,7 +64,7 @@ impl OnnxModel {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let proto = tract_onnx::onnx()
+        let proto = crate::lower::onnx()
             .proto_model_for_read(&mut bytes.as_slice())
             .map_err(|e| Error::Onnx { path: path.into(), message: format!("{e:#}") })?;
         if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
@@ -94,7 +94,7 @@ impl OnnxModel {
 
     fn float_inference_unguarded(&self, shapes: &[Vec<usize>], inputs: &[f64]) -> Result<Vec<f64>> {
         let err = |e: TractError| Error::Onnx { path: self.file.clone().into(), message: format!("{e:#}") };
-        let mut model = tract_onnx::onnx().model_for_read(&mut self.bytes.as_slice()).map_err(err)?;
+        let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice()).map_err(err)?;
         // Inputs keep their ONNX type (a boolean or integer input is fed as one, from its 0/1 or integer
         // values); everything else is f32.
         let mut types = Vec::with_capacity(shapes.len());

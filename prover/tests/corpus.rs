@@ -81,3 +81,28 @@ fn real_exports_prove_within_one_percent() {
         assert!(err <= bound, "{name}: max abs error {err} > {bound}");
     }
 }
+
+/// scikit-learn, XGBoost and LightGBM models as skl2onnx and onnxmltools export them (tree ensembles with
+/// every exporter's layout, ZipMap, Scaler, LinearClassifier, ArrayFeatureExtractor), and attention's
+/// products of two computed tensors (PyTorch's MultiheadAttention) and a Gemm with a computed bias.
+#[test]
+fn ml_and_attention_exports_prove_within_one_percent() {
+    let names = [
+        "sk_decision_tree",
+        "sk_random_forest",
+        "sk_gradient_boosting",
+        "xgb_classifier",
+        "lgbm_classifier",
+        "sk_random_forest_reg",
+        "xgb_regressor",
+        "lgbm_regressor",
+        "sk_mlp",
+        "mha_torch",
+        "gemm_computed_bias",
+    ];
+    for name in names {
+        let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let err = prove_corpus_model(name);
+        assert!(err <= bound, "{name}: max abs error {err} > {bound}");
+    }
+}

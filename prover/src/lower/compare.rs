@@ -151,6 +151,14 @@ fn compare(cx: &mut Ctx<'_>, op: &str, a: Elem, b: Elem) -> Elem {
     Elem::V(cx.activation(d, if equal { Activation::IsZero } else { Activation::Step }))
 }
 
+/// `x <op> t` for a circuit value and a constant threshold `t` (a model parameter), as a 0/1 circuit value.
+pub(crate) fn compare_const(cx: &mut Ctx<'_>, op: &str, x: Var, t: f64) -> Var {
+    match compare(cx, op, Elem::V(x), Elem::C(t)) {
+        Elem::V(v) => v,
+        Elem::C(c) => cx.affine(&[], c),
+    }
+}
+
 /// And / Or / Xor of two 0/1 elements.
 fn logic(cx: &mut Ctx<'_>, op: &str, a: Elem, b: Elem) -> Elem {
     match (a, b) {

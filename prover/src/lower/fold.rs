@@ -27,7 +27,7 @@ impl Folded {
     }
 
     fn try_analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> TractResult<Self> {
-        let mut m = tract_onnx::onnx().model_for_proto_model(model)?;
+        let mut m = crate::lower::onnx().model_for_proto_model(model)?;
         for (i, shape) in input_shapes.iter().enumerate() {
             let dt = m.input_fact(i)?.datum_type.concretize().unwrap_or(DatumType::F32);
             m.set_input_fact(i, InferenceFact::dt_shape(dt, shape.as_slice()))?;

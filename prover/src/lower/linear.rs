@@ -123,54 +123,91 @@ fn gemm(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
             .mapv(|x| x * beta)
             .into_dimensionality::<Ix2>()
             .map_err(|e| invalid(node, e.to_string()))?,
-        Some(Value::Dyn(_)) => return Err(invalid(node, "a computed bias (input C) is not supported")),
+        Some(Value::Dyn(c)) => {
+            // A computed bias: `alpha · A·B` first, then `+ beta · C` element by element.
+            let c = c.broadcast(IxDyn(&[m, n])).ok_or_else(|| {
+                invalid(node, format!("bias of shape {:?} does not broadcast to [{m}, {n}]", c.shape()))
+            })?;
+            let ab = matmul_2d(cx, node, &a, &b, alpha, &Array2::zeros((m, n)))?;
+            let out: Vec<Var> =
+                ab.iter().zip(c.iter()).map(|(&p, &q)| cx.affine(&[(p, 1.0), (q, beta)], 0.0)).collect();
+            return Ok(Value::Dyn(
+                ArrayD::from_shape_vec(IxDyn(&[m, n]), out).map_err(|e| invalid(node, e.to_string()))?,
+            ));
+        }
     };
     Ok(Value::Dyn(matmul_2d(cx, node, &a, &b, alpha, &bias)?.into_dyn()))
 }
 
+/// A MatMul operand as a stack of matrices: `[..batch, rows, cols]`.
+fn batched(node: &NodeProto, v: &Value, lead: &[usize], rows: usize, cols: usize) -> Result<Vec<Mat>> {
+    let shape: Vec<usize> = lead.iter().copied().chain([rows, cols]).collect();
+    let err = |e: String| invalid(node, format!("MatMul operand {:?}: {e}", v.shape()));
+    let count: usize = lead.iter().product();
+    let stack = |n: usize| IxDyn(&[n, rows, cols]);
+    Ok(match v {
+        Value::Const(c) => {
+            let c = c.broadcast(IxDyn(&shape)).ok_or_else(|| err("does not broadcast".into()))?;
+            let c = c.to_owned().into_shape_with_order(stack(count)).map_err(|e| err(e.to_string()))?;
+            c.axis_iter(Axis(0))
+                .map(|m| {
+                    m.to_owned().into_dimensionality::<Ix2>().map(Mat::Const).map_err(|e| err(e.to_string()))
+                })
+                .collect::<Result<_>>()?
+        }
+        Value::Dyn(d) => {
+            let d = d.broadcast(IxDyn(&shape)).ok_or_else(|| err("does not broadcast".into()))?;
+            let d = d.to_owned().into_shape_with_order(stack(count)).map_err(|e| err(e.to_string()))?;
+            d.axis_iter(Axis(0))
+                .map(|m| {
+                    m.to_owned().into_dimensionality::<Ix2>().map(Mat::Dyn).map_err(|e| err(e.to_string()))
+                })
+                .collect::<Result<_>>()?
+        }
+    })
+}
+
+/// ONNX MatMul (numpy semantics): 1-D operands gain a unit row (left) or column (right) that the result
+/// drops, leading dimensions broadcast, and either operand may be computed (attention's `Q·Kᵀ` and
+/// `P·V` multiply two computed tensors: one `Mul` neuron per product).
 fn matmul(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
-    let a = input(node, inputs, 0)?;
-    let b = input(node, inputs, 1)?;
-    let (ra, rb) = (a.shape().len(), b.shape().len());
-    if ra == 2 && rb == 2 {
-        let (a, b) = (as_matrix(node, a, false)?, as_matrix(node, b, false)?);
-        let (m, n) = (
-            match &a {
-                Mat::Const(x) => x.nrows(),
-                Mat::Dyn(x) => x.nrows(),
-            },
-            match &b {
-                Mat::Const(x) => x.ncols(),
-                Mat::Dyn(x) => x.ncols(),
-            },
-        );
-        return Ok(Value::Dyn(matmul_2d(cx, node, &a, &b, 1.0, &Array2::zeros((m, n)))?.into_dyn()));
+    let (a, b) = (input(node, inputs, 0)?, input(node, inputs, 1)?);
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    if sa.is_empty() || sb.is_empty() {
+        return Err(invalid(node, "MatMul operands must have rank ≥ 1"));
     }
-    // Batched: computed [..., M, K] times constant [K, N].
-    let (Value::Dyn(a), Value::Const(b)) = (a, b) else {
-        return Err(invalid(node, "batched MatMul supports a computed [.., M, K] times a constant [K, N]"));
-    };
-    if rb != 2 || ra < 2 {
-        return Err(invalid(node, format!("unsupported MatMul shapes {:?} x {:?}", a.shape(), b.shape())));
+    let (m, k) = if sa.len() == 1 { (1, sa[0]) } else { (sa[sa.len() - 2], sa[sa.len() - 1]) };
+    let (kb, n) = if sb.len() == 1 { (sb[0], 1) } else { (sb[sb.len() - 2], sb[sb.len() - 1]) };
+    if k != kb {
+        return Err(invalid(node, format!("inner dimensions differ: {sa:?} x {sb:?}")));
     }
-    let bm = Mat::Const(b.clone().into_dimensionality::<Ix2>().map_err(|e| invalid(node, e.to_string()))?);
-    let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
-    let n = b.shape()[1];
-    let lead: Vec<usize> = a.shape()[..ra - 2].to_vec();
-    let flat = a
-        .clone()
-        .into_shape_with_order(IxDyn(&[lead.iter().product::<usize>(), m, k]))
-        .map_err(|e| invalid(node, e.to_string()))?;
-    let mut out = Vec::new();
-    for batch in flat.axis_iter(Axis(0)) {
-        let am = Mat::Dyn(
-            batch.to_owned().into_dimensionality::<Ix2>().map_err(|e| invalid(node, e.to_string()))?,
-        );
-        out.extend(matmul_2d(cx, node, &am, &bm, 1.0, &Array2::zeros((m, n)))?.iter().copied());
+    let lead_a = &sa[..sa.len().saturating_sub(2)];
+    let lead_b = &sb[..sb.len().saturating_sub(2)];
+    let lead = super::elementwise::broadcast_shape(node, lead_a, lead_b)?;
+    let (a1, b1) = (sa.len() == 1, sb.len() == 1);
+    let a = if a1 { reshaped(node, a, &[1, k])? } else { a.clone() };
+    let b = if b1 { reshaped(node, b, &[k, 1])? } else { b.clone() };
+    let (am, bm) = (batched(node, &a, &lead, m, k)?, batched(node, &b, &lead, k, n)?);
+    let mut out = Vec::with_capacity(am.len() * m * n);
+    for (x, y) in am.iter().zip(&bm) {
+        out.extend(matmul_2d(cx, node, x, y, 1.0, &Array2::zeros((m, n)))?.iter().copied());
     }
     let mut shape = lead;
-    shape.extend([m, n]);
+    if !a1 {
+        shape.push(m);
+    }
+    if !b1 {
+        shape.push(n);
+    }
     Ok(Value::Dyn(ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| invalid(node, e.to_string()))?))
+}
+
+fn reshaped(node: &NodeProto, v: &Value, shape: &[usize]) -> Result<Value> {
+    let err = |e: tract_onnx::prelude::tract_ndarray::ShapeError| invalid(node, e.to_string());
+    Ok(match v {
+        Value::Const(c) => Value::Const(c.clone().into_shape_with_order(IxDyn(shape)).map_err(err)?),
+        Value::Dyn(d) => Value::Dyn(d.clone().into_shape_with_order(IxDyn(shape)).map_err(err)?),
+    })
 }
 
 /// 2-D convolution with constant weights: strides, padding, dilations and groups.

@@ -13,9 +13,11 @@ mod norm;
 mod op_tests;
 mod pool;
 mod recurrent;
+mod reference;
 mod resize;
 mod select;
 mod shape;
+mod trees;
 mod variadic;
 
 use std::collections::HashMap;
@@ -24,6 +26,7 @@ use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
 pub use fold::Folded;
+pub use reference::onnx;
 
 use crate::ir::{Activation, Graph, Neuron, NeuronOp, Var};
 use crate::{Error, Result};
@@ -64,6 +67,7 @@ static FAMILIES: &[&dyn OpLowering] = &[
     &movement::Movement,
     &resize::Resize,
     &ml::MlLinear,
+    &trees::TreeEnsembles,
     &norm::Normalization,
     &recurrent::Recurrent,
     &compare::Compare,

@@ -108,7 +108,8 @@ fn layer_norm(
     })
 }
 
-fn softmax(cx: &mut Ctx<'_>, group: &[Var]) -> Vec<Var> {
+/// Softmax of one group: max-subtract, exp table, sum, reciprocal table, products.
+pub(crate) fn softmax(cx: &mut Ctx<'_>, group: &[Var]) -> Vec<Var> {
     let m = max_of(cx, group);
     let exps: Vec<Var> = group
         .iter()

@@ -337,3 +337,99 @@ fn dynamic_gather_selects_rows_and_out_of_range_gives_zero() {
     );
     assert_eq!(run(&m, &[0.75, -0.25, 1.0, 0.0]).expect("lower"), [-0.25, 0.75]);
 }
+
+fn attr_is(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { ints: v.to_vec(), ..attr(name, AttributeType::Ints) }
+}
+
+/// Two trees on features 0 and 1: tree 0 splits on x0 at 0.25 (`mode`), tree 1 on x1 > −0.5, then x0 == 0.5.
+fn ensemble_node(op: &str, mode: &str, aggregate: &str, extra: Vec<AttributeProto>) -> NodeProto {
+    let prefix = if op == "TreeEnsembleClassifier" { "class" } else { "target" };
+    let mut attrs = vec![
+        attr_is("nodes_treeids", &[0, 0, 0, 1, 1, 1, 1, 1]),
+        attr_is("nodes_nodeids", &[0, 1, 2, 0, 1, 2, 3, 4]),
+        attr_is("nodes_featureids", &[0, 0, 0, 1, 0, 0, 0, 0]),
+        attr_strs("nodes_modes", &[mode, "LEAF", "LEAF", "BRANCH_GT", "BRANCH_EQ", "LEAF", "LEAF", "LEAF"]),
+        attr_fs("nodes_values", &[0.25, 0.0, 0.0, -0.5, 0.5, 0.0, 0.0, 0.0]),
+        attr_is("nodes_truenodeids", &[1, 0, 0, 1, 3, 0, 0, 0]),
+        attr_is("nodes_falsenodeids", &[2, 0, 0, 2, 4, 0, 0, 0]),
+        attr_is(&format!("{prefix}_treeids"), &[0, 0, 1, 1, 1]),
+        attr_is(&format!("{prefix}_nodeids"), &[1, 2, 2, 3, 4]),
+        attr_is(&format!("{prefix}_ids"), &[0, 0, 0, 0, 0]),
+        attr_fs(&format!("{prefix}_weights"), &[1.5, -0.5, -1.0, 2.0, 0.25]),
+        attr_s("aggregate_function", aggregate),
+    ];
+    attrs.extend(extra);
+    node(op, &["x"], if op == "TreeEnsembleClassifier" { &["label", "probs"] } else { &["y"] }, attrs)
+}
+
+/// The circuit's tree ensemble equals its float reference (the semantics `compile` calibrates against) on
+/// every branch mode and aggregate, at, just above and just below every threshold.
+#[test]
+fn tree_ensembles_match_their_float_reference_at_every_threshold() {
+    let unit = f64::powi(2.0, -i32::from(SCALE));
+    let grid = [0.25, 0.25 + unit, 0.25 - unit, 0.5, -1.0];
+    let grid1 = [-0.5, -0.5 + unit, -0.5 - unit, 1.0];
+    for mode in ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"] {
+        for aggregate in ["SUM", "AVERAGE", "MIN", "MAX"] {
+            let n = ensemble_node("TreeEnsembleRegressor", mode, aggregate, vec![attr_i("n_targets", 1)]);
+            let reference = super::trees::Ensemble::parse(&n).expect("parse");
+            let m = model(vec![n], vec![], &[1, 2], &["y"]);
+            for &x0 in &grid {
+                for &x1 in &grid1 {
+                    let got = run(&m, &[x0, x1]).expect("lower");
+                    let (_, want) = reference.eval(&[x0, x1]);
+                    assert_close(&got, &want, 1e-9);
+                }
+            }
+        }
+    }
+}
+
+/// The binary layout (two labels, every leaf on class 0) gives `[1 − p, p]` and the label of `s > 0`; other
+/// labels than `0..n` map through the label list.
+#[test]
+fn binary_tree_classifier_uses_the_label_list() {
+    let extra = vec![attr_is("classlabels_int64s", &[7, 9]), attr_s("post_transform", "LOGISTIC")];
+    let n = ensemble_node("TreeEnsembleClassifier", "BRANCH_LEQ", "SUM", extra);
+    let reference = super::trees::Ensemble::parse(&n).expect("parse");
+    let m = model(vec![n], vec![], &[1, 2], &["label", "probs"]);
+    for x in [[0.0, 0.0], [1.0, 1.0], [0.5, 1.0], [0.0, -1.0]] {
+        let got = run(&m, &x).expect("lower");
+        let (label, p) = reference.eval(&x);
+        assert_eq!(got[0], label.expect("label"), "label at {x:?}");
+        assert!(got[0] == 7.0 || got[0] == 9.0);
+        assert_close(&got[1..], &p, 0.01);
+    }
+}
+
+/// Malformed ensembles are one-line errors naming the node and the problem.
+#[test]
+fn malformed_tree_ensembles_name_node_and_problem() {
+    let err = |f: &dyn Fn(&mut NodeProto)| {
+        let mut n = ensemble_node("TreeEnsembleRegressor", "BRANCH_LEQ", "SUM", vec![]);
+        f(&mut n);
+        let m = model(vec![n], vec![], &[1, 2], &["y"]);
+        match run(&m, &[0.0, 0.0]) {
+            Err(e) => e.to_string(),
+            Ok(v) => panic!("lowered: {v:?}"),
+        }
+    };
+    let set = |name: &'static str, v: Vec<i64>| {
+        move |n: &mut NodeProto| {
+            for a in &mut n.attribute {
+                if a.name == name {
+                    a.ints = v.clone();
+                }
+            }
+        }
+    };
+    let e = err(&set("nodes_truenodeids", vec![1, 0, 0, 1, 7, 0, 0, 0]));
+    assert!(e.contains("TreeEnsembleRegressor_node") && e.contains("missing node 7"), "{e}");
+    let e = err(&set("nodes_truenodeids", vec![1, 0, 0, 1, 1, 0, 0, 0]));
+    assert!(e.contains("more than one root") || e.contains("not a tree"), "{e}");
+    let e = err(&set("nodes_featureids", vec![5, 0, 0, 1, 0, 0, 0, 0]));
+    assert!(e.contains("feature 5 of 2"), "{e}");
+    let e = err(&set("nodes_nodeids", vec![0, 1, 2, 0, 1, 2, 3]));
+    assert!(e.contains("nodes_nodeids has 7 entries"), "{e}");
+}
