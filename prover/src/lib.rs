@@ -28,6 +28,7 @@ pub mod srs;
 use std::path::Path;
 
 pub use error::{Error, Result};
+pub use halo2_proofs::plonk::CosetCacheStats;
 pub use proof::{ProofBundle, ProvingModel};
 pub use settings::CircuitSettings;
 

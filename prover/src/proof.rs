@@ -7,12 +7,13 @@ use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{verify_proof, CosetCacheStats, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -30,6 +31,10 @@ sol! {
     /// The generated verifier's entry point (same ABI as EZKL's and PSE's).
     function verifyProof(bytes proof, uint256[] instances) external view returns (bool);
 }
+
+/// Default memory budget of a warm prover's coset cache, in MiB (`zkoracle prove --cache-mb`, the relayer's
+/// `prover_cache_mb`): every model up to k = 16 fits whole, a k = 18 model about half.
+pub const DEFAULT_COSET_CACHE_MB: usize = 1024;
 
 type Transcript<S> = EvmTranscript<G1Affine, NativeLoader, S, Vec<u8>>;
 
@@ -219,9 +224,34 @@ impl ProvingModel {
         self.prove_quantized(&quantize_inputs(input, self.settings.scale)?, fulfiller)
     }
 
+    /// Keeps, in memory, the evaluations of the proving key's fixed, permutation and Lagrange polynomials
+    /// on as many parts of the extended domain as fit in `max_bytes` (halo2-axiom's
+    /// `ProvingKey::cache_cosets`, a zkoracle patch): every later proof skips those FFTs and pays only for
+    /// its witness-dependent polynomials. Proofs are byte-identical with or without it. Replaces an earlier
+    /// cache; `max_bytes = 0` drops it.
+    pub fn cache_cosets(&mut self, max_bytes: usize) -> CosetCacheStats {
+        self.pk.cache_cosets(max_bytes)
+    }
+
+    /// What the coset cache holds now, and what one part of it costs (see [`ProvingModel::cache_cosets`]).
+    pub fn coset_cache_stats(&self) -> CosetCacheStats {
+        self.pk.coset_cache_stats()
+    }
+
     /// Proves the model on fixed-point `input` (at the model's scale) for `fulfiller`, the account that will
     /// send `fulfill`. CPU-heavy and blocking.
     pub fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> Result<ProofBundle> {
+        self.prove_quantized_with_rng(input, fulfiller, rand::rngs::OsRng)
+    }
+
+    /// [`ProvingModel::prove_quantized`] with the blinding randomness drawn from `rng` (the same `rng`
+    /// state gives the same proof bytes, with or without the coset cache).
+    pub fn prove_quantized_with_rng(
+        &self,
+        input: &[i64],
+        fulfiller: Address,
+        rng: impl RngCore,
+    ) -> Result<ProofBundle> {
         let s = &self.settings;
         if input.len() != s.input_len() {
             return Err(Error::Input(format!(
@@ -238,14 +268,7 @@ impl ProvingModel {
         instances.push(address_to_field(fulfiller));
         let circuit = InferenceCircuit { spec: self.spec.clone(), witness: Some(Arc::new(witness)) };
         let mut transcript = Transcript::<_>::init(Vec::new());
-        create_proof_signed(
-            &self.params,
-            &self.pk,
-            &[circuit],
-            &[&[&instances]],
-            rand::rngs::OsRng,
-            &mut transcript,
-        )?;
+        create_proof_signed(&self.params, &self.pk, &[circuit], &[&[&instances]], rng, &mut transcript)?;
         let proof = transcript.finalize();
         let out_div = f64::powi(2.0, i32::from(s.output_scale));
         Ok(ProofBundle {

@@ -58,6 +58,11 @@ pub struct Config {
     /// Concurrent proofs (blocking worker threads).
     #[serde(default = "defaults::workers")]
     pub workers: usize,
+    /// Memory budget in MiB of the provers' coset caches, shared by the models in `models` order: each
+    /// proving key's fixed and permutation polynomials evaluated on the extended domain once at start-up,
+    /// so a proof pays only for its witness-dependent polynomials (0: recompute them on every proof).
+    #[serde(default = "defaults::prover_cache_mb")]
+    pub prover_cache_mb: usize,
     /// Proving jobs that may wait for a worker; the dispatcher blocks when the queue is full.
     #[serde(default = "defaults::queue_capacity")]
     pub queue_capacity: usize,
@@ -327,6 +332,9 @@ mod defaults {
     }
     pub(super) const fn workers() -> usize {
         2
+    }
+    pub(super) const fn prover_cache_mb() -> usize {
+        zkoracle_prover::proof::DEFAULT_COSET_CACHE_MB
     }
     pub(super) const fn queue_capacity() -> usize {
         64

@@ -11,7 +11,7 @@ use std::{
     collections::BTreeMap,
     fmt,
     path::Path,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -216,13 +216,39 @@ impl ProverPool {
     }
 }
 
-/// [`ModelLoader`] for `zkoracle_prover::ProvingModel` (directories from `zkoracle compile` + `setup`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ProvingModelLoader;
+/// [`ModelLoader`] for `zkoracle_prover::ProvingModel` (directories from `zkoracle compile` + `setup`): the
+/// warm prover. Each model's proving key is read once and kept; its key-only coset evaluations
+/// (`ProvingModel::cache_cosets`) are computed once and kept within a byte budget that the models share in
+/// load order, so each proof pays only for its witness-dependent polynomials.
+#[derive(Debug, Default)]
+pub struct ProvingModelLoader {
+    /// Coset-cache bytes not yet given to a model.
+    cache_left: Mutex<usize>,
+}
+
+impl ProvingModelLoader {
+    /// A loader whose models' coset caches share `cache_bytes` (0: no cache).
+    pub const fn new(cache_bytes: usize) -> Self {
+        Self { cache_left: Mutex::new(cache_bytes) }
+    }
+}
 
 impl ModelLoader for ProvingModelLoader {
     fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, String> {
-        let model = zkoracle_prover::ProvingModel::load(dir).map_err(|e| e.to_string())?;
+        let mut model = zkoracle_prover::ProvingModel::load(dir).map_err(|e| e.to_string())?;
+        let mut left = self.cache_left.lock().map_err(|_| "coset cache budget lock poisoned".to_string())?;
+        let started = Instant::now();
+        let stats = model.cache_cosets(*left);
+        *left = left.saturating_sub(stats.bytes());
+        tracing::info!(
+            dir = %dir.display(),
+            cache_mib = stats.bytes() >> 20,
+            parts_cached = stats.parts_cached,
+            parts_total = stats.parts_total,
+            budget_left_mib = *left >> 20,
+            secs = started.elapsed().as_secs_f64(),
+            "coset cache built"
+        );
         Ok(Arc::new(model))
     }
 }

@@ -1,12 +1,12 @@
-//! `zkoracle prove <dir> --data <input.json> -o <proof.json>`.
+//! `zkoracle prove <dir> --data <input.json> -o <proof.json> [--repeat N]`.
 
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use clap::Args;
 use zkoracle_prover::input::read_input;
-use zkoracle_prover::proof::write_bundle;
-use zkoracle_prover::ProvingModel;
+use zkoracle_prover::proof::{write_bundle, DEFAULT_COSET_CACHE_MB};
+use zkoracle_prover::{ProofBundle, ProvingModel};
 
 use super::progress::Step;
 
@@ -25,12 +25,21 @@ pub(crate) struct ProveArgs {
     /// for any other sender. The zero address (the default) suits offline verification only.
     #[arg(long, default_value_t = Address::ZERO)]
     fulfiller: Address,
+    /// Benchmark the warm prover (the relayer's): after the first (cold) proof, keep the proving key's
+    /// coset evaluations in memory (`--cache-mb`) and prove N more times in this process; prints cold and
+    /// warm prove times. proof.json is the cold proof.
+    #[arg(long, default_value_t = 0)]
+    repeat: usize,
+    /// Memory budget of the warm prover's coset cache in MiB (with `--repeat`; the relayer's
+    /// `prover_cache_mb`).
+    #[arg(long, default_value_t = DEFAULT_COSET_CACHE_MB)]
+    cache_mb: usize,
 }
 
 impl ProveArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let load = Step::start("loading proving key");
-        let model = ProvingModel::load(&self.dir)?;
+        let mut model = ProvingModel::load(&self.dir)?;
         let load_s = load.finish();
         let input = read_input(&self.data)?;
         let step = Step::start("proving");
@@ -43,6 +52,47 @@ impl ProveArgs {
             bundle.proof.len(),
             bundle.instances.len(),
             self.output.display()
+        );
+        if self.repeat > 0 {
+            self.warm(&mut model, &input, &bundle, secs)?;
+        }
+        Ok(())
+    }
+
+    /// `--repeat`: builds the coset cache, proves `repeat` more times and prints cold and warm times.
+    fn warm(
+        &self,
+        model: &mut ProvingModel,
+        input: &[f64],
+        cold: &ProofBundle,
+        cold_s: f64,
+    ) -> eyre::Result<()> {
+        let step = Step::start("caching the key's cosets");
+        let stats = model.cache_cosets(self.cache_mb.saturating_mul(1 << 20));
+        let cache_s = step.finish();
+        let mut times = Vec::with_capacity(self.repeat);
+        for _ in 0..self.repeat {
+            let step = Step::start("proving (warm)");
+            let warm = model.prove(input, self.fulfiller)?;
+            times.push(step.finish());
+            if warm.outputs_quantized != cold.outputs_quantized || warm.proof.len() != cold.proof.len() {
+                eyre::bail!("a warm proof differs in shape from the cold one");
+            }
+        }
+        let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "coset cache: {:.1} MiB ({} of {} extended-domain parts, {} polynomials each) built in {cache_s:.3}s",
+            stats.bytes() as f64 / f64::from(1u32 << 20),
+            stats.parts_cached,
+            stats.parts_total,
+            stats.polys_per_part,
+        );
+        println!("warm prove: best {best:.3}s, mean {mean:.3}s over {} (cold {cold_s:.3}s)", times.len());
+        println!(
+            "bench: cold_prove_s={cold_s:.4} warm_prove_s={best:.4} warm_mean_s={mean:.4} cache_build_s={cache_s:.4} \
+             cache_mib={:.1}",
+            stats.bytes() as f64 / f64::from(1u32 << 20)
         );
         Ok(())
     }

@@ -19,6 +19,8 @@ use crate::SerdeFormat;
 
 mod assigned;
 mod circuit;
+// zkoracle patch: key-only coset evaluations kept between proofs.
+mod coset_cache;
 mod error;
 mod evaluation;
 mod keygen;
@@ -33,6 +35,7 @@ mod witness;
 
 pub use assigned::*;
 pub use circuit::*;
+pub use coset_cache::CosetCacheStats;
 pub use error::*;
 pub use keygen::*;
 pub use prover::*;
@@ -335,6 +338,9 @@ pub struct ProvingKey<C: CurveAffine> {
     fixed_polys: Vec<Polynomial<C::Scalar, Coeff>>,
     permutation: permutation::ProvingKey<C>,
     ev: Evaluator<C>,
+    /// zkoracle patch: key-only coset evaluations kept between proofs (empty unless
+    /// [`ProvingKey::cache_cosets`] was called; never serialized).
+    coset_cache: coset_cache::CosetCache<C::Scalar>,
 }
 
 impl<C: CurveAffine> ProvingKey<C> {
@@ -392,6 +398,7 @@ impl<C: CurveAffine> ProvingKey<C> {
             fixed_polys,
             permutation,
             ev,
+            coset_cache: Default::default(),
         }
     }
 }
@@ -480,6 +487,7 @@ where
             fixed_polys,
             permutation,
             ev,
+            coset_cache: Default::default(),
         })
     }
 

@@ -1,6 +1,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::multicore;
+use crate::plonk::coset_cache::CosetPart;
 use crate::plonk::{lookup, permutation, Any, ProvingKey};
 use crate::poly::Basis;
 use crate::{
@@ -289,19 +290,23 @@ impl<C: CurveAffine> Evaluator<C> {
         // Calculate the quotient polynomial for each part
         let mut current_extended_omega = one;
         let value_parts: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> = (0..num_parts)
-            .map(|_| {
+            .map(|part_index| {
                 #[cfg(feature = "profile")]
                 let fixed_timer = start_timer!(|| "Fixed coeff_to_extended_part");
-                let fixed: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> = (&pk.fixed_polys)
-                    .into_par_iter()
-                    .map(|p| domain.coeff_to_extended_part(p.clone(), current_extended_omega))
-                    .collect();
-                let fixed = &fixed[..];
-                let l0 = domain.coeff_to_extended_part(pk.l0.clone(), current_extended_omega);
-                let l_last =
-                    domain.coeff_to_extended_part(pk.l_last.clone(), current_extended_omega);
-                let l_active_row =
-                    domain.coeff_to_extended_part(pk.l_active_row.clone(), current_extended_omega);
+                // zkoracle patch: the key-only cosets (fixed, l_0, l_last, l_active_row, permutation)
+                // come from the proving key's coset cache when it holds this part.
+                let computed;
+                let key_part: &CosetPart<C::ScalarExt> = match pk.coset_cache.part(part_index) {
+                    Some(cached) => cached,
+                    None => {
+                        computed = CosetPart::compute(pk, current_extended_omega);
+                        &computed
+                    }
+                };
+                let fixed = &key_part.fixed[..];
+                let l0 = &key_part.l0;
+                let l_last = &key_part.l_last;
+                let l_active_row = &key_part.l_active_row;
                 #[cfg(feature = "profile")]
                 end_timer!(fixed_timer);
 
@@ -401,13 +406,7 @@ impl<C: CurveAffine> Evaluator<C> {
                                 )
                             })
                             .collect();
-                        let permutation_cosets: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> =
-                            (&pk.permutation.polys)
-                                .into_par_iter()
-                                .map(|p| {
-                                    domain.coeff_to_extended_part(p.clone(), current_extended_omega)
-                                })
-                                .collect();
+                        let permutation_cosets = &key_part.permutation;
 
                         let first_set_permutation_product_coset =
                             permutation_product_cosets.first().unwrap();

@@ -440,6 +440,7 @@ where
         fixed_polys,
         permutation: permutation_pk,
         ev,
+        coset_cache: Default::default(),
     })
 }
 

@@ -465,43 +465,22 @@ where
     #[cfg(feature = "profile")]
     let timer = start_timer!(|| "permute_par input unique ranges (cpu par)");
 
+    // zkoracle patch: the unique input values in ascending order, not in the hash map's order (which
+    // varies from run to run with rayon's split of the fold), so the same rng state gives the same proof.
+    let mut uniques: Vec<(C::Scalar, usize)> = input_uniques.iter().map(|(c, n)| (*c, *n)).collect();
     #[cfg(feature = "multicore")]
-    let input_unique_ranges = input_uniques
-        .par_iter()
-        .fold(
-            || Vec::with_capacity(capacity),
-            |mut input_ranges, (&coeff, &count)| {
-                if input_ranges.is_empty() {
-                    input_ranges.push((coeff, 0..count));
-                } else {
-                    let prev_end = input_ranges.last().unwrap().1.end;
-                    input_ranges.push((coeff, prev_end..prev_end + count));
-                }
-                input_ranges
-            },
-        )
-        .reduce_with(|r1, mut r2| {
-            let r1_end = r1.last().unwrap().1.end;
-            r2.par_iter_mut().for_each(|r2| {
-                r2.1.start += r1_end;
-                r2.1.end += r1_end;
-            });
-            [r1, r2].concat()
-        })
-        .unwrap();
+    uniques.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     #[cfg(not(feature = "multicore"))]
-    let input_unique_ranges = input_uniques.iter().fold(
-        Vec::with_capacity(capacity),
-        |mut input_ranges, (&coeff, &count)| {
-            if input_ranges.is_empty() {
-                input_ranges.push((coeff, 0..count));
-            } else {
-                let prev_end = input_ranges.last().unwrap().1.end;
-                input_ranges.push((coeff, prev_end..prev_end + count));
-            }
-            input_ranges
-        },
-    );
+    uniques.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut next_start = 0;
+    let input_unique_ranges: Vec<_> = uniques
+        .into_iter()
+        .map(|(coeff, count)| {
+            let range = next_start..next_start + count;
+            next_start += count;
+            (coeff, range)
+        })
+        .collect();
     #[cfg(feature = "profile")]
     end_timer!(timer);
 

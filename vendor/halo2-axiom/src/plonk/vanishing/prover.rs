@@ -2,11 +2,17 @@ use std::iter;
 
 use ff::Field;
 use group::Curve;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use rand_core::RngCore;
+use rayon::prelude::{IndexedParallelIterator, ParallelIterator, ParallelSliceMut};
+
+/// zkoracle patch: coefficients of the vanishing argument's random polynomial drawn from one seed.
+const RANDOM_POLY_BLOCK: usize = 1 << 10;
 
 use super::Argument;
 use crate::{
-    arithmetic::{eval_polynomial, parallelize, CurveAffine},
+    arithmetic::{eval_polynomial, CurveAffine},
     plonk::{ChallengeX, Error},
     poly::{
         commitment::{Blind, ParamsProver},
@@ -42,17 +48,30 @@ impl<C: CurveAffine> Argument<C> {
     >(
         params: &P,
         domain: &EvaluationDomain<C::Scalar>,
-        rng: R,
+        mut rng: R,
         transcript: &mut T,
     ) -> Result<Committed<C>, Error> {
         // Sample a random polynomial of degree n - 1
+        // zkoracle patch: from the caller's `rng` (a 32-byte seed drawn from it, expanded block by block
+        // with ChaCha12, the block index mixed into the seed), not `thread_rng`: the same `rng` state gives
+        // the same proof whatever the thread count, which is how tests check that the proving key's coset
+        // cache leaves proofs unchanged.
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
         let mut random_poly = domain.empty_coeff();
-        parallelize(&mut random_poly, |random_poly, _| {
-            let mut rng = rand::thread_rng();
-            for coeff in random_poly.iter_mut() {
-                *coeff = C::Scalar::random(&mut rng);
-            }
-        });
+        random_poly
+            .par_chunks_mut(RANDOM_POLY_BLOCK)
+            .enumerate()
+            .for_each(|(block, coeffs)| {
+                let mut block_seed = seed;
+                for (b, i) in block_seed.iter_mut().zip((block as u64).to_le_bytes()) {
+                    *b ^= i;
+                }
+                let mut block_rng = StdRng::from_seed(block_seed);
+                for coeff in coeffs.iter_mut() {
+                    *coeff = C::Scalar::random(&mut block_rng);
+                }
+            });
         // Sample a random blinding factor
         let random_blind = Blind(C::Scalar::random(rng));
 
