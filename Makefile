@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all toolchain build test fmt-check clippy rust-test forge-test demo bench profile soundness conformance clean
+.PHONY: all toolchain contracts build test fmt-check clippy rust-test forge-test demo bench profile soundness conformance fleet postgres clean
 
 all: build
 
@@ -15,16 +15,28 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 toolchain: node_modules/.package-lock.json
 
-build: toolchain
+# PostgreSQL server binaries for the relayer's fleet tests (Debian's package; the tests start their own server
+# in a temporary directory on 127.0.0.1 and stop it).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "$${ZKORACLE_PG_BIN:-}" ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y postgresql; \
+	fi
+
+# The forge artifacts in out/: the demo's Uniswap v4 bindings are generated from them at compile time (`sol!`).
+contracts: toolchain
+	forge build
+
+build: contracts
 	$(CARGO) build --release --locked
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
-clippy:
+clippy: contracts
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-rust-test: toolchain
+rust-test: contracts postgres
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
 	else \
@@ -38,8 +50,8 @@ forge-test: toolchain
 test: toolchain fmt-check clippy rust-test forge-test
 	@echo "make test: all checks passed"
 
-demo: toolchain
-	$(CARGO) run --release --locked --bin zkoracle -- demo
+demo: contracts
+	$(CARGO) run --release --locked --bin zkoracle -- demo $(if $(CONSUMER),--consumer $(CONSUMER))
 
 bench: toolchain
 	bash bench/run.sh
@@ -60,6 +72,11 @@ profile: toolchain
 CONFORMANCE_PY := $(if $(wildcard .venv-corpus/bin/python),.venv-corpus/bin/python,python3)
 conformance:
 	$(CONFORMANCE_PY) bench/conformance.py $(if $(MODELS),--models $(MODELS)) $(CONFORMANCE_ARGS)
+
+# The relayer fleet on PostgreSQL: three processes, a 300-request burst with SIGKILLs, and the fleet's
+# throughput with 1, 2 and 3 instances (recorded in BENCHMARKS.md; make test runs a smaller burst).
+fleet: toolchain postgres
+	$(CARGO) test --locked -p zkoracle-relayer --test fleet -- --ignored --nocapture --test-threads 1 fleet_
 
 clean:
 	$(CARGO) clean

@@ -42,27 +42,35 @@ fn step_toward(current: i64, target: i64, step: i64) -> i64 {
     current + (target - current).clamp(-step, step)
 }
 
-#[test]
-fn demo_runs_end_to_end_and_cleans_up() {
-    let _lock = chain_lock();
-    let work = work_dir("demo-");
+/// Runs `zkoracle demo <args>` on a chain of its own; asserts it succeeded and printed `labels`. Returns its
+/// `--json` summary, its stdout and the chain id.
+fn run_demo(work: &tempfile::TempDir, args: &[&str], labels: &[&str]) -> (Value, String, u64) {
     let chain_id = unique_chain_id();
     let summary_path = work.path().join("summary.json");
     let mut cmd = zkoracle();
-    cmd.args(["demo", "--chain-id", &chain_id.to_string(), "--timeout", "120"])
+    cmd.arg("demo")
+        .args(args)
+        .args(["--chain-id", &chain_id.to_string(), "--timeout", "120"])
         .arg("--work-dir")
         .arg(work.path())
         .arg("--json")
         .arg(&summary_path);
     let out = output_within(cmd, Duration::from_secs(600));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    for label in ["request id", "proving time", "fulfil gas", "spread", "swap quote"] {
+    for label in labels {
         assert!(stdout.contains(label), "no `{label}` line in:\n{stdout}");
     }
+    (serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap(), stdout, chain_id)
+}
 
-    let s: Value = serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap();
+#[test]
+fn demo_runs_end_to_end_and_cleans_up() {
+    let _lock = chain_lock();
+    let work = work_dir("demo-");
+    let (s, stdout, chain_id) =
+        run_demo(&work, &[], &["request id", "proving time", "fulfil gas", "spread", "swap quote"]);
     let int = |k: &str| s[k].as_i64().unwrap_or_else(|| panic!("{k} missing in {s}"));
     let dec = |k: &str| s[k].as_str().unwrap().parse::<U256>().unwrap();
     assert_eq!(dec("request_id"), U256::from(1));
@@ -105,6 +113,33 @@ fn demo_runs_end_to_end_and_cleans_up() {
     assert!(!root().join(format!("deployments/{chain_id}.json")).exists());
     assert!(!root().join(format!("broadcast/01_DeployOracle.s.sol/{chain_id}")).exists());
     assert!(work.path().join("deployments.json").is_file());
+}
+
+#[test]
+fn demo_uniswap_v4_moves_the_pool_fee() {
+    let _lock = chain_lock();
+    let work = work_dir("demo-v4-");
+    let labels = ["hook", "request id", "fulfil gas", "LP fee", "pool slot0", "swap quote"];
+    let (s, _, chain_id) = run_demo(&work, &["--consumer", "uniswap-v4"], &labels);
+    let int = |k: &str| s[k].as_i64().unwrap_or_else(|| panic!("{k} missing in {s}"));
+    let dec = |k: &str| s[k].as_str().unwrap().parse::<U256>().unwrap();
+    assert_eq!(s["consumer"], "uniswap-v4");
+    assert_eq!(s["relayer_state"], "confirmed");
+    assert_eq!(s["features"].as_array().unwrap().len(), 8);
+    // script 05's rails: fee 5..100 bps, base 30, step 10, 100 bps per unit of output (output scale from circuit.json)
+    let circuit: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("spread_mlp/circuit.json")).unwrap()).unwrap();
+    let out_scale = circuit["output_scale"].as_i64().unwrap();
+    assert_eq!(int("target_fee_bps"), ((int("model_output").max(0) * 100) >> out_scale).clamp(5, 100));
+    assert_eq!(int("fee_before_bps"), 30, "the hook starts at its base fee");
+    assert_eq!(int("fee_after_bps"), step_toward(30, int("target_fee_bps"), 10));
+    // The pool's own LP fee (slot0, hundredths of a bps) followed, and the swap paid it.
+    assert_eq!(int("lp_fee_before"), 3000);
+    assert_eq!(int("lp_fee_after"), int("fee_after_bps") * 100);
+    assert_eq!(int("swap_fee"), int("lp_fee_after"));
+    assert_eq!(dec("swap_out"), dec("quote_after"), "the executed swap pays what was quoted");
+    assert_eq!(dec("quote_before") == dec("quote_after"), int("fee_before_bps") == int("fee_after_bps"));
+    assert!(!root().join(format!("deployments/{chain_id}.json")).exists());
 }
 
 /// The decoded custom error of a reverted oracle call.

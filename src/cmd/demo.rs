@@ -1,7 +1,8 @@
 //! `zkoracle demo`: the whole job on a throw-away local chain. Starts anvil, compiles and sets up the bundled
-//! spread model, generates and compiles its verifier, deploys the oracle, the verifier and a SpreadGatedAMM
-//! with the forge scripts, registers the model, runs the relayer in-process, makes the pool ask for a new
-//! spread from its market features, waits for the proof-checked fulfilment and shows the spread it set.
+//! spread model, generates and compiles its verifier, deploys the oracle and the verifier with the forge scripts,
+//! registers the model, deploys the consumer (`--consumer amm`: a SpreadGatedAMM; `--consumer uniswap-v4`: the
+//! Uniswap v4 fee hook and its pool), runs the relayer in-process, makes the pool ask for a new fee from its
+//! market features, waits for the proof-checked fulfilment, shows the fee it set and swaps at it.
 //!
 //! anvil and the relayer are stopped on success, on failure and on Ctrl-C; the forge scripts' address book
 //! (`deployments/<chainid>.json`) is copied into the work directory and removed from the checkout.
@@ -10,7 +11,9 @@ mod contracts;
 mod deploy;
 mod forge;
 mod market;
+mod pool;
 mod relayer;
+mod uniswap;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
 use eyre::{bail, eyre, WrapErr};
@@ -28,10 +31,12 @@ use zkoracle_prover::keys::files;
 use zkoracle_prover::CircuitSettings;
 
 use self::contracts::{IDemoToken, ISpreadGatedAMM};
-use self::deploy::{deploy, Deployment, ModelRegistration};
+use self::deploy::{deploy_amm, deploy_oracle, deploy_v4, Deployment, ModelRegistration};
 use self::forge::{AddressBook, Forge};
-use self::market::{fmt_eth, fmt_tokens, group, tokens, Market, Trade};
+use self::market::{advance_time, fmt_eth, fmt_tokens, group, tokens, Market, Trade};
+use self::pool::{Consumer, Pool};
 use self::relayer::{FulfilmentReport, RelayerHandle, RelayerSetup};
+use self::uniswap::{V4Market, PIPS_PER_BPS};
 use super::progress::Step;
 use super::relay::{init_tracing, shutdown_signal};
 use super::toolchain::{find_repo_root, node_tool, SOLC_SHIM};
@@ -55,6 +60,17 @@ const QUOTE_TOKENS: u64 = 1_000;
 /// Arguments of `zkoracle demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
+    /// The consumer contract the model's verified output moves: a SpreadGatedAMM's spread, or a Uniswap v4
+    /// pool's LP fee through the OracleDynamicFeeHook.
+    #[arg(long, value_enum, default_value_t = Consumer::Amm)]
+    consumer: Consumer,
+    #[command(flatten)]
+    opts: DemoOpts,
+}
+
+/// The options every `zkoracle demo` run takes, whatever the consumer.
+#[derive(Debug, Args)]
+pub(crate) struct DemoOpts {
     /// Work directory for the model, verifier, relayer database and address book
     /// (default: `<repository>/.zkoracle/demo`).
     #[arg(long)]
@@ -76,11 +92,14 @@ pub(crate) struct DemoArgs {
 /// What the demo measured (`--json`).
 #[derive(Debug, Serialize)]
 struct Summary {
+    consumer: &'static str,
     chain_id: u64,
     oracle: Address,
     verifier: Address,
     vk_contract: Option<Address>,
-    amm: Address,
+    /// The consumer: `amm` for `--consumer amm`, `hook` for `--consumer uniswap-v4`.
+    #[serde(flatten)]
+    pool: PoolAddress,
     #[serde(serialize_with = "decimal")]
     model_id: U256,
     vk_digest: String,
@@ -108,6 +127,28 @@ struct Summary {
     quote_after: U256,
     #[serde(serialize_with = "decimal")]
     swap_out: U256,
+    /// `--consumer uniswap-v4`: the pool's LP fee at the PoolManager and the fee its `Swap` event charged.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    v4: Option<V4Summary>,
+}
+
+/// The consumer's address under its own key.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum PoolAddress {
+    Amm(Address),
+    Hook(Address),
+}
+
+/// What only the Uniswap v4 demo measures (fees in v4's hundredths of a bps).
+#[derive(Debug, Serialize)]
+struct V4Summary {
+    pool_manager: Address,
+    pool_id: String,
+    lp_fee_before: u32,
+    lp_fee_after: u32,
+    swap_fee: u32,
+    swap_gas: u64,
 }
 
 /// A 256-bit integer as a decimal string.
@@ -125,12 +166,14 @@ struct Ctx<'a> {
     relayer: Address,
     book: &'a AddressBook,
     timeout: Duration,
+    consumer: Consumer,
 }
 
 impl DemoArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         init_tracing("warn");
-        let root = match &self.repo {
+        let Self { consumer, opts: o } = self;
+        let root = match &o.repo {
             Some(r) => r.clone(),
             None => find_repo_root().ok_or_else(|| {
                 eyre!("cannot find the zkoracle repository (foundry.toml + {SOLC_SHIM}); run from it or pass --repo")
@@ -139,7 +182,7 @@ impl DemoArgs {
         let root = root.canonicalize().wrap_err_with(|| format!("repository {}", root.display()))?;
         let anvil_bin = node_tool(&root, "anvil")?;
         node_tool(&root, "forge")?;
-        let work = self.work_dir.clone().unwrap_or_else(|| root.join(".zkoracle").join("demo"));
+        let work = o.work_dir.clone().unwrap_or_else(|| root.join(".zkoracle").join("demo"));
         std::fs::create_dir_all(&work).wrap_err_with(|| format!("creating {}", work.display()))?;
         let work = work.canonicalize()?;
         // Results of an earlier run must not be mistaken for this one's.
@@ -149,14 +192,18 @@ impl DemoArgs {
                 std::fs::remove_file(&p).wrap_err_with(|| format!("removing {}", p.display()))?;
             }
         }
-        let book = AddressBook::claim(&root, self.chain_id, work.join(".address-book"))?;
+        let book = AddressBook::claim(&root, o.chain_id, work.join(".address-book"))?;
 
-        println!("zkoracle demo: a proof-checked ML model sets an AMM's spread on a local chain\n");
-        let anvil = start_anvil(&anvil_bin, self.chain_id)?;
+        let what = match consumer {
+            Consumer::Amm => "an AMM's spread",
+            Consumer::UniswapV4 => "a Uniswap v4 pool's LP fee through a hook",
+        };
+        println!("zkoracle demo: a proof-checked ML model sets {what} on a local chain\n");
+        let anvil = start_anvil(&anvil_bin, o.chain_id)?;
         let (deployer, relayer) = dev_accounts(&anvil)?;
         // Set while the process is still single-threaded (before the async runtime and any spinner).
         std::env::set_var(RELAYER_KEY_ENV, format!("0x{}", hex::encode(relayer.to_bytes())));
-        row("anvil", format!("{} (chain {}), stopped on exit", anvil.endpoint(), self.chain_id));
+        row("anvil", format!("{} (chain {}), stopped on exit", anvil.endpoint(), o.chain_id));
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -165,12 +212,13 @@ impl DemoArgs {
         let ctx = Ctx {
             root,
             work: work.clone(),
-            chain_id: self.chain_id,
+            chain_id: o.chain_id,
             rpc_url: anvil.endpoint(),
             deployer,
             relayer: relayer.address(),
             book: &book,
-            timeout: Duration::from_secs(self.timeout),
+            timeout: Duration::from_secs(o.timeout),
+            consumer,
         };
         let outcome = runtime.block_on(async {
             tokio::select! {
@@ -183,7 +231,7 @@ impl DemoArgs {
         drop(book);
         std::env::remove_var(RELAYER_KEY_ENV);
         let summary = outcome?;
-        if let Some(path) = &self.json {
+        if let Some(path) = &o.json {
             let json = serde_json::to_vec_pretty(&summary)?;
             zkoracle_prover::fsutil::write_atomic(path, &json)?;
         }
@@ -307,10 +355,36 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
     let step = Step::start("compiling the contracts (forge build)");
     forge.build().await?;
     step.finish();
-    let step = Step::start("deploying with script/01..04 (forge script --broadcast)");
+    let scripts = match ctx.consumer {
+        Consumer::Amm => "01..04",
+        Consumer::UniswapV4 => "01..03 and 05",
+    };
+    let step = Step::start(&format!("deploying with script/{scripts} (forge script --broadcast)"));
     let fee = U256::from(10u64).pow(U256::from(15)); // 0.001 ETH per request
     let registration = ModelRegistration { name: MODEL, settings: &settings, vk_digest: &vk_digest, fee };
-    let d = deploy(&forge, ctx.book, compiled, &registration).await?;
+    let d = deploy_oracle(&forge, ctx.book, compiled, &registration).await?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(ctx.deployer.clone()))
+        .connect(&ctx.rpc_url)
+        .await
+        .wrap_err("connecting to anvil")?
+        .erased();
+    let trader = ctx.deployer.address();
+    let pool = match ctx.consumer {
+        Consumer::Amm => {
+            let a = deploy_amm(&forge, ctx.book).await?;
+            Pool::Amm(Market {
+                amm: ISpreadGatedAMM::new(a.amm, provider.clone()),
+                tokens: a.tokens.map(|t| IDemoToken::new(t, provider.clone())),
+                trader,
+                provider: provider.clone(),
+            })
+        }
+        Consumer::UniswapV4 => {
+            let v = deploy_v4(&forge, ctx.book).await?;
+            Pool::V4(V4Market::connect(&v, provider.clone(), trader).await?)
+        }
+    };
     let secs = step.finish();
     std::fs::copy(ctx.book.path(), ctx.work.join("deployments.json")).wrap_err("saving the address book")?;
     row("deployed", format!("InferenceOracle {}, Halo2Verifier {} ({secs:.1}s)", d.oracle, d.verifier));
@@ -318,21 +392,29 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
         row("", format!("Halo2VerifyingKey {vk}"));
     }
     row("registered", format!("model id {}, fee {} ETH per request", d.model_id, fmt_eth(fee)));
-
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(ctx.deployer.clone()))
-        .connect(&ctx.rpc_url)
-        .await
-        .wrap_err("connecting to anvil")?
-        .erased();
-    let market = Market {
-        amm: ISpreadGatedAMM::new(d.amm, provider.clone()),
-        tokens: d.tokens.map(|t| IDemoToken::new(t, provider.clone())),
-        trader: ctx.deployer.address(),
-        provider: provider.clone(),
-    };
-    let symbols = market.symbols().await?;
-    row("pool", format!("SpreadGatedAMM {} ({}/{}, 1,000,000 each)", d.amm, symbols[0], symbols[1]));
+    let symbols = pool.symbols().await?;
+    match &pool {
+        Pool::Amm(m) => row(
+            "pool",
+            format!("SpreadGatedAMM {} ({}/{}, 1,000,000 each)", m.amm.address(), symbols[0], symbols[1]),
+        ),
+        Pool::V4(m) => {
+            row(
+                "hook",
+                format!("OracleDynamicFeeHook {} (address flags mined with CREATE2)", m.hook.address()),
+            );
+            row(
+                "pool",
+                format!(
+                    "v4 PoolManager {}, pool {} ({}/{}, dynamic fee, full-range liquidity 1,000,000)",
+                    m.manager.address(),
+                    m.pool_id,
+                    symbols[0],
+                    symbols[1]
+                ),
+            );
+        }
+    }
 
     let start_block = provider.get_block_number().await?;
     let mut relayer = RelayerHandle::start(RelayerSetup {
@@ -350,7 +432,7 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
         format!("in-process, fulfilling from {} (config {})", ctx.relayer, relayer.config_path.display()),
     );
 
-    let result = exchange(ctx, &market, &d, &settings, &mut relayer, &symbols).await;
+    let result = exchange(ctx, &provider, &pool, &d, &settings, &mut relayer, &symbols).await;
     relayer.stop().await;
     let mut summary = result?;
     summary.vk_digest = vk_digest;
@@ -358,18 +440,19 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
     Ok(summary)
 }
 
-/// Market activity, the spread request, the fulfilment and the swap at the new spread.
+/// Market activity, the fee request, the fulfilment and the swap at the new fee.
 async fn exchange(
     ctx: &Ctx<'_>,
-    market: &Market,
+    provider: &DynProvider,
+    pool: &Pool,
     d: &Deployment,
     settings: &CircuitSettings,
     relayer: &mut RelayerHandle,
     symbols: &[String; 2],
 ) -> eyre::Result<Summary> {
     let step = Step::start("trading on the pool");
-    market.trade(&TRADES).await?;
-    market.advance_time(MARKET_SECS).await?;
+    pool.trade(&TRADES).await?;
+    advance_time(provider, MARKET_SECS).await?;
     step.finish();
     let trades: Vec<String> = TRADES
         .iter()
@@ -380,17 +463,23 @@ async fn exchange(
         .collect();
     row("market", format!("swaps {}, then {} min", trades.join(", "), MARKET_SECS / 60));
 
-    let fee_before = market.fee_bps().await?;
+    let fee_name = pool.fee_name();
+    let fee_before = pool.fee_bps().await?;
+    let lp_fee_before = match pool {
+        Pool::V4(m) => Some(m.slot0_lp_fee().await?),
+        Pool::Amm(_) => None,
+    };
     let quote_in = tokens(QUOTE_TOKENS);
-    let quote_before = market.quote(quote_in).await?;
-    let request = market.request_spread(d.oracle, d.model_id).await?;
+    let quote_before = pool.quote(quote_in).await?;
+    let request = pool.request_fee(d.oracle, d.model_id).await?;
     let requested = Instant::now();
     println!();
     row(
         "request id",
         format!(
-            "{} (SpreadGatedAMM.requestSpreadUpdate, fee {} ETH, {} gas)",
+            "{} ({}, fee {} ETH, {} gas)",
             request.request_id,
+            pool.request_fn(),
             fmt_eth(request.fee),
             group(&request.gas_used.to_string())
         ),
@@ -412,30 +501,48 @@ async fn exchange(
         "fulfil gas",
         format!("{} (tx {}, {} by the relayer)", group(&f.gas_used.to_string()), f.tx, f.relayer_state),
     );
-    let update =
-        f.spread.ok_or_else(|| eyre!("the fulfilment did not update the spread (callback failed?)"))?;
-    let output = i64::try_from(update.modelOutput)
-        .map_err(|_| eyre!("model output {} overflows", update.modelOutput))?;
+    let update = pool.fee_update(&f.logs).ok_or_else(|| {
+        eyre!("the fulfilment did not update the {fee_name} (callback failed or result ignored?)")
+    })?;
+    let output = i64::try_from(update.model_output)
+        .map_err(|_| eyre!("model output {} overflows", update.model_output))?;
     let real = output as f64 / f64::powi(2.0, i32::from(settings.output_scale));
     row(
         "model output",
         format!(
-            "{real:.4} ({} at output scale 2^{}) -> target spread {} bps",
-            update.modelOutput, settings.output_scale, update.targetFeeBps
+            "{real:.4} ({} at output scale 2^{}) -> target {fee_name} {} bps",
+            update.model_output, settings.output_scale, update.target_fee_bps
         ),
     );
-    let fee_after = market.fee_bps().await?;
-    if fee_after != update.newFeeBps {
-        bail!("the pool reports {fee_after} bps, its SpreadUpdated event {} bps", update.newFeeBps);
+    let fee_after = pool.fee_bps().await?;
+    if fee_after != update.new_fee_bps {
+        bail!("the {} reports {fee_after} bps, its event {} bps", pool.contract(), update.new_fee_bps);
     }
     row(
-        "spread",
+        fee_name,
         format!(
             "{fee_before} bps -> {fee_after} bps (at most {} bps per update)",
-            market_step(market).await?
+            pool.max_step_bps().await?
         ),
     );
-    let quote_after = market.quote(quote_in).await?;
+    let lp_fee_after = match pool {
+        Pool::V4(m) => {
+            let after = m.slot0_lp_fee().await?;
+            if after != u32::from(fee_after) * PIPS_PER_BPS {
+                bail!("the pool's slot0 holds LP fee {after}, the hook {fee_after} bps");
+            }
+            row(
+                "pool slot0",
+                format!(
+                    "lpFee {} -> {after} (hundredths of a bps, PoolManager.extsload)",
+                    lp_fee_before.unwrap_or_default()
+                ),
+            );
+            Some(after)
+        }
+        Pool::Amm(_) => None,
+    };
+    let quote_after = pool.quote(quote_in).await?;
     row(
         "swap quote",
         format!(
@@ -447,14 +554,44 @@ async fn exchange(
             fmt_tokens(quote_before)
         ),
     );
-    let swap_out = market.swap_exact(quote_in, quote_after).await?;
-    row("swap", format!("executed at the new spread: received {} {}", fmt_tokens(swap_out), symbols[1]));
+    let swap = pool.swap_exact(quote_in, quote_after).await?;
+    let charged = match swap.v4 {
+        Some(s) => format!(
+            ", the PoolManager's Swap event charged fee {} ({} gas)",
+            s.fee_pips,
+            group(&s.gas_used.to_string())
+        ),
+        None => String::new(),
+    };
+    row(
+        "swap",
+        format!(
+            "executed at the new {fee_name}: received {} {}{charged}",
+            fmt_tokens(swap.amount_out),
+            symbols[1]
+        ),
+    );
+    let v4 = match (pool, swap.v4) {
+        (Pool::V4(m), Some(s)) => Some(V4Summary {
+            pool_manager: *m.manager.address(),
+            pool_id: m.pool_id.to_string(),
+            lp_fee_before: lp_fee_before.unwrap_or_default(),
+            lp_fee_after: lp_fee_after.unwrap_or_default(),
+            swap_fee: s.fee_pips,
+            swap_gas: s.gas_used,
+        }),
+        _ => None,
+    };
     Ok(Summary {
+        consumer: ctx.consumer.name(),
         chain_id: ctx.chain_id,
         oracle: d.oracle,
         verifier: d.verifier,
         vk_contract: d.vk_contract,
-        amm: d.amm,
+        pool: match pool {
+            Pool::Amm(_) => PoolAddress::Amm(pool.address()),
+            Pool::V4(_) => PoolAddress::Hook(pool.address()),
+        },
         model_id: d.model_id,
         vk_digest: String::new(),
         scale: settings.scale,
@@ -469,17 +606,13 @@ async fn exchange(
         relayer_state: f.relayer_state,
         fulfilled_after_ms,
         model_output: output,
-        target_fee_bps: update.targetFeeBps,
+        target_fee_bps: update.target_fee_bps,
         fee_before_bps: fee_before,
         fee_after_bps: fee_after,
         quote_in,
         quote_before,
         quote_after,
-        swap_out,
+        swap_out: swap.amount_out,
+        v4,
     })
-}
-
-/// The pool's largest fee change per update.
-async fn market_step(market: &Market) -> eyre::Result<u16> {
-    market.amm.maxStepBps().call().await.map_err(|e| market::explain("maxStepBps", e))
 }

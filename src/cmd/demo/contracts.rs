@@ -39,3 +39,39 @@ alloy::sol! {
         function balanceOf(address account) external view returns (uint256);
     }
 }
+
+/// The Uniswap v4 demo's contracts, generated from the forge artifacts in `out/` (`make` runs `forge build`
+/// before cargo): the fee hook with everything it inherits, v4-core's PoolManager (for the pool's slot0 and its
+/// `Swap` event) and v4-core's test swap router that `script/05_DeployUniswapV4Hook.s.sol` deploys. Each artifact
+/// declares its own `PoolKey`, so each gets a module.
+pub(crate) mod v4 {
+    /// `contracts/hooks/OracleDynamicFeeHook.sol`.
+    pub(crate) mod hook {
+        alloy::sol!(
+            #[allow(missing_docs)]
+            #[sol(rpc, all_derives)]
+            OracleDynamicFeeHook,
+            "out/OracleDynamicFeeHook.sol/OracleDynamicFeeHook.json"
+        );
+    }
+
+    /// `@uniswap/v4-core/src/PoolManager.sol`.
+    pub(crate) mod manager {
+        alloy::sol!(
+            #[allow(missing_docs)]
+            #[sol(rpc, all_derives)]
+            PoolManager,
+            "out/PoolManager.sol/PoolManager.json"
+        );
+    }
+
+    /// `@uniswap/v4-core/src/test/PoolSwapTest.sol`.
+    pub(crate) mod router {
+        alloy::sol!(
+            #[allow(missing_docs)]
+            #[sol(rpc, all_derives)]
+            PoolSwapTest,
+            "out/PoolSwapTest.sol/PoolSwapTest.json"
+        );
+    }
+}

@@ -1,5 +1,6 @@
-//! Deploying the demo with the repository's forge scripts: oracle, verifier, model registration, and the
-//! SpreadGatedAMM with its tokens and liquidity.
+//! Deploying the demo with the repository's forge scripts: oracle, verifier and model registration
+//! (`script/01..03`), then the consumer: the SpreadGatedAMM with its tokens and liquidity (`04`), or the Uniswap v4
+//! fee hook with its PoolManager, routers, tokens and pool (`05`).
 
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolValue;
@@ -8,8 +9,9 @@ use zkoracle_codegen::CompiledVerifier;
 use zkoracle_prover::CircuitSettings;
 
 use super::forge::{AddressBook, Book, Forge};
+use super::uniswap::V4Deployment;
 
-/// What the demo deployed.
+/// The oracle side of the demo: what `script/01..03` deployed and registered.
 #[derive(Debug, Clone)]
 pub(crate) struct Deployment {
     /// `InferenceOracle`.
@@ -20,6 +22,11 @@ pub(crate) struct Deployment {
     pub(crate) vk_contract: Option<Address>,
     /// The registered model's id.
     pub(crate) model_id: U256,
+}
+
+/// `script/04_DeployConsumers`' SpreadGatedAMM.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AmmDeployment {
     /// `SpreadGatedAMM`.
     pub(crate) amm: Address,
     /// The pool's tokens.
@@ -29,7 +36,8 @@ pub(crate) struct Deployment {
 /// The model being registered.
 #[derive(Debug)]
 pub(crate) struct ModelRegistration<'a> {
-    /// Book key prefix (`<name>ModelId`); `spread_mlp` is what `04_DeployConsumers` reads.
+    /// Book key prefix (`<name>ModelId`); `spread_mlp` is what `04_DeployConsumers` and `05_DeployUniswapV4Hook`
+    /// read.
     pub(crate) name: &'a str,
     /// Its compiled settings (lengths, scale, calibrated range).
     pub(crate) settings: &'a CircuitSettings,
@@ -39,8 +47,8 @@ pub(crate) struct ModelRegistration<'a> {
     pub(crate) fee: U256,
 }
 
-/// Runs `script/01..04` in order and reads the addresses back from the book.
-pub(crate) async fn deploy(
+/// Runs `script/01..03` in order and reads the addresses back from the book.
+pub(crate) async fn deploy_oracle(
     forge: &Forge,
     book: &AddressBook,
     verifier: &CompiledVerifier,
@@ -66,15 +74,35 @@ pub(crate) async fn deploy(
         )
         .await
         .wrap_err("registering the model")?;
-    forge.script("04_DeployConsumers.s.sol", &[]).await.wrap_err("deploying the SpreadGatedAMM")?;
     let b = book.read()?;
     Ok(Deployment {
         oracle: b.address("InferenceOracle")?,
         verifier: verifier_addr,
         vk_contract,
         model_id: b.uint(&format!("{}ModelId", model.name))?,
+    })
+}
+
+/// `script/04_DeployConsumers`: two demo tokens and a SpreadGatedAMM for the registered spread model.
+pub(crate) async fn deploy_amm(forge: &Forge, book: &AddressBook) -> eyre::Result<AmmDeployment> {
+    forge.script("04_DeployConsumers.s.sol", &[]).await.wrap_err("deploying the SpreadGatedAMM")?;
+    let b = book.read()?;
+    Ok(AmmDeployment {
         amm: b.address("SpreadGatedAMM")?,
         tokens: [b.address("Token0")?, b.address("Token1")?],
+    })
+}
+
+/// `script/05_DeployUniswapV4Hook`: a PoolManager, v4-core's test routers, two demo tokens, the fee hook at its
+/// mined address and its dynamic-fee pool with full-range liquidity.
+pub(crate) async fn deploy_v4(forge: &Forge, book: &AddressBook) -> eyre::Result<V4Deployment> {
+    forge.script("05_DeployUniswapV4Hook.s.sol", &[]).await.wrap_err("deploying the Uniswap v4 hook")?;
+    let b = book.read()?;
+    Ok(V4Deployment {
+        hook: b.address("OracleDynamicFeeHook")?,
+        manager: b.address("PoolManager")?,
+        router: b.address("V4SwapRouter")?,
+        tokens: [b.address("V4Token0")?, b.address("V4Token1")?],
     })
 }
 

@@ -33,6 +33,15 @@ const SCRIPT_ENV: &[&str] = &[
     "RISK_MODEL_ID",
     "INITIAL_LIQUIDITY",
     "KEEPER",
+    "POOL_MANAGER",
+    "SPREAD_VERIFIER",
+    "SPREAD_VERIFIER_CODEHASH",
+    "SPREAD_VK_DIGEST",
+    "SPREAD_WEIGHTS_COMMITMENT",
+    "RISK_VERIFIER",
+    "RISK_VERIFIER_CODEHASH",
+    "RISK_VK_DIGEST",
+    "RISK_WEIGHTS_COMMITMENT",
 ];
 
 /// The forge binary and what every script run needs.

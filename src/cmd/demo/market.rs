@@ -1,6 +1,6 @@
 //! The demo's market: trades on the SpreadGatedAMM, its spread request, and reading the spread back.
 
-use alloy::primitives::{utils::format_units, Address, U256};
+use alloy::primitives::{utils::format_units, Address, I256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use eyre::{bail, eyre};
@@ -59,6 +59,12 @@ pub(crate) fn check_receipt(what: &str, r: &TransactionReceipt) -> eyre::Result<
     Ok(())
 }
 
+/// Moves the chain's clock forward by `secs` (anvil's `evm_increaseTime`; applies to the next block).
+pub(crate) async fn advance_time(provider: &DynProvider, secs: u64) -> eyre::Result<()> {
+    let _: serde_json::Value = provider.raw_request("evm_increaseTime".into(), (secs,)).await?;
+    Ok(())
+}
+
 /// One trade of the demo's market activity.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Trade {
@@ -77,19 +83,53 @@ pub(crate) struct Market {
     pub(crate) trader: Address,
 }
 
-/// What a spread request produced on-chain.
+/// What a fee request (the AMM's spread request, the hook's fee request) produced on-chain.
 #[derive(Debug, Clone)]
-pub(crate) struct SpreadRequest {
+pub(crate) struct FeeRequest {
     /// The oracle request id.
     pub(crate) request_id: U256,
     /// The features the pool sent (quantized model input).
     pub(crate) features: Vec<i64>,
     /// The fee paid, in wei.
     pub(crate) fee: U256,
-    /// Gas of `requestSpreadUpdate`.
+    /// Gas of the request transaction.
     pub(crate) gas_used: u64,
     /// Block of the request.
     pub(crate) block: u64,
+}
+
+impl FeeRequest {
+    /// From the consumer's request event (`requestId`, `features`) and the request's receipt.
+    pub(crate) fn new(
+        request_id: U256,
+        features: &[I256],
+        fee: U256,
+        receipt: &TransactionReceipt,
+    ) -> eyre::Result<Self> {
+        let features = features
+            .iter()
+            .map(|f| i64::try_from(*f).map_err(|_| eyre!("feature {f} does not fit i64")))
+            .collect::<eyre::Result<_>>()?;
+        Ok(Self {
+            request_id,
+            features,
+            fee,
+            gas_used: receipt.gas_used,
+            block: receipt.block_number.unwrap_or_default(),
+        })
+    }
+}
+
+/// The oracle's fee for a request to `model_id` whose callback gets `callback_gas`: the model fee plus that
+/// gas at the oracle's callback gas price.
+pub(crate) async fn estimate_fee(
+    oracle: Address,
+    provider: &DynProvider,
+    model_id: U256,
+    callback_gas: u32,
+) -> eyre::Result<U256> {
+    let oracle = IInferenceOracle::new(oracle, provider.clone());
+    oracle.estimateFee(model_id, callback_gas).call().await.map_err(|e| explain("estimateFee", e))
 }
 
 impl Market {
@@ -116,12 +156,6 @@ impl Market {
             let r = call.send().await.map_err(|e| explain("swap", e))?;
             check_receipt("swap", &r.get_receipt().await?)?;
         }
-        Ok(())
-    }
-
-    /// Moves the chain's clock forward by `secs` (anvil's `evm_increaseTime`; applies to the next block).
-    pub(crate) async fn advance_time(&self, secs: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self.provider.raw_request("evm_increaseTime".into(), (secs,)).await?;
         Ok(())
     }
 
@@ -152,15 +186,9 @@ impl Market {
     }
 
     /// `requestSpreadUpdate{value: fee}()`: the pool asks the oracle for a new spread from its features.
-    pub(crate) async fn request_spread(
-        &self,
-        oracle: Address,
-        model_id: U256,
-    ) -> eyre::Result<SpreadRequest> {
-        let oracle = IInferenceOracle::new(oracle, self.provider.clone());
-        // The model fee plus the pool's callback gas at the oracle's callback gas price.
+    pub(crate) async fn request_spread(&self, oracle: Address, model_id: U256) -> eyre::Result<FeeRequest> {
         let gas = self.amm.callbackGasLimit().call().await.map_err(|e| explain("callbackGasLimit", e))?;
-        let fee = oracle.estimateFee(model_id, gas).call().await.map_err(|e| explain("estimateFee", e))?;
+        let fee = estimate_fee(oracle, &self.provider, model_id, gas).await?;
         let pending = self
             .amm
             .requestSpreadUpdate()
@@ -176,18 +204,6 @@ impl Market {
             .iter()
             .find_map(|l| l.log_decode::<ISpreadGatedAMM::SpreadUpdateRequested>().ok())
             .ok_or_else(|| eyre!("requestSpreadUpdate emitted no SpreadUpdateRequested event"))?;
-        let data = event.inner.data;
-        let features = data
-            .features
-            .iter()
-            .map(|f| i64::try_from(*f).map_err(|_| eyre!("feature {f} does not fit i64")))
-            .collect::<eyre::Result<_>>()?;
-        Ok(SpreadRequest {
-            request_id: data.requestId,
-            features,
-            fee,
-            gas_used: receipt.gas_used,
-            block: receipt.block_number.unwrap_or_default(),
-        })
+        FeeRequest::new(event.inner.data.requestId, &event.inner.data.features, fee, &receipt)
     }
 }

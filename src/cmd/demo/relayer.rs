@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use eyre::{bail, eyre, WrapErr};
 use tokio::sync::oneshot;
@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 use zkoracle_relayer::IInferenceOracle::{self, InferenceFulfilled, RequestStatus};
 use zkoracle_relayer::{Config, Db, State};
 
-use super::contracts::ISpreadGatedAMM::SpreadUpdated;
 use super::market::explain;
 
 /// What the relayer needs to know.
@@ -62,8 +61,8 @@ pub(crate) struct FulfilmentReport {
     pub(crate) proving_ms: Option<u64>,
     /// Proof size in bytes (0 when the database does not have it).
     pub(crate) proof_len: usize,
-    /// The pool's `SpreadUpdated` event in the fulfilment, when its callback ran.
-    pub(crate) spread: Option<SpreadUpdated>,
+    /// The fulfilment's logs (the consumer's callback events among them).
+    pub(crate) logs: Vec<Log>,
 }
 
 /// `relayer.toml` for the demo chain: one confirmation (anvil mines a block a second and never
@@ -196,24 +195,24 @@ impl RelayerHandle {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        let (tx, gas_used, spread) = self.fulfilment(oracle, request_id, from_block).await?;
+        let (tx, gas_used, logs) = self.fulfilment(oracle, request_id, from_block).await?;
         Ok(FulfilmentReport {
             tx,
             gas_used,
             relayer_state: row.as_ref().map_or("unknown", |r| r.state.as_str()),
             proving_ms: row.as_ref().and_then(|r| r.proving_ms),
             proof_len: row.as_ref().and_then(|r| r.proof.as_ref()).map_or(0, Vec::len),
-            spread,
+            logs,
         })
     }
 
-    /// The `InferenceFulfilled` transaction of `request_id`, its gas and the pool's `SpreadUpdated` in it.
+    /// The `InferenceFulfilled` transaction of `request_id`, its gas and its logs.
     async fn fulfilment(
         &self,
         oracle: Address,
         request_id: U256,
         from_block: u64,
-    ) -> eyre::Result<(B256, u64, Option<SpreadUpdated>)> {
+    ) -> eyre::Result<(B256, u64, Vec<Log>)> {
         let filter = Filter::new()
             .address(oracle)
             .event_signature(InferenceFulfilled::SIGNATURE_HASH)
@@ -229,13 +228,7 @@ impl RelayerHandle {
             .get_transaction_receipt(tx)
             .await?
             .ok_or_else(|| eyre!("no receipt for the fulfilment {tx}"))?;
-        let spread = receipt
-            .inner
-            .logs()
-            .iter()
-            .find_map(|l| l.log_decode::<SpreadUpdated>().ok())
-            .map(|l| l.inner.data);
-        Ok((tx, receipt.gas_used, spread))
+        Ok((tx, receipt.gas_used, receipt.inner.logs().to_vec()))
     }
 
     /// Asks the relayer to stop and waits for it (at most 10 s, then aborts it).
