@@ -44,6 +44,35 @@ pub struct CompileOptions {
     pub like: Option<CircuitSettings>,
     /// The trade-off between verifier gas and proving work among equally accurate candidates.
     pub prefer: Prefer,
+    /// Largest circuit size (log2 rows) to build; `None`: what this machine's memory allows
+    /// ([`default_max_k`]). A larger model is refused before anything is built, naming the k it needs.
+    pub max_k: Option<u32>,
+}
+
+/// Peak proving memory per circuit row, rounded up from BENCHMARKS.md (mlp_784 at width 8, k = 14: 106 MiB
+/// peak RSS, 6.6 KiB per row; key generation peaks lower).
+pub const BYTES_PER_ROW: u64 = 8 << 10;
+
+/// The widest operand row automatic calibration lays out (multiply-accumulate terms per row).
+const MAX_TERMS_PER_ROW: u64 = 32;
+
+/// The largest k whose estimated proving memory (`2^k · BYTES_PER_ROW`) fits in half of this machine's
+/// memory (`MemTotal` in /proc/meminfo; 16 GiB assumed where it cannot be read), between 12 and 26.
+pub fn default_max_k() -> u32 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib << 10)
+        })
+        .unwrap_or(16 << 30);
+    let rows = (total / 2) / BYTES_PER_ROW;
+    (63 - rows.max(1).leading_zeros()).clamp(12, 26)
+}
+
+/// `ceil(log2(n))`, at least 1.
+fn log2_ceil(n: u64) -> u32 {
+    64 - n.saturating_sub(1).max(1).leading_zeros()
 }
 
 /// Scales tried by automatic calibration.
@@ -76,6 +105,36 @@ impl OnnxModel {
             Err(_) => Folded::default(), // the lowering reports the malformed input
         };
         Ok(Self { bytes, proto, file, folded })
+    }
+
+    /// tract's count of the model's multiply-accumulates for inputs of `shapes` (`None` when tract cannot
+    /// type the model or a cost is symbolic).
+    pub fn multiply_accumulates(&self, shapes: &[Vec<usize>]) -> Option<u64> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice()).ok()?;
+            for (i, s) in shapes.iter().enumerate() {
+                let dt = model
+                    .input_fact(i)
+                    .ok()
+                    .and_then(|f| f.datum_type.concretize())
+                    .unwrap_or(DatumType::F32);
+                model = model.with_input_fact(i, InferenceFact::dt_shape(dt, s.as_slice())).ok()?;
+            }
+            let typed = model.into_typed().ok()?;
+            let mut total = 0u64;
+            for node in typed.nodes() {
+                let inputs: Vec<&TypedFact> =
+                    node.inputs.iter().map(|o| typed.outlet_fact(*o)).collect::<TractResult<_>>().ok()?;
+                for (cost, n) in node.op.cost(&inputs).ok()? {
+                    if matches!(cost, tract_onnx::tract_hir::internal::Cost::FMA(_)) {
+                        total = total.saturating_add(u64::try_from(n.to_i64().ok()?).ok()?);
+                    }
+                }
+            }
+            Some(total)
+        }))
+        .ok()
+        .flatten()
     }
 
     /// Runs tract's float inference on flattened `inputs` split over `shapes`. A panic inside tract (seen on
@@ -139,7 +198,6 @@ impl OnnxModel {
 
 /// One calibrated candidate.
 struct Candidate {
-    graph: Graph,
     scale: u8,
     weight_scale: u8,
     output_scale: u8,
@@ -147,6 +205,8 @@ struct Candidate {
     params: CircuitParams,
     k: u32,
     rows: usize,
+    /// Rows of the range table (the room left for a wider weight scale).
+    range_table_rows: usize,
     max_err: f64,
     max_q: i64,
     max_input: i64,
@@ -183,11 +243,9 @@ fn table_candidates(
 ) -> Result<Vec<Candidate>> {
     let mut base = candidates(model, (scale, scale), cal, shape)?;
     let Some(small) = base.iter().min_by_key(|c| c.k) else { return Ok(base) };
-    let spec = CircuitSpec { graph: small.graph.clone(), scale, bound: small.bound, params: small.params };
-    let size = spec.layout_size();
     // Rows free for a larger remainder table at the same k (blinding rows kept aside generously).
     let usable = (1usize << small.k).saturating_sub(16);
-    let room = usable.saturating_sub(size.range_table_rows);
+    let room = usable.saturating_sub(small.range_table_rows);
     let mut ws = scale;
     while ws < MAX_WEIGHT_SCALE && (1usize << (ws + 1)) <= room {
         ws += 1;
@@ -215,9 +273,7 @@ fn candidates(
     shape: Shape,
 ) -> Result<Vec<Candidate>> {
     let private = shape.private;
-    let lowered = lower_model(&model.proto, &model.folded, LowerOptions { scale, weight_scale, private })?;
-    let mut graph = lowered.graph;
-    let output_scale = scale + graph.keep_outputs_exact();
+    let (graph, output_scale) = lowered_graph(model, scale, weight_scale, private)?;
     let out_div = f64::powi(2.0, i32::from(output_scale));
     let (mut max_q, mut max_err, mut max_input) = (0i64, 0f64, 0i64);
     for (x, float_out) in cal {
@@ -256,20 +312,22 @@ fn candidates(
         let params = CircuitParams { width: w, private, limb_bits: shape.limb_bits, act_table };
         let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
         let k = spec.min_k();
+        let size = spec.layout_size();
+        drop(spec);
         // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); private parameters
         // add `w + 1` advice columns, all in the permutation.
         let advice = if private { 2 * w as u64 + 2 } else { w as u64 + 1 };
         // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
         // coefficient, permutation), five with private parameters.
         out.push(Candidate {
-            graph: graph.clone(),
             scale,
             weight_scale,
             output_scale,
             bound,
             params,
             k,
-            rows: spec.layout_size().rows,
+            rows: size.rows,
+            range_table_rows: size.range_table_rows,
             max_err,
             max_q,
             max_input,
@@ -278,6 +336,14 @@ fn candidates(
         });
     }
     Ok(out)
+}
+
+/// The model lowered at these scales with exact outputs, and its output scale.
+fn lowered_graph(model: &OnnxModel, scale: u8, weight_scale: u8, private: bool) -> Result<(Graph, u8)> {
+    let lowered = lower_model(&model.proto, &model.folded, LowerOptions { scale, weight_scale, private })?;
+    let mut graph = lowered.graph;
+    let output_scale = scale + graph.keep_outputs_exact();
+    Ok((graph, output_scale))
 }
 
 /// The candidate with exactly `like`'s circuit; fails unless the model has the same architecture and its
@@ -296,7 +362,8 @@ fn like_candidate(
     let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
         .pop()
         .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
-    let (mut ours, mut theirs) = (c.graph.clone(), like.graph.clone());
+    let (mut ours, mut theirs) =
+        (lowered_graph(model, like.scale, like.weight_scale, private)?.0, like.graph.clone());
     crate::params::strip(&mut ours);
     crate::params::strip(&mut theirs);
     if ours != theirs || c.output_scale != like.output_scale {
@@ -348,7 +415,12 @@ const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
 /// k = 14 proves in 2.1 s instead of 1.7 s at width 16, k = 13, and verifies for 1.03 M gas instead of
 /// 1.24 M in BENCHMARKS.md), then the least proving work; with [`Prefer::Proving`] the least proving work, then the
 /// cheapest to verify; then the largest scale.
-fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]) -> Result<Candidate> {
+fn choose(
+    model: &OnnxModel,
+    opts: &CompileOptions,
+    cal: &[(Vec<f64>, Vec<f64>)],
+    max_k: u32,
+) -> Result<Candidate> {
     let private = opts.params == ParamsVisibility::Private;
     let modes: Vec<u8> = match opts.limb_bits {
         Some(t) => vec![t],
@@ -377,6 +449,16 @@ fn choose(model: &OnnxModel, opts: &CompileOptions, cal: &[(Vec<f64>, Vec<f64>)]
     // verifier gas. A 1.5x window on the cheapest candidate alone let a coarse one exclude every accurate
     // one (cnn_mnist: 1.1e-3 chosen over 2.4e-5 at the same k); accuracy alone picks huge activation
     // tables (gru_seq: k = 22).
+    if !cands.is_empty() && cands.iter().all(|c| c.k > max_k) {
+        let small = cands.iter().min_by_key(|c| (c.k, c.rows)).map_or((0, 0), |c| (c.k, c.rows));
+        return Err(Error::TooLarge {
+            what: "its smallest calibrated layout",
+            k: small.0,
+            rows: small.1 as u64,
+            max_k,
+        });
+    }
+    cands.retain(|c| c.k <= max_k);
     let budget = WORK_BUDGET * cands.iter().map(|c| c.prover_cost).min().unwrap_or(0);
     cands.retain(|c| c.prover_cost <= budget);
     let least_err = cands.iter().map(|c| c.max_err).fold(f64::INFINITY, f64::min);
@@ -398,9 +480,28 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     let model = OnnxModel::load(model_path)?;
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
-                                  // Lower once at a default scale to learn the shapes and reject unsupported ops early.
+    let max_k = opts.max_k.unwrap_or_else(default_max_k);
+    // Size known before work: tract's multiply-accumulate count bounds the rows from below (a row holds at
+    // most 32 terms), so a model far above --max-k is refused before it is lowered.
+    if let Some(macs) = input_shapes(&model.proto).ok().and_then(|s| model.multiply_accumulates(&s)) {
+        let rows = macs / MAX_TERMS_PER_ROW;
+        let k = log2_ceil(rows);
+        if k > max_k {
+            return Err(Error::TooLarge { what: "its multiply-accumulates alone", k, rows, max_k });
+        }
+    }
+    // Lower once at a default scale to learn the shapes and reject unsupported ops early.
     let probe_opts = LowerOptions { scale: 8, weight_scale: 8, private: false };
     let probe = lower_model(&model.proto, &model.folded, probe_opts)?;
+    let rows = probe_rows(&probe.graph);
+    if log2_ceil(rows) > max_k {
+        return Err(Error::TooLarge {
+            what: "its inference rows at the widest layout",
+            k: log2_ceil(rows),
+            rows,
+            max_k,
+        });
+    }
     let n_in: usize = probe.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
     if sample.len() != n_in {
         return Err(Error::Input(format!(
@@ -417,11 +518,11 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     let private = opts.params == ParamsVisibility::Private;
     let chosen = match &opts.like {
         Some(like) => like_candidate(&model, like, &cal, private)?,
-        None => choose(&model, opts, &cal)?,
+        None => choose(&model, opts, &cal, max_k)?,
     };
+    let (graph, _) = lowered_graph(&model, chosen.scale, chosen.weight_scale, private)?;
     // Inputs, outputs, the commitment (private parameters) and the fulfiller.
-    let num_instances =
-        chosen.graph.num_inputs as usize + chosen.graph.outputs.len() + usize::from(private) + 1;
+    let num_instances = graph.num_inputs as usize + graph.outputs.len() + usize::from(private) + 1;
     Ok(CircuitSettings {
         version: SETTINGS_VERSION,
         zkoracle_version: env!("CARGO_PKG_VERSION").into(),
@@ -447,6 +548,14 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
             max_abs_preactivation: chosen.max_q,
             float_outputs: cal[0].1.clone(),
         },
-        graph: chosen.graph,
+        graph,
     })
+}
+
+/// The inference rows of `graph` at the widest layout (a lower bound on any candidate's rows).
+fn probe_rows(graph: &Graph) -> u64 {
+    let params =
+        CircuitParams { width: MAX_TERMS_PER_ROW as usize, private: false, limb_bits: 8, act_table: true };
+    let spec = CircuitSpec { graph: graph.clone(), scale: 8, bound: 1 << 8, params };
+    spec.layout_size().rows as u64
 }

@@ -51,6 +51,22 @@ pub enum Error {
     /// The input data does not fit the model.
     #[error("input: {0}")]
     Input(String),
+    /// The circuit would exceed `--max-k`: refused before it is built.
+    #[error(
+        "model too large: {what} need k = {k} ({rows} rows), above --max-k {max_k} (estimated proving memory \
+         {} MiB at k = {k}); raise --max-k on a machine with more memory",
+        ((1u64 << (*k).min(40)) * crate::compile::BYTES_PER_ROW) >> 20
+    )]
+    TooLarge {
+        /// What sets the size.
+        what: &'static str,
+        /// The k it needs.
+        k: u32,
+        /// The rows it needs.
+        rows: u64,
+        /// The limit.
+        max_k: u32,
+    },
     /// A value left the range the circuit was calibrated for.
     #[error("value out of calibrated range: {0}")]
     OutOfRange(String),

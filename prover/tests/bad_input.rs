@@ -169,3 +169,28 @@ fn dummy_bundle() -> zkoracle_prover::ProofBundle {
         vk_digest: String::new(),
     }
 }
+
+/// A model above `--max-k` is refused before it is built, naming the k and rows it needs: by tract's
+/// multiply-accumulate count when that alone exceeds the limit (cnn_mnist: ~0.1 M MACs), else by the
+/// inference rows of the lowered graph or the smallest calibrated layout.
+#[test]
+fn model_above_max_k_is_refused_at_once_naming_k_and_rows() {
+    let m = models();
+    for (max_k, what) in [(6, "multiply-accumulates"), (9, "k = "), (11, "k = ")] {
+        let opts = CompileOptions { max_k: Some(max_k), ..CompileOptions::default() };
+        let t = std::time::Instant::now();
+        let err = compile(&m.join("cnn_mnist.onnx"), &m.join("cnn_mnist.input.json"), &opts)
+            .expect_err("too large");
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(what) && msg.contains(&format!("--max-k {max_k}")) && msg.contains("rows"),
+            "{msg}"
+        );
+        // Refused before calibration's lowering at every scale: well under the full compile's time.
+        assert!(t.elapsed().as_secs() < 30, "{msg}");
+    }
+    let ok = CompileOptions { max_k: Some(12), ..CompileOptions::default() };
+    let s = compile(&m.join("cnn_mnist.onnx"), &m.join("cnn_mnist.input.json"), &ok).expect("fits");
+    assert!(s.k <= 12);
+}

@@ -44,6 +44,10 @@ pub(crate) struct CompileArgs {
     /// smallest proving key (`proving`).
     #[arg(long, value_enum, default_value = "gas")]
     prefer: PreferMode,
+    /// Largest circuit (log2 rows) to build; a model that needs more is refused at once, naming the k and
+    /// rows it would need. Default: what half this machine's memory proves (about 8 KiB per row).
+    #[arg(long)]
+    max_k: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -85,6 +89,7 @@ impl CompileArgs {
                 PreferMode::Gas => Prefer::Gas,
                 PreferMode::Proving => Prefer::Proving,
             },
+            max_k: self.max_k,
         };
         let settings = compile(&self.model, &self.data, &opts)?;
         let path = self.output.join(files::CIRCUIT);
