@@ -50,8 +50,17 @@ pub struct Config {
     /// How many recent processed blocks keep their hash for reorg detection.
     #[serde(default = "defaults::reorg_window")]
     pub reorg_window: u64,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing): the embedded state of one relayer. Leave it out when
+    /// `database` is set.
+    #[serde(default)]
     pub db_path: PathBuf,
+    /// A PostgreSQL URL (`postgres://user:password@host:port/db`): the state shared by a fleet of relayer
+    /// instances, each with its own signing key. Replaces `db_path`.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Leases of a fleet (also used by a single instance).
+    #[serde(default)]
+    pub fleet: FleetConfig,
     /// The models this relayer proves.
     #[serde(default)]
     pub models: Vec<ModelConfig>,
@@ -134,6 +143,32 @@ impl Default for GasConfig {
             min_priority_fee_wei: 0,
             gas_limit_multiplier_pct: 130,
         }
+    }
+}
+
+/// How instances sharing one database hand work to each other.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// An instance's hold on a request it claimed, in seconds; renewed every third of it while the instance
+    /// lives. A request whose lease ran out (the instance died) is claimed by another instance.
+    pub lease_secs: u64,
+    /// A request an instance that died had submitted is taken over by another instance (proved and sent
+    /// again under its key) once its deadline is less than this many seconds away and it is still pending
+    /// on-chain.
+    pub takeover_before_deadline_secs: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self { lease_secs: 30, takeover_before_deadline_secs: 300 }
+    }
+}
+
+impl FleetConfig {
+    /// The lease in milliseconds.
+    pub const fn lease_ms(&self) -> u64 {
+        self.lease_secs.saturating_mul(1000)
     }
 }
 
@@ -271,6 +306,8 @@ impl fmt::Debug for Config {
             .field("confirmations", &self.confirmations)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("db_path", &self.db_path)
+            .field("database", &self.database.as_deref().map(redact_url))
+            .field("fleet", &self.fleet)
             .field("models", &self.models)
             .field("workers", &self.workers)
             .field("queue_capacity", &self.queue_capacity)
@@ -400,7 +437,9 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        fix(&mut self.db_path);
+        if !self.db_path.as_os_str().is_empty() {
+            fix(&mut self.db_path);
+        }
         for m in &mut self.models {
             fix(&mut m.dir);
         }
@@ -444,6 +483,19 @@ impl Config {
         }
         if self.gas.gas_limit_multiplier_pct < 100 {
             return bad("gas.gas_limit_multiplier_pct must be at least 100".into());
+        }
+        match (&self.database, self.db_path.as_os_str().is_empty()) {
+            (Some(_), false) => return bad("set database or db_path, not both".into()),
+            (None, true) => {
+                return bad("db_path (SQLite file) or database (PostgreSQL URL) is required".into())
+            }
+            (Some(url), true) if !crate::db::is_postgres_url(url) => {
+                return bad("database must be a postgres:// or postgresql:// URL".into())
+            }
+            _ => {}
+        }
+        if self.fleet.lease_secs < 3 {
+            return bad("fleet.lease_secs must be at least 3".into());
         }
         if self.models.is_empty() {
             return bad(
@@ -537,6 +589,28 @@ mod tests {
         let e = Config::from_toml_str(&MINIMAL.replace("http://", "ftp://")).unwrap().validate();
         assert!(e.unwrap_err().to_string().contains("rpc_url"));
         assert!(Config::from_toml_str(&format!("{MINIMAL}\nbogus = 1")).is_err());
+    }
+
+    #[test]
+    fn postgres_database_replaces_db_path_and_is_redacted() {
+        let pg = MINIMAL.replace(
+            "db_path = \"relayer.sqlite\"",
+            "database = \"postgres://zk:SECRETPW@db.internal:5432/zk\"\n[fleet]\nlease_secs = 10",
+        );
+        let mut c = Config::from_toml_str(&pg).unwrap();
+        c.resolve_paths(Path::new("/etc/zk"));
+        c.validate().unwrap();
+        assert_eq!(c.fleet.lease_ms(), 10_000);
+        assert!(!format!("{c:?}").contains("SECRETPW"));
+        let both = MINIMAL.replace("db_path", "database = \"postgres://h/db\"\ndb_path");
+        let e = Config::from_toml_str(&both).unwrap().validate().unwrap_err().to_string();
+        assert!(e.contains("not both"), "{e}");
+        let none = MINIMAL.replace("db_path = \"relayer.sqlite\"", "");
+        let e = Config::from_toml_str(&none).unwrap().validate().unwrap_err().to_string();
+        assert!(e.contains("db_path"), "{e}");
+        let bad = MINIMAL.replace("db_path = \"relayer.sqlite\"", "database = \"mysql://h/db\"");
+        let e = Config::from_toml_str(&bad).unwrap().validate().unwrap_err().to_string();
+        assert!(e.contains("postgres://"), "{e}");
     }
 
     #[test]

@@ -48,14 +48,19 @@ pub enum Error {
     /// The SQLite database failed.
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The PostgreSQL database failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("postgres pool: {0}")]
+    Pool(String),
     /// A database migration failed.
-    #[error("database migration {version}: {source}")]
+    #[error("database migration {version}: {reason}")]
     Migration {
         /// The migration version that failed.
         version: u32,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
+        /// The database's error.
+        reason: String,
     },
     /// The database holds a value this version cannot read.
     #[error("database holds an invalid value: {0}")]
@@ -111,6 +116,14 @@ pub enum Error {
     /// A background task panicked or was cancelled.
     #[error("task failed: {0}")]
     Task(String),
+}
+
+impl Error {
+    /// Whether the shared state itself failed (SQLite or PostgreSQL): tasks stop on such errors instead of
+    /// retrying around them.
+    pub fn is_db(&self) -> bool {
+        matches!(self, Self::Db(_) | Self::Postgres(_) | Self::Pool(_))
+    }
 }
 
 /// The relayer's result type.

@@ -1,9 +1,10 @@
 //! HTTP server: `/metrics`, `/healthz`, `GET /v1/requests/{id}` (`POST /v1/prove` has its own listener:
-//! [`crate::prove_api`]).
+//! [`crate::prove_api`]). Every answer comes from the shared state, so any instance of a fleet answers for
+//! every request.
 
 use crate::{
     config::parse_u256,
-    db::{Db, State},
+    db::{State, Store},
     error::{Error, Result},
     metrics::gauge_i64,
     Shared,
@@ -20,14 +21,14 @@ use std::{net::SocketAddr, sync::Arc};
 
 #[derive(Clone)]
 struct App {
-    db: Db,
+    db: Store,
     shared: Arc<Shared>,
 }
 
 /// Binds `addr` and returns the bound address and the server future.
 pub(crate) async fn serve(
     addr: SocketAddr,
-    db: Db,
+    db: Store,
     shared: Arc<Shared>,
 ) -> Result<(SocketAddr, impl std::future::Future<Output = Result<()>>)> {
     let app = App { db, shared };
@@ -60,9 +61,13 @@ pub(crate) fn error(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 async fn metrics(AxState(app): AxState<App>) -> Response {
-    if let Ok(counts) = app.db.state_counts() {
-        let seen = counts.iter().find(|(s, _)| *s == State::Seen).map_or(0, |(_, n)| *n);
-        app.shared.metrics.backlog.set(gauge_i64(seen));
+    match app.db.fleet_stats(app.shared.lease_ms).await {
+        Ok(stats) => {
+            let seen = stats.states.iter().find(|(s, _)| *s == State::Seen).map_or(0, |(_, n)| *n);
+            app.shared.metrics.backlog.set(gauge_i64(seen));
+            app.shared.metrics.set_fleet(&stats);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the fleet's state"),
     }
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
@@ -80,7 +85,7 @@ struct Health {
 
 async fn healthz(AxState(app): AxState<App>) -> Response {
     let age = app.shared.health.scan_age_secs();
-    let requests = match app.db.state_counts() {
+    let requests = match app.db.state_counts().await {
         Ok(c) => c.into_iter().map(|(s, n)| (s.as_str(), n)).collect(),
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")),
     };
@@ -108,6 +113,8 @@ struct RequestView {
     proving_ms: Option<u64>,
     prove_attempts: u64,
     submit_attempts: u64,
+    /// The instance (signer address) that holds or answered the request.
+    owner: Option<String>,
 }
 
 async fn request(AxState(app): AxState<App>, Path(id): Path<String>) -> Response {
@@ -115,7 +122,7 @@ async fn request(AxState(app): AxState<App>, Path(id): Path<String>) -> Response
         Ok(i) => i,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    match app.db.request(id) {
+    match app.db.request(id).await {
         Ok(Some(r)) => Json(RequestView {
             request_id: r.req.request_id.to_string(),
             model_id: r.req.model_id.to_string(),
@@ -132,6 +139,7 @@ async fn request(AxState(app): AxState<App>, Path(id): Path<String>) -> Response
             proving_ms: r.proving_ms,
             prove_attempts: r.prove_attempts,
             submit_attempts: r.submit_attempts,
+            owner: r.owner.map(|a| a.to_checksum(None)),
         })
         .into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("request {id} not seen by this relayer")),

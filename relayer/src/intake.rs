@@ -3,11 +3,16 @@
 //!
 //! The log scan is the single source of truth in both modes, so nothing is lost across restarts or
 //! reconnects: every tick resumes from the cursor (a backfill), and the cursor only advances in the same
-//! SQLite transaction that stores the range's requests.
+//! transaction that stores the range's requests.
+//!
+//! In a fleet every instance runs intake against the one shared cursor: a range is applied only if the
+//! cursor is still where the scan started (compare-and-set under an advisory lock), so each range is
+//! recorded once and the other instances' scans of it are discarded; a reorg rewind is guarded the same
+//! way, and what it drops every instance sees.
 
 use crate::{
     chain::{decode_request_log, Chain},
-    db::{Db, ScanBatch, Upsert},
+    db::{ScanBatch, Store, Upsert},
     error::Result,
     metrics::{gauge_i64, Metrics},
     Shared,
@@ -26,7 +31,7 @@ pub(crate) struct IntakeParams {
 
 pub(crate) struct Intake {
     pub(crate) chain: Chain,
-    pub(crate) db: Db,
+    pub(crate) db: Store,
     pub(crate) params: IntakeParams,
     pub(crate) shared: Arc<Shared>,
 }
@@ -47,7 +52,7 @@ impl Intake {
                     streak.ok("intake");
                     self.shared.health.mark_scan_ok();
                 }
-                Err(e @ crate::Error::Db(_)) => return Err(e),
+                Err(e) if e.is_db() => return Err(e),
                 Err(e) => streak.fail("intake", &e),
             }
             if self.chain.is_ws() && heads.is_none() {
@@ -72,26 +77,29 @@ impl Intake {
         self.metrics().chain_head.set(gauge_i64(head));
         self.check_reorg(head).await?;
         let safe = head.saturating_sub(self.params.confirmations);
-        let mut from = match self.db.cursor()? {
-            Some(c) => c + 1,
-            None => self.params.start_block,
-        };
-        while from <= safe {
-            let to = safe.min(from.saturating_add(self.params.max_block_range - 1));
-            if !self.scan_range(from, to).await? {
-                // The range changed under us (reorg in flight): retry on the next tick.
+        let mut after = self.db.cursor().await?;
+        loop {
+            let from = after.map_or(self.params.start_block, |c| c + 1);
+            if from > safe {
                 return Ok(());
             }
-            from = to + 1;
+            let to = safe.min(from.saturating_add(self.params.max_block_range - 1));
+            if !self.scan_range(after, from, to).await? {
+                // The range changed under us (reorg in flight), or another instance recorded it first:
+                // retry on the next tick.
+                return Ok(());
+            }
+            after = Some(to);
         }
-        Ok(())
     }
 
-    /// Scans `[from, to]`; returns `false` if the logs and the block hashes disagree (reorg in flight).
-    async fn scan_range(&self, from: u64, to: u64) -> Result<bool> {
+    /// Scans `[from, to]` (the cursor being `after`); returns `false` if the logs and the block hashes
+    /// disagree (reorg in flight) or another instance moved the cursor meanwhile.
+    async fn scan_range(&self, after: Option<u64>, from: u64, to: u64) -> Result<bool> {
         let logs = self.chain.request_logs(from, to).await?;
         let Some(to_hash) = self.chain.block_hash(to).await? else { return Ok(false) };
         let mut batch = ScanBatch {
+            after,
             to_block: to,
             blocks: vec![(to, to_hash)],
             requests: Vec::with_capacity(logs.len()),
@@ -113,8 +121,12 @@ impl Intake {
             }
             batch.requests.push(req);
         }
-        let outcomes = self.db.apply_scan(&batch)?;
-        for (req, outcome) in batch.requests.iter().zip(&outcomes) {
+        let requests = batch.requests.clone();
+        let Some(outcomes) = self.db.apply_scan(batch).await? else {
+            tracing::debug!(from, to, "range recorded by another instance");
+            return Ok(false);
+        };
+        for (req, outcome) in requests.iter().zip(&outcomes) {
             match outcome {
                 Upsert::New => {
                     self.metrics().requests_seen.inc();
@@ -127,7 +139,7 @@ impl Intake {
             }
         }
         self.metrics().cursor_block.set(gauge_i64(to));
-        if !batch.requests.is_empty() {
+        if !requests.is_empty() {
             self.shared.wake_dispatcher.notify_one();
             self.shared.wake_monitor.notify_one();
         }
@@ -136,7 +148,8 @@ impl Intake {
 
     /// Compares stored hashes with the chain; on a mismatch rewinds to the newest block that still matches.
     async fn check_reorg(&self, head: u64) -> Result<()> {
-        let stored = self.db.recent_blocks(self.params.reorg_window)?;
+        let after = self.db.cursor().await?;
+        let stored = self.db.recent_blocks(self.params.reorg_window).await?;
         let Some(&(top, top_hash)) = stored.first() else { return Ok(()) };
         if top <= head && self.chain.block_hash(top).await? == Some(top_hash) {
             return Ok(());
@@ -159,7 +172,10 @@ impl Intake {
                 lowest.saturating_sub(1)
             }
         };
-        let dropped = self.db.rewind(ancestor)?;
+        let Some(dropped) = self.db.rewind(ancestor, after).await? else {
+            tracing::debug!(ancestor, "reorg handled by another instance");
+            return Ok(());
+        };
         self.metrics().requests_dropped.inc_by(dropped.len() as u64);
         tracing::warn!(
             old_block = top,

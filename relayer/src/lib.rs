@@ -1,6 +1,7 @@
 //! zkoracle relayer: watches an `InferenceOracle` for `InferenceRequested` events, proves each request with
-//! the registered model and fulfils it on-chain — restart-safe (SQLite state machine, persisted signed
-//! transactions), reorg-safe (confirmations + block-hash tracking) and exactly-once.
+//! the registered model and fulfils it on-chain — restart-safe (state machine in embedded SQLite or a
+//! PostgreSQL database shared by a fleet of instances, persisted signed transactions), reorg-safe
+//! (confirmations + block-hash tracking) and exactly-once.
 //!
 //! ```no_run
 //! # async fn f() -> zkoracle_relayer::Result<()> {
@@ -9,10 +10,12 @@
 //! # }
 //! ```
 //!
-//! Pipeline: [`intake`](crate) (confirmed log ranges from a persisted cursor) → SQLite (`seen`) →
-//! dispatcher (validation, bounded queue) → proving workers (blocking threads) → `proved` → submitter
-//! (nonce, fees, sign, persist, broadcast) → `submitted` → monitor (receipts, confirmations, bumps,
-//! reconciliation) → `confirmed` / `failed(reason)`; `skipped(reason)` and `dropped` (reorg) on the side.
+//! Pipeline: [`intake`](crate) (confirmed log ranges from a persisted cursor) → database (`seen`) →
+//! dispatcher (claim with a lease, validation, bounded queue) → proving workers (blocking threads) →
+//! `proved` → submitter (nonce, fees, sign, persist, broadcast) → `submitted` → monitor (receipts,
+//! confirmations, bumps, reconciliation) → `confirmed` / `failed(reason)`; `skipped(reason)` and `dropped`
+//! (reorg) on the side. The lease keeper renews this instance's leases and re-queues the requests of
+//! instances that died.
 
 mod chain;
 mod config;
@@ -20,6 +23,7 @@ mod db;
 mod error;
 mod http;
 mod intake;
+mod keeper;
 mod metrics;
 mod modelcheck;
 mod pipeline;
@@ -30,10 +34,13 @@ mod txmgr;
 
 pub use chain::{decode_revert, IInferenceOracle, OnChainStatus};
 pub use config::{
-    parse_u256, Config, GasConfig, HttpConfig, ModelConfig, ProfitConfig, ProveApiConfig, SignerConfig,
-    DEFAULT_MAX_FEE_PER_GAS_WEI, MIN_FEE_BUMP_BPS, MIN_TOKEN_LEN,
+    parse_u256, Config, FleetConfig, GasConfig, HttpConfig, ModelConfig, ProfitConfig, ProveApiConfig,
+    SignerConfig, DEFAULT_MAX_FEE_PER_GAS_WEI, MIN_FEE_BUMP_BPS, MIN_TOKEN_LEN,
 };
-pub use db::{Db, RequestRow, State};
+pub use db::{
+    is_postgres_url, Attempt, Db, FleetStats, InstanceStats, Mined, NewRequest, OpenSubmission, RequestRow,
+    ScanBatch, State, Store, Upsert,
+};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use prover::{
@@ -61,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) health: Health,
     pub(crate) poll_interval: Duration,
+    /// The lease of a claim, in milliseconds (also the fleet's liveness window).
+    pub(crate) lease_ms: u64,
     pub(crate) wake_dispatcher: Notify,
     pub(crate) wake_submitter: Notify,
     pub(crate) wake_monitor: Notify,
@@ -226,13 +235,14 @@ pub async fn run_with_models(
     config.validate()?;
     let key = load_signer(&config.signer)?;
     let address: Address = key.address();
-    let db = Db::open(&config.db_path)?;
-    db.check_identity(config.chain_id, config.oracle)?;
+    let db = Store::open(&config).await?;
+    db.check_identity(config.chain_id, config.oracle).await?;
     let metrics = Arc::new(Metrics::new());
     let shared = Arc::new(Shared {
         metrics: metrics.clone(),
         health: Health::default(),
         poll_interval: config.poll_interval(),
+        lease_ms: config.fleet.lease_ms(),
         wake_dispatcher: Notify::new(),
         wake_submitter: Notify::new(),
         wake_monitor: Notify::new(),
@@ -243,13 +253,16 @@ pub async fn run_with_models(
         () = &mut shutdown => return Ok(()),
     };
     check_models(&chain, &models, &config).await?;
-    let requeued = db.reset_in_flight()?;
+    db.adopt_legacy(address).await?;
+    db.renew(address, config.fleet.lease_ms()).await?;
+    let requeued = db.reset_in_flight(address).await?;
     let served: Vec<_> = models.ids().collect();
-    let unskipped = db.requeue_unknown_models(&served)?;
+    let unskipped = db.requeue_unknown_models(served).await?;
     if !unskipped.is_empty() {
         tracing::warn!(requests = ?unskipped, "requests skipped earlier for an unknown model are served now; queued again");
     }
-    tracing::info!(%address, oracle = %config.oracle, chain_id = config.chain_id, requeued, models = ?models, "relayer starting");
+    let state = if config.database.is_some() { "postgres" } else { "sqlite" };
+    tracing::info!(%address, oracle = %config.oracle, chain_id = config.chain_id, requeued, state, models = ?models, "relayer starting");
 
     let pool = ProverPool::new(models.clone(), config.workers, metrics.clone(), address);
     let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
@@ -283,6 +296,8 @@ pub async fn run_with_models(
         pipeline::Dispatcher {
             chain: chain.clone(),
             db: db.clone(),
+            me: address,
+            lease_ms: config.fleet.lease_ms(),
             pool: pool.clone(),
             queue: queue_tx,
             deadline_margin_secs: config.deadline_margin_secs,
@@ -295,12 +310,23 @@ pub async fn run_with_models(
     for _ in 0..config.workers {
         let worker = pipeline::Worker {
             db: db.clone(),
+            me: address,
             pool: pool.clone(),
             queue: queue_rx.clone(),
             shared: shared.clone(),
         };
         tasks.spawn(worker.run());
     }
+    tasks.spawn(
+        keeper::Keeper {
+            chain: chain.clone(),
+            db: db.clone(),
+            me: address,
+            fleet: config.fleet.clone(),
+            shared: shared.clone(),
+        }
+        .run(),
+    );
     tasks.spawn(
         txmgr::Submitter::new(
             chain.clone(),

@@ -19,6 +19,20 @@ pub struct SkipLabels {
     pub reason: &'static str,
 }
 
+/// The label of the fleet's per-state gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// The request state.
+    pub state: &'static str,
+}
+
+/// The label of the fleet's per-instance gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceLabels {
+    /// The instance's signer address.
+    pub signer: String,
+}
+
 /// Every metric the relayer exports, with the `zkoracle_relayer_` prefix.
 #[derive(Debug)]
 pub struct Metrics {
@@ -48,6 +62,22 @@ pub struct Metrics {
     pub chain_head: Gauge,
     /// Last fully processed block.
     pub cursor_block: Gauge,
+    /// Proofs this instance completed and stored (`rate()` is its proofs per second).
+    pub proofs: Counter,
+    /// Seconds from a request first seen to its fulfilment confirmed, for requests this instance fulfilled.
+    pub fulfil_latency_seconds: Histogram,
+    /// Fulfilments this instance sent that reverted because someone else fulfilled the request first.
+    pub lost_races: Counter,
+    /// Leases this instance holds (requests it is proving, has proved or has submitted).
+    pub leases_held: Gauge,
+    /// Requests this instance handed back to the queue after their holder's lease expired (or took over).
+    pub requests_reclaimed: Counter,
+    /// Fleet-wide: requests per state in the shared database (the same on every instance).
+    pub fleet_requests: Family<StateLabels, Gauge>,
+    /// Fleet-wide: unexpired leases per instance.
+    pub fleet_leases: Family<InstanceLabels, Gauge>,
+    /// Fleet-wide: instances that renewed their leases within the last lease period.
+    pub fleet_instances_alive: Gauge,
 }
 
 impl Default for Metrics {
@@ -73,6 +103,14 @@ impl Metrics {
             wallet_balance_eth: Gauge::default(),
             chain_head: Gauge::default(),
             cursor_block: Gauge::default(),
+            proofs: Counter::default(),
+            fulfil_latency_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            lost_races: Counter::default(),
+            leases_held: Gauge::default(),
+            requests_reclaimed: Counter::default(),
+            fleet_requests: Family::default(),
+            fleet_leases: Family::default(),
+            fleet_instances_alive: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("requests_seen", "Requests first seen in confirmed logs", m.requests_seen.clone());
@@ -99,7 +137,51 @@ impl Metrics {
         );
         registry.register("chain_head", "Latest chain head", m.chain_head.clone());
         registry.register("cursor_block", "Last fully processed block", m.cursor_block.clone());
+        registry.register("proofs", "Proofs completed by this instance", m.proofs.clone());
+        registry.register(
+            "fulfil_latency_seconds",
+            "Seconds from request seen to fulfilment confirmed",
+            m.fulfil_latency_seconds.clone(),
+        );
+        registry.register(
+            "lost_races",
+            "Fulfilments that reverted because another relayer fulfilled first",
+            m.lost_races.clone(),
+        );
+        registry.register("leases_held", "Requests this instance holds a lease on", m.leases_held.clone());
+        registry.register(
+            "requests_reclaimed",
+            "Requests re-queued after their holder's lease expired",
+            m.requests_reclaimed.clone(),
+        );
+        registry.register(
+            "fleet_requests",
+            "Requests per state in the shared state",
+            m.fleet_requests.clone(),
+        );
+        registry.register("fleet_leases", "Unexpired leases per instance", m.fleet_leases.clone());
+        registry.register(
+            "fleet_instances_alive",
+            "Instances that renewed their leases recently",
+            m.fleet_instances_alive.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    /// Sets the fleet-wide gauges from the shared state.
+    pub fn set_fleet(&self, stats: &crate::db::FleetStats) {
+        for state in crate::State::ALL {
+            let n = stats.states.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+            self.fleet_requests.get_or_create(&StateLabels { state: state.as_str() }).set(gauge_i64(n));
+        }
+        self.fleet_leases.clear();
+        for i in &stats.instances {
+            self.fleet_leases
+                .get_or_create(&InstanceLabels { signer: i.address.clone() })
+                .set(gauge_i64(i.leases));
+        }
+        let alive = stats.instances.iter().filter(|i| i.alive).count() as u64;
+        self.fleet_instances_alive.set(gauge_i64(alive));
     }
 
     /// Counts one skipped request under its reason code.

@@ -1,20 +1,20 @@
 //! Dispatcher and proving workers.
 //!
-//! The database is the durable backlog; the dispatcher validates `seen` requests and moves them, in id
-//! order, into a bounded in-memory queue (blocking when it is full: back-pressure), and `workers` tasks
-//! prove them through the [`ProverPool`] on blocking threads.
+//! The database is the durable backlog, shared by every instance of a fleet. The dispatcher claims `seen`
+//! requests in id order — as many as the bounded in-memory queue has room for (back-pressure), each with a
+//! lease the [`crate::keeper`] renews — validates them, and `workers` tasks prove them through the
+//! [`ProverPool`] on blocking threads, for this instance's signing address.
 
 use crate::{
     chain::{Chain, OnChainStatus},
     config::ProfitConfig,
-    db::{Db, RequestRow, State},
+    db::{RequestRow, State, Store},
     error::Result,
-    metrics::gauge_i64,
     policy::{check_fee, FeeCheck, Skip},
     prover::{check_input, ProverPool},
     Shared,
 };
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use std::{collections::BTreeMap, sync::Arc};
 use tokio::sync::{mpsc, Mutex};
 
@@ -36,7 +36,11 @@ enum Verdict {
 
 pub(crate) struct Dispatcher {
     pub(crate) chain: Chain,
-    pub(crate) db: Db,
+    pub(crate) db: Store,
+    /// This instance: the owner of its claims.
+    pub(crate) me: Address,
+    /// Lease of a claim, in milliseconds.
+    pub(crate) lease_ms: u64,
     pub(crate) pool: ProverPool,
     pub(crate) queue: mpsc::Sender<Job>,
     pub(crate) deadline_margin_secs: u64,
@@ -56,8 +60,12 @@ struct Now {
 impl Dispatcher {
     pub(crate) async fn run(self) -> Result<()> {
         loop {
-            let batch = self.db.requests_in(State::Seen, self.queue.max_capacity().max(16))?;
-            self.shared.metrics.backlog.set(gauge_i64(batch.len() as u64));
+            let room = self.queue.capacity();
+            if room == 0 {
+                self.shared.sleep_or(&self.shared.wake_dispatcher).await;
+                continue;
+            }
+            let batch = self.db.claim(self.me, self.lease_ms, room.min(16)).await?;
             if batch.is_empty() {
                 self.shared.sleep_or(&self.shared.wake_dispatcher).await;
                 continue;
@@ -66,31 +74,41 @@ impl Dispatcher {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatcher: cannot read the latest block or gas price; retrying");
+                    for row in &batch {
+                        self.db
+                            .transition(row.req.request_id, vec![State::Proving], State::Seen, None)
+                            .await?;
+                    }
                     self.shared.sleep_or(&self.shared.wake_dispatcher).await;
                     continue;
                 }
             };
             let mut stalled = false;
             for row in batch {
+                let id = row.req.request_id;
                 match self.verdict(&row, now).await {
                     Verdict::Skip(skip) => {
-                        if self.db.skip(row.req.request_id, &[State::Seen], &skip)? {
+                        if self.db.skip(id, vec![State::Proving], skip.to_string(), skip.code()).await? {
                             self.shared.metrics.skipped(skip.code());
-                            tracing::warn!(request_id = %row.req.request_id, reason = %skip, "request skipped");
+                            tracing::warn!(request_id = %id, reason = %skip, "request skipped");
                         }
                     }
                     Verdict::Prove(input) => {
-                        if !self.db.start_proving(row.req.request_id)? {
+                        if !self.db.start_proving(id, self.me).await? {
                             continue;
                         }
-                        let job = Job { request_id: row.req.request_id, model_id: row.req.model_id, input };
+                        let job = Job { request_id: id, model_id: row.req.model_id, input };
                         self.shared.metrics.queue_depth.inc();
-                        // Blocks while the queue is full: the backlog stays in SQLite meanwhile.
+                        // There is room: only this task sends, and it claimed no more than the free slots.
                         if self.queue.send(job).await.is_err() {
                             return Ok(());
                         }
                     }
-                    Verdict::Later => stalled = true,
+                    Verdict::Later => {
+                        // Give it back for any instance to retry.
+                        self.db.transition(id, vec![State::Proving], State::Seen, None).await?;
+                        stalled = true;
+                    }
                 }
             }
             if stalled {
@@ -141,7 +159,8 @@ impl Dispatcher {
 }
 
 pub(crate) struct Worker {
-    pub(crate) db: Db,
+    pub(crate) db: Store,
+    pub(crate) me: Address,
     pub(crate) pool: ProverPool,
     pub(crate) queue: Arc<Mutex<mpsc::Receiver<Job>>>,
     pub(crate) shared: Arc<Shared>,
@@ -153,6 +172,7 @@ impl Worker {
             let job = { self.queue.lock().await.recv().await };
             let Some(job) = job else { return Ok(()) };
             self.shared.metrics.queue_depth.dec();
+            self.shared.wake_dispatcher.notify_one();
             let id = job.request_id;
             tracing::debug!(request_id = %id, model_id = %job.model_id, "proving");
             match self.pool.prove(job.model_id, job.input).await {
@@ -163,24 +183,26 @@ impl Worker {
                             "prover returned {} outputs, model has {expected:?}",
                             proof.outputs_quantized.len()
                         );
-                        self.fail(id, &reason)?;
+                        self.fail(id, &reason).await?;
                         continue;
                     }
                     let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-                    if self.db.save_proof(id, &proof.outputs_quantized, &proof.proof, ms)? {
+                    let (output, bytes) = (proof.outputs_quantized.clone(), proof.proof.clone());
+                    if self.db.save_proof(id, self.me, output, bytes, ms).await? {
+                        self.shared.metrics.proofs.inc();
                         tracing::info!(request_id = %id, ms, output = ?proof.outputs_quantized, "proved");
                         self.shared.wake_submitter.notify_one();
                     } else {
-                        tracing::info!(request_id = %id, "request left `proving` meanwhile (reorg); proof discarded");
+                        tracing::info!(request_id = %id, "request left `proving` meanwhile (reorg or expired lease); proof discarded");
                     }
                 }
-                Err(e) => self.fail(id, &e.to_string())?,
+                Err(e) => self.fail(id, &e.to_string()).await?,
             }
         }
     }
 
-    fn fail(&self, id: U256, reason: &str) -> Result<()> {
-        if self.db.transition(id, &[State::Proving], State::Failed, Some(reason))? {
+    async fn fail(&self, id: U256, reason: &str) -> Result<()> {
+        if self.db.transition(id, vec![State::Proving], State::Failed, Some(reason.to_string())).await? {
             self.shared.metrics.requests_failed.inc();
             tracing::error!(request_id = %id, %reason, "proving failed");
         }

@@ -54,6 +54,9 @@ pub(crate) const UNKNOWN_MODEL: &str = "unknown_model";
 /// The skip code of a request whose fulfilment was replaced by a self-transfer because it could only revert.
 pub(crate) const CANCELLED: &str = "cancelled";
 
+/// Skip code of a request whose fulfilment reverted because another relayer fulfilled it first.
+pub(crate) const LOST_RACE: &str = "lost_race";
+
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -166,7 +166,7 @@ async fn only_the_next_nonce_is_bumped_and_never_above_the_cap() {
     let daemon = Daemon::start(cfg, models);
 
     let subs = common::wait_for("the next nonce bumped up to the cap", 2 * MINUTE, || async {
-        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions().ok()?;
+        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions(chain.relayer_address).ok()?;
         let first = subs.iter().find(|s| s.nonce == 0)?;
         (subs.len() == 3 && first.attempts.iter().any(|a| a.max_fee_per_gas == cap)).then_some(subs)
     })
@@ -199,7 +199,7 @@ async fn a_fulfilment_that_can_only_revert_is_cancelled() {
 
     let daemon = Daemon::start(cfg.clone(), models.clone());
     let hash = common::wait_for("the fulfilment broadcast", MINUTE, || async {
-        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions().ok()?;
+        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions(chain.relayer_address).ok()?;
         let a = subs.first()?.attempts.first()?.clone();
         a.broadcast_at.map(|_| a.hash)
     })

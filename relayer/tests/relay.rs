@@ -313,7 +313,7 @@ async fn stuck_fulfilment_is_replaced_with_bumped_fees_same_nonce() {
     cfg.gas.bump_after_secs = 2;
     let daemon = Daemon::start(cfg, models);
     let sub = common::wait_for("a fee-bumped replacement", MINUTE, || async {
-        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions().ok()?;
+        let subs = zkoracle_relayer::Db::open(&db).ok()?.open_submissions(chain.relayer_address).ok()?;
         subs.into_iter().next().filter(|s| s.attempts.len() >= 2)
     })
     .await;

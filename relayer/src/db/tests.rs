@@ -21,8 +21,22 @@ fn req(id: u64, block: u64, input: &[i64]) -> NewRequest {
     }
 }
 
-fn scan(to: u64, requests: Vec<NewRequest>) -> ScanBatch {
-    ScanBatch { to_block: to, blocks: vec![(to, B256::repeat_byte(to as u8))], requests, prune_below: 0 }
+fn scan(db: &Db, to: u64, requests: Vec<NewRequest>) -> ScanBatch {
+    let after = db.cursor().unwrap();
+    ScanBatch {
+        after,
+        to_block: to,
+        blocks: vec![(to, B256::repeat_byte(to as u8))],
+        requests,
+        prune_below: 0,
+    }
+}
+
+const ME: Address = Address::repeat_byte(0x11);
+
+fn claim_one(db: &Db, id: U256) {
+    let claimed = db.claim(ME, 60_000, 16).unwrap();
+    assert!(claimed.iter().any(|r| r.req.request_id == id), "claimed {id}");
 }
 
 #[test]
@@ -86,24 +100,27 @@ fn scan_rewind_and_restore() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("r.sqlite")).unwrap();
     let r = req(5, 10, &[1, -2]);
-    assert_eq!(db.apply_scan(&scan(12, vec![r.clone()])).unwrap(), vec![Upsert::New]);
+    assert_eq!(db.apply_scan(scan(&db, 12, vec![r.clone()])).unwrap(), Some(vec![Upsert::New]));
     assert_eq!(db.cursor().unwrap(), Some(12));
-    assert_eq!(db.apply_scan(&scan(12, vec![r.clone()])).unwrap(), vec![Upsert::Known]);
+    let stale = ScanBatch { after: Some(3), ..scan(&db, 14, vec![]) };
+    assert_eq!(db.apply_scan(stale).unwrap(), None, "another instance moved the cursor");
+    assert_eq!(db.apply_scan(scan(&db, 12, vec![r.clone()])).unwrap(), Some(vec![Upsert::Known]));
     let row = db.request(U256::from(5)).unwrap().unwrap();
     assert_eq!(row.state, State::Seen);
     assert_eq!(row.req, r);
 
-    assert!(db.start_proving(r.request_id).unwrap());
-    assert_eq!(db.rewind(9).unwrap(), vec![U256::from(5)]);
+    claim_one(&db, r.request_id);
+    assert_eq!(db.rewind(9, Some(3)).unwrap(), None, "the cursor moved meanwhile");
+    assert_eq!(db.rewind(9, Some(12)).unwrap(), Some(vec![U256::from(5)]));
     assert_eq!(db.cursor().unwrap(), Some(9));
     // A proof finishing after the drop is discarded.
-    assert!(!db.save_proof(r.request_id, &[3], b"p", 5).unwrap());
+    assert!(!db.save_proof(r.request_id, ME, vec![3], b"p".to_vec(), 5).unwrap());
     assert_eq!(db.request(r.request_id).unwrap().unwrap().state, State::Dropped);
 
     let mut again = r.clone();
     again.block_number = 11;
     again.block_hash = B256::repeat_byte(0x77);
-    assert_eq!(db.apply_scan(&scan(12, vec![again])).unwrap(), vec![Upsert::Restored(State::Seen)]);
+    assert_eq!(db.apply_scan(scan(&db, 12, vec![again])).unwrap(), Some(vec![Upsert::Restored(State::Seen)]));
     let row = db.request(r.request_id).unwrap().unwrap();
     assert_eq!((row.state, row.req.block_number), (State::Seen, 11));
 }
@@ -113,9 +130,9 @@ fn submission_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("r.sqlite")).unwrap();
     let r = req(1, 3, &[4]);
-    db.apply_scan(&scan(3, vec![r.clone()])).unwrap();
-    assert!(db.start_proving(r.request_id).unwrap());
-    assert!(db.save_proof(r.request_id, &[9], b"proof", 12).unwrap());
+    db.apply_scan(scan(&db, 3, vec![r.clone()])).unwrap();
+    claim_one(&db, r.request_id);
+    assert!(db.save_proof(r.request_id, ME, vec![9], b"proof".to_vec(), 12).unwrap());
     let a = Attempt {
         hash: B256::repeat_byte(1),
         raw: vec![1, 2],
@@ -126,14 +143,16 @@ fn submission_lifecycle() {
         created_at: 1,
         cancel: false,
     };
-    assert!(db.record_submission(r.request_id, 7, &a).unwrap());
-    assert!(!db.record_submission(r.request_id, 8, &a).unwrap(), "only from proved");
-    assert!(db.has_open_submission(r.request_id).unwrap());
-    assert_eq!(db.max_nonce().unwrap(), Some(7));
-    let open = db.open_submissions().unwrap();
+    assert!(db.record_submission(r.request_id, ME, 7, a.clone()).unwrap());
+    assert!(!db.record_submission(r.request_id, ME, 8, a.clone()).unwrap(), "only from proved");
+    assert!(db.has_open_submission(r.request_id, ME).unwrap());
+    assert_eq!(db.max_nonce(ME).unwrap(), Some(7));
+    assert_eq!(db.max_nonce(Address::ZERO).unwrap(), None, "nonces are per key");
+    let open = db.open_submissions(ME).unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].attempts[0].raw, vec![1, 2]);
     let m = Mined {
+        sender: ME,
         nonce: 7,
         request_id: r.request_id,
         tx_hash: a.hash,
@@ -142,16 +161,16 @@ fn submission_lifecycle() {
         revert_reason: None,
         settle: true,
         finalize: false,
-        cancel_reason: None,
+        skip: None,
     };
-    db.record_mined(&m).unwrap();
+    db.record_mined(m).unwrap();
     assert_eq!(db.request(r.request_id).unwrap().unwrap().state, State::Confirmed);
-    db.unmine(7, r.request_id).unwrap();
+    db.unmine(ME, 7, r.request_id).unwrap();
     assert_eq!(db.request(r.request_id).unwrap().unwrap().state, State::Submitted);
-    db.abandon(7, r.request_id, State::Proved, "nonce used elsewhere").unwrap();
+    db.abandon(ME, 7, r.request_id, State::Proved, "nonce used elsewhere".into()).unwrap();
     let row = db.request(r.request_id).unwrap().unwrap();
     assert_eq!((row.state, row.reason), (State::Proved, None));
-    assert!(!db.has_open_submission(r.request_id).unwrap());
+    assert!(!db.has_open_submission(r.request_id, ME).unwrap());
 }
 
 /// Issue #14: a request skipped because its model was not served goes back to `seen` once a config serves
@@ -161,25 +180,21 @@ fn unknown_model_skips_are_requeued_when_the_model_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("r.sqlite")).unwrap();
     let old = req(1, 3, &[4]);
-    db.apply_scan(&scan(3, vec![old.clone()])).unwrap();
-    assert!(db
-        .skip(old.request_id, &[State::Seen], &crate::policy::Skip::UnknownModel(old.model_id))
-        .unwrap());
+    db.apply_scan(scan(&db, 3, vec![old.clone()])).unwrap();
+    let skip = |id, s: crate::policy::Skip| db.skip(id, vec![State::Seen], s.to_string(), s.code()).unwrap();
+    assert!(skip(old.request_id, crate::policy::Skip::UnknownModel(old.model_id)));
     let mut new = req(2, 4, &[5]);
     new.model_id = U256::from(9);
     let mut expired = req(3, 4, &[5]);
     expired.model_id = U256::from(9);
-    db.apply_scan(&scan(4, vec![new.clone(), expired.clone()])).unwrap();
-    assert!(db
-        .skip(new.request_id, &[State::Seen], &crate::policy::Skip::UnknownModel(new.model_id))
-        .unwrap());
-    let gone = crate::policy::Skip::BadInput("too long".into());
-    assert!(db.skip(expired.request_id, &[State::Seen], &gone).unwrap());
+    db.apply_scan(scan(&db, 4, vec![new.clone(), expired.clone()])).unwrap();
+    assert!(skip(new.request_id, crate::policy::Skip::UnknownModel(new.model_id)));
+    assert!(skip(expired.request_id, crate::policy::Skip::BadInput("too long".into())));
     assert_eq!(db.skip_code(new.request_id).unwrap().as_deref(), Some("unknown_model"));
 
-    assert!(db.requeue_unknown_models(&[U256::from(5)]).unwrap().is_empty());
+    assert!(db.requeue_unknown_models(vec![U256::from(5)]).unwrap().is_empty());
     assert_eq!(
-        db.requeue_unknown_models(&[U256::from(1), U256::from(9)]).unwrap(),
+        db.requeue_unknown_models(vec![U256::from(1), U256::from(9)]).unwrap(),
         vec![old.request_id, new.request_id]
     );
     for id in [old.request_id, new.request_id] {
@@ -218,5 +233,5 @@ fn migration_two_codes_old_unknown_model_skips() {
     }
     let db = Db::open(&path).unwrap();
     assert_eq!(db.skip_code(U256::from(1)).unwrap().as_deref(), Some("unknown_model"));
-    assert_eq!(db.requeue_unknown_models(&[U256::from(2)]).unwrap(), vec![U256::from(1)]);
+    assert_eq!(db.requeue_unknown_models(vec![U256::from(2)]).unwrap(), vec![U256::from(1)]);
 }

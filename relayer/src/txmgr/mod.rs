@@ -17,7 +17,7 @@ pub(crate) use submit::Submitter;
 
 use crate::{
     chain::{is_already_known, is_transport, Chain},
-    db::{now_secs, Attempt, Db},
+    db::{now_secs, Attempt, Store},
     error::{Error, Result},
     GasConfig, Shared,
 };
@@ -124,15 +124,15 @@ fn replacement_fees(gas: &GasConfig, current: Fees, last: &Attempt) -> Option<Fe
 
 /// Broadcasts an attempt; returns the error only if the node gave a definite answer that is not
 /// "already known" (transport trouble is logged: the monitor re-broadcasts).
-async fn broadcast(chain: &Chain, db: &Db, shared: &Shared, a: &Attempt) -> Result<(), Error> {
+async fn broadcast(chain: &Chain, db: &Store, shared: &Shared, a: &Attempt) -> Result<(), Error> {
     match chain.send_raw(&a.raw).await {
         Ok(_) => {
-            db.mark_broadcast(a.hash)?;
+            db.mark_broadcast(a.hash).await?;
             shared.metrics.txs_sent.inc();
             Ok(())
         }
         Err(e) if is_already_known(&e) => {
-            db.mark_broadcast(a.hash)?;
+            db.mark_broadcast(a.hash).await?;
             Ok(())
         }
         Err(e) if is_transport(&e) => {

@@ -4,9 +4,9 @@
 use super::{broadcast, policy_fees, replacement_fees, Call, TxSigner};
 use crate::{
     chain::{is_nonce_too_low, Chain, OnChainStatus},
-    db::{now_secs, Attempt, Db, Mined, OpenSubmission, State},
+    db::{now_secs, Attempt, Mined, OpenSubmission, State, Store},
     error::{Error, Result},
-    policy::CANCELLED,
+    policy::{CANCELLED, LOST_RACE},
     GasConfig, Shared,
 };
 use alloy::{
@@ -20,9 +20,12 @@ use std::sync::Arc;
 const CANCELLED_REASON: &str =
     "fulfilment cancelled: replaced by a self-transfer at its nonce because it could only revert";
 
+/// Stored on a request whose fulfilment reverted because someone else fulfilled it first.
+const LOST_RACE_REASON: &str = "fulfilled by another relayer first; our fulfilment reverted (lost race)";
+
 pub(crate) struct Monitor {
     pub(crate) chain: Chain,
-    pub(crate) db: Db,
+    pub(crate) db: Store,
     pub(crate) signer: TxSigner,
     pub(crate) gas: GasConfig,
     pub(crate) confirmations: u64,
@@ -48,7 +51,7 @@ impl Monitor {
         loop {
             match self.tick().await {
                 Ok(()) => streak.ok("tx monitor"),
-                Err(e @ Error::Db(_)) => return Err(e),
+                Err(e) if e.is_db() => return Err(e),
                 Err(e) => streak.fail("tx monitor", &e),
             }
             self.shared.sleep_or(&self.shared.wake_monitor).await;
@@ -62,7 +65,7 @@ impl Monitor {
             }
             Err(e) => tracing::debug!(error = %e, "balance unavailable"),
         }
-        let open = self.db.open_submissions()?;
+        let open = self.db.open_submissions(self.signer.address).await?;
         if open.is_empty() {
             return Ok(());
         }
@@ -102,7 +105,8 @@ impl Monitor {
         let Some(block) = r.block_number else { return Ok(()) };
         let settle = head.saturating_sub(block) >= self.confirmations;
         let finalize = head > block.saturating_add(self.reorg_window);
-        let req_state = self.db.request(sub.request_id)?.map(|r| r.state);
+        let row = self.db.request(sub.request_id).await?;
+        let req_state = row.as_ref().map(|r| r.state);
         let settling = settle && req_state == Some(State::Submitted);
         let moved = sub.mined_block != Some(block);
         if !(moved || settling || finalize) {
@@ -114,23 +118,43 @@ impl Monitor {
         } else {
             Some(self.revert_reason(a, block).await)
         };
-        self.db.record_mined(&Mined {
-            nonce: sub.nonce,
-            request_id: sub.request_id,
-            tx_hash: a.hash,
-            block,
-            success,
-            revert_reason: reason.as_deref(),
-            settle,
-            finalize,
-            cancel_reason: a.cancel.then_some(CANCELLED_REASON),
-        })?;
+        // A fulfilment that reverted because the request was fulfilled by someone else first: a lost race.
+        let lost = settling && !success && !a.cancel && self.fulfilled_by_another(sub).await?;
+        let skip = if a.cancel {
+            Some((CANCELLED_REASON.to_string(), CANCELLED))
+        } else if lost {
+            Some((LOST_RACE_REASON.to_string(), LOST_RACE))
+        } else {
+            None
+        };
+        self.db
+            .record_mined(Mined {
+                sender: self.signer.address,
+                nonce: sub.nonce,
+                request_id: sub.request_id,
+                tx_hash: a.hash,
+                block,
+                success,
+                revert_reason: reason.clone(),
+                settle,
+                finalize,
+                skip,
+            })
+            .await?;
         if settling {
-            if a.cancel {
+            if lost {
+                self.shared.metrics.lost_races.inc();
+                self.shared.metrics.skipped(LOST_RACE);
+                tracing::warn!(request_id = %sub.request_id, tx = %a.hash, block, "lost the race: fulfilled by someone else first; our transaction reverted");
+            } else if a.cancel {
                 self.shared.metrics.skipped(CANCELLED);
                 tracing::warn!(request_id = %sub.request_id, tx = %a.hash, block, "cancellation confirmed");
             } else if success {
                 self.shared.metrics.requests_fulfilled.inc();
+                if let Some(r) = &row {
+                    let latency = now_secs().saturating_sub(r.created_at);
+                    self.shared.metrics.fulfil_latency_seconds.observe(latency as f64);
+                }
                 tracing::info!(request_id = %sub.request_id, tx = %a.hash, block, gas_used = r.gas_used, "fulfilment confirmed");
             } else {
                 self.shared.metrics.requests_failed.inc();
@@ -140,6 +164,11 @@ impl Monitor {
             tracing::debug!(request_id = %sub.request_id, tx = %a.hash, block, "mined; awaiting confirmations");
         }
         Ok(())
+    }
+
+    /// Whether the request is fulfilled on-chain by a transaction other than one of ours.
+    async fn fulfilled_by_another(&self, sub: &OpenSubmission) -> Result<bool> {
+        Ok(self.chain.request_status(sub.request_id).await? == OnChainStatus::Fulfilled)
     }
 
     /// Replays a reverted fulfilment with `eth_call` to recover its custom error.
@@ -165,7 +194,7 @@ impl Monitor {
     async fn on_pending(&self, sub: &OpenSubmission, t: Tick) -> Result<()> {
         if sub.mined {
             tracing::warn!(request_id = %sub.request_id, nonce = sub.nonce, "receipt vanished (reorg); re-broadcasting");
-            self.db.unmine(sub.nonce, sub.request_id)?;
+            self.db.unmine(self.signer.address, sub.nonce, sub.request_id).await?;
         }
         if t.safe_nonce > sub.nonce {
             return self.on_nonce_taken(sub).await;
@@ -188,7 +217,7 @@ impl Monitor {
         }
         if bump_due {
             if let Some(next) = self.replacement(last).await? {
-                self.db.record_attempt(sub.nonce, &next)?;
+                self.db.record_attempt(self.signer.address, sub.nonce, next.clone()).await?;
                 tracing::warn!(
                     request_id = %sub.request_id,
                     nonce = sub.nonce,
@@ -215,7 +244,7 @@ impl Monitor {
             OnChainStatus::Pending => {}
             other => return Ok(Some(format!("request is no longer pending on-chain ({other:?})"))),
         }
-        let deadline = self.db.request(sub.request_id)?.map(|r| r.req.deadline);
+        let deadline = self.db.request(sub.request_id).await?.map(|r| r.req.deadline);
         Ok(deadline
             .filter(|d| t.timestamp >= *d)
             .map(|d| format!("request expired (deadline {d}, latest block time {})", t.timestamp)))
@@ -230,7 +259,7 @@ impl Monitor {
             return self.send(sub, last).await;
         };
         let attempt = self.signer.sign(Call::Cancel, sub.nonce, fees).await?;
-        self.db.record_attempt(sub.nonce, &attempt)?;
+        self.db.record_attempt(self.signer.address, sub.nonce, attempt.clone()).await?;
         tracing::warn!(request_id = %sub.request_id, nonce = sub.nonce, tx = %attempt.hash, why, "fulfilment can only revert; cancelling");
         self.send(sub, &attempt).await
     }
@@ -240,7 +269,7 @@ impl Monitor {
             Ok(()) => Ok(()),
             // Mined meanwhile (or taken): the next tick finds the receipt or the consumed nonce.
             Err(e) if is_nonce_too_low(&e) => Ok(()),
-            Err(e @ Error::Db(_)) => Err(e),
+            Err(e) if e.is_db() => Err(e),
             Err(e) => {
                 tracing::warn!(request_id = %sub.request_id, nonce = sub.nonce, error = %e, "re-broadcast rejected");
                 Ok(())
@@ -256,7 +285,7 @@ impl Monitor {
             _ => (State::Skipped, "request no longer pending on-chain"),
         };
         tracing::warn!(request_id = %sub.request_id, nonce = sub.nonce, reason, "nonce consumed elsewhere");
-        self.db.abandon(sub.nonce, sub.request_id, then, reason)?;
+        self.db.abandon(self.signer.address, sub.nonce, sub.request_id, then, reason.to_string()).await?;
         if then == State::Proved {
             self.shared.wake_submitter.notify_one();
         } else {

@@ -4,7 +4,7 @@ use super::{broadcast, policy_fees, Call, TxSigner};
 use crate::{
     chain::{fulfill_calldata, is_nonce_too_low, is_transport, revert_reason, Chain, OnChainStatus},
     config::ProfitConfig,
-    db::{Db, RequestRow, State},
+    db::{RequestRow, State, Store},
     error::{Error, Result},
     policy::{check_fee, FeeCheck, Skip},
     GasConfig, Shared,
@@ -31,7 +31,7 @@ struct Backoff {
 
 pub(crate) struct Submitter {
     pub(crate) chain: Chain,
-    pub(crate) db: Db,
+    pub(crate) db: Store,
     pub(crate) signer: TxSigner,
     pub(crate) gas: GasConfig,
     pub(crate) profit: ProfitConfig,
@@ -53,7 +53,7 @@ enum Pass {
 impl Submitter {
     pub(crate) fn new(
         chain: Chain,
-        db: Db,
+        db: Store,
         signer: TxSigner,
         (gas, profit): (GasConfig, ProfitConfig),
         shared: Arc<Shared>,
@@ -63,7 +63,7 @@ impl Submitter {
 
     pub(crate) async fn run(mut self) -> Result<()> {
         loop {
-            let rows = self.db.requests_in(State::Proved, 64)?;
+            let rows = self.db.owned_in(State::Proved, self.signer.address, 64).await?;
             self.backoff.retain(|id, _| rows.iter().any(|r| r.req.request_id == *id));
             if rows.is_empty() {
                 self.shared.sleep_or(&self.shared.wake_submitter).await;
@@ -96,7 +96,7 @@ impl Submitter {
                     self.backoff.remove(&id);
                     progressed = true;
                 }
-                Err(e @ Error::Db(_)) => return Err(e),
+                Err(e) if e.is_db() => return Err(e),
                 Err(e) if is_transport(&e) => {
                     tracing::warn!(request_id = %id, error = %e, "submission failed (node unreachable); will retry");
                     return Ok(Pass::NodeDown);
@@ -120,14 +120,14 @@ impl Submitter {
     async fn sync_nonce(&mut self) -> Result<u64> {
         let pending =
             self.chain.nonce(self.signer.address, BlockId::Number(BlockNumberOrTag::Pending)).await?;
-        let persisted = self.db.max_nonce()?.map_or(0, |n| n + 1);
+        let persisted = self.db.max_nonce(self.signer.address).await?.map_or(0, |n| n + 1);
         let next = self.next_nonce.unwrap_or(0).max(pending).max(persisted);
         self.next_nonce = Some(next);
         Ok(next)
     }
 
-    fn skip(&self, id: U256, skip: &Skip) -> Result<()> {
-        if self.db.skip(id, &[State::Proved], skip)? {
+    async fn skip(&self, id: U256, skip: &Skip) -> Result<()> {
+        if self.db.skip(id, vec![State::Proved], skip.to_string(), skip.code()).await? {
             self.shared.metrics.skipped(skip.code());
             tracing::warn!(request_id = %id, reason = %skip, "not submitting");
         }
@@ -139,20 +139,31 @@ impl Submitter {
         let (Some(output), Some(proof)) = (&row.output, &row.proof) else {
             return Err(Error::Corrupt(format!("request {id} is proved but has no stored proof")));
         };
-        if self.db.has_open_submission(id)? {
+        if self.db.has_open_submission(id, self.signer.address).await? {
             return Ok(());
         }
+        // Check before sending: fulfilled by anyone (another instance, another operator's relayer) means
+        // done, without a transaction.
         match self.chain.request_status(id).await? {
             OnChainStatus::Pending => {}
-            other => return self.skip(id, &Skip::NotPending(other)),
+            other => return self.skip(id, &Skip::NotPending(other)).await,
         }
         let input = fulfill_calldata(id, output, proof);
         let estimate = match self.chain.estimate_gas(self.signer.call_request(input.clone())).await {
             Ok(g) => g,
             Err(e) => match revert_reason(&e) {
                 Some(reason) => {
+                    // Someone may have fulfilled it since the check above: then it is done, not failed.
+                    match self.chain.request_status(id).await? {
+                        OnChainStatus::Pending => {}
+                        other => return self.skip(id, &Skip::NotPending(other)).await,
+                    }
                     let reason = format!("fulfil would revert: {reason}");
-                    if self.db.transition(id, &[State::Proved], State::Failed, Some(&reason))? {
+                    if self
+                        .db
+                        .transition(id, vec![State::Proved], State::Failed, Some(reason.clone()))
+                        .await?
+                    {
                         self.shared.metrics.requests_failed.inc();
                         tracing::error!(request_id = %id, %reason, "not submitting");
                     }
@@ -170,13 +181,13 @@ impl Submitter {
             gas_price: self.chain.gas_price().await?,
         };
         if let Err(skip) = check_fee(&self.profit, check) {
-            return self.skip(id, &skip);
+            return self.skip(id, &skip).await;
         }
         let gas_limit = estimate.saturating_mul(self.gas.gas_limit_multiplier_pct) / 100;
         let fees = policy_fees(&self.gas, self.chain.fees().await?);
         let nonce = self.sync_nonce().await?;
         let attempt = self.signer.sign(Call::Fulfil { input, gas_limit }, nonce, fees).await?;
-        if !self.db.record_submission(id, nonce, &attempt)? {
+        if !self.db.record_submission(id, self.signer.address, nonce, attempt.clone()).await? {
             return Ok(());
         }
         self.next_nonce = Some(nonce + 1);

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 pub mod fixture;
+pub mod pg;
 pub mod rpc_proxy;
 
 use alloy::{
