@@ -84,7 +84,8 @@ fn real_exports_prove_within_one_percent() {
 
 /// scikit-learn, XGBoost and LightGBM models as skl2onnx and onnxmltools export them (tree ensembles with
 /// every exporter's layout, ZipMap, Scaler, LinearClassifier, ArrayFeatureExtractor), and attention's
-/// products of two computed tensors (PyTorch's MultiheadAttention) and a Gemm with a computed bias.
+/// products of two computed tensors (PyTorch's MultiheadAttention), a Gemm with a computed bias,
+/// ConvTranspose, LogSoftmax, InstanceNormalization and TopK.
 #[test]
 fn ml_and_attention_exports_prove_within_one_percent() {
     let names = [
@@ -99,6 +100,10 @@ fn ml_and_attention_exports_prove_within_one_percent() {
         "sk_mlp",
         "mha_torch",
         "gemm_computed_bias",
+        "conv_transpose",
+        "log_softmax",
+        "instance_norm",
+        "topk",
     ];
     for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));

@@ -59,6 +59,7 @@ impl OpLowering for Elementwise {
             "Reciprocal",
             "ThresholdedRelu",
             "Pow",
+            "Mod",
         ]
     }
 
@@ -75,6 +76,7 @@ impl OpLowering for Elementwise {
             "Exp" => Activation::Exp,
             "Clip" => clip_bounds(node, inputs)?,
             "Pow" => return pow(cx, node, x, inputs),
+            "Mod" => return Ok(vec![modulo(cx, node, x, input(node, inputs, 1)?)?]),
             _ => unary(node)?,
         };
         Ok(vec![match x {
@@ -275,6 +277,52 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
             Value::Dyn(from_vec(node, &shape, out)?)
         }
     })
+}
+
+/// Mod by a constant divisor `b`: `a − b·floor(a / b)` (fmod = 0, the result takes the divisor's sign) or
+/// `a − b·trunc(a / b)` (fmod = 1, the dividend's sign), the floor (ceiling) of the quantized quotient by
+/// table; a quotient within `2^-scale` of an integer can round to either side.
+fn modulo(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Value> {
+    let fmod = super::attr_i(node, "fmod", 0)? != 0;
+    let (Value::Dyn(x), Value::Const(d)) = (a, b) else {
+        return match (a, b) {
+            (Value::Const(x), Value::Const(y)) => {
+                let shape = broadcast_shape(node, x.shape(), y.shape())?;
+                let (x, y) = (bcast(node, x, &shape)?, bcast(node, y, &shape)?);
+                Ok(Value::Const(Zip::from(&x).and(&y).map_collect(|&p, &q| {
+                    if fmod {
+                        p % q
+                    } else {
+                        p - q * (p / q).floor()
+                    }
+                })))
+            }
+            _ => Err(invalid(node, "the divisor must be a constant")),
+        };
+    };
+    let shape = broadcast_shape(node, x.shape(), d.shape())?;
+    let (x, d) = (bcast(node, x, &shape)?, bcast(node, d, &shape)?);
+    if d.iter().any(|&q| q == 0.0) {
+        return Err(invalid(node, "modulo by a constant zero"));
+    }
+    let floor = Activation::Unary { op: UnaryOp::Floor, alpha: 0.0, beta: 0.0 };
+    let ceil = Activation::Unary { op: UnaryOp::Ceil, alpha: 0.0, beta: 0.0 };
+    let mut out = Vec::with_capacity(x.len());
+    for (&v, &q) in x.iter().zip(d.iter()) {
+        let ratio = cx.affine_params(&[(v, 1.0 / q)], 0.0);
+        let whole = if fmod {
+            // trunc(r) = ceil(r) + [r >= 0]·(floor(r) − ceil(r))
+            let (f, c) = (cx.activation(ratio, floor.clone()), cx.activation(ratio, ceil.clone()));
+            let nonneg = cx.activation(ratio, Activation::Step);
+            let diff = cx.affine(&[(f, 1.0), (c, -1.0)], 0.0);
+            let pick = cx.mul(nonneg, diff);
+            cx.affine(&[(c, 1.0), (pick, 1.0)], 0.0)
+        } else {
+            cx.activation(ratio, floor.clone())
+        };
+        out.push(cx.affine_params(&[(v, 1.0), (whole, -q)], 0.0));
+    }
+    Ok(Value::Dyn(from_vec(node, &shape, out)?))
 }
 
 pub(crate) fn from_vec<T>(node: &NodeProto, shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {

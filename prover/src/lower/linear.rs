@@ -12,7 +12,7 @@ pub(crate) struct Linear;
 
 impl OpLowering for Linear {
     fn op_types(&self) -> &'static [&'static str] {
-        &["Gemm", "MatMul", "Conv"]
+        &["Gemm", "MatMul", "Conv", "ConvTranspose"]
     }
 
     fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
@@ -28,9 +28,16 @@ impl OpLowering for Linear {
                         v.as_ref().map(|v| if i < 2 { super::with_unit_axis(v, 2, true) } else { v.clone() })
                     })
                     .collect();
-                super::with_unit_axis(&conv(cx, &super::lift_1d(node), &lifted)?, 2, false)
+                let lifted_node = super::lift_1d(node);
+                let out = if node.op_type == "Conv" {
+                    conv(cx, &lifted_node, &lifted)?
+                } else {
+                    conv_transpose(cx, &lifted_node, &lifted)?
+                };
+                super::with_unit_axis(&out, 2, false)
             }
-            _ => conv(cx, node, inputs)?,
+            "Conv" => conv(cx, node, inputs)?,
+            _ => conv_transpose(cx, node, inputs)?,
         };
         Ok(vec![out])
     }
@@ -276,6 +283,91 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
                         }
                     }
                     out.push(cx.affine_params(&terms, bias[oc]));
+                }
+            }
+        }
+    }
+    Ok(Value::Dyn(
+        ArrayD::from_shape_vec(IxDyn(&[n, m, oh, ow]), out).map_err(|e| invalid(node, e.to_string()))?,
+    ))
+}
+
+/// 2-D transposed convolution with constant weights `[C, M/group, kH, kW]`: every output pixel is one
+/// affine neuron over the input pixels whose stride-spaced footprint covers it (`oy + pad_top = iy·s +
+/// ky·d`); `pads`, `strides`, `dilations`, `group` and `output_padding` as ONNX defines them.
+fn conv_transpose(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Value> {
+    let Value::Dyn(x) = input(node, inputs, 0)? else {
+        return Err(invalid(node, "the convolved tensor must be computed"));
+    };
+    let w = const_input(node, inputs, 1)?;
+    if x.ndim() != 4 || w.ndim() != 4 {
+        return Err(invalid(node, "only 1-D and 2-D transposed convolutions (NCHW) are supported"));
+    }
+    let auto_pad = node.get_attr_opt::<String>("auto_pad").ok().flatten().unwrap_or_default();
+    if (!auto_pad.is_empty() && auto_pad != "NOTSET") || attr_ints(node, "output_shape")?.is_some() {
+        return Err(invalid(node, "auto_pad and output_shape are not supported; export explicit pads"));
+    }
+    let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (wc, mg, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+    let group = attr_i(node, "group", 1)?.max(1) as usize;
+    if wc != c || !c.is_multiple_of(group) {
+        return Err(invalid(
+            node,
+            format!("channels {c} do not match weights {:?} with group {group}", w.shape()),
+        ));
+    }
+    let m = mg * group;
+    let two = |name: &str, d: i64| -> Result<Vec<usize>> {
+        let v = attr_ints(node, name)?.unwrap_or_else(|| vec![d; 2]);
+        if v.len() != 2 || v.iter().any(|&x| x < 0) {
+            return Err(invalid(node, format!("{name} must hold two non-negative values")));
+        }
+        Ok(v.iter().map(|&x| x as usize).collect())
+    };
+    let (s, d, op) = (two("strides", 1)?, two("dilations", 1)?, two("output_padding", 0)?);
+    let pads: Vec<usize> =
+        attr_ints(node, "pads")?.unwrap_or_else(|| vec![0; 4]).iter().map(|&p| p.max(0) as usize).collect();
+    if pads.len() != 4 || s.contains(&0) || d.contains(&0) {
+        return Err(invalid(node, "strides/dilations/pads must describe a 2-D transposed convolution"));
+    }
+    let full = |i: usize, k: usize, a: usize| s[a] * (i - 1) + op[a] + (k - 1) * d[a] + 1;
+    let (fh, fw) = (full(h, kh, 0), full(wd, kw, 1));
+    if fh <= pads[0] + pads[2] || fw <= pads[1] + pads[3] {
+        return Err(invalid(node, "padding removes the whole output"));
+    }
+    let (oh, ow) = (fh - pads[0] - pads[2], fw - pads[1] - pads[3]);
+    let bias = match inputs.get(2).and_then(|b| b.as_ref()) {
+        None => vec![0.0; m],
+        Some(Value::Const(b)) if b.len() == m => b.iter().copied().collect(),
+        Some(_) => return Err(invalid(node, "bias must be a constant of length M")),
+    };
+    // Input rows (columns) feeding output row `o` of axis `a`: (input index, kernel index).
+    let taps = |o: usize, len: usize, k: usize, a: usize| -> Vec<(usize, usize)> {
+        (0..k)
+            .filter_map(|t| {
+                let at = (o + pads[a]).checked_sub(t * d[a])?;
+                (at % s[a] == 0 && at / s[a] < len).then_some((at / s[a], t))
+            })
+            .collect()
+    };
+    let cg = c / group;
+    let mut out = Vec::with_capacity(n * m * oh * ow);
+    for b in 0..n {
+        for (oc, &bias_oc) in bias.iter().enumerate() {
+            let (g, ocg) = (oc / mg, oc % mg);
+            for oy in 0..oh {
+                let rows = taps(oy, h, kh, 0);
+                for ox in 0..ow {
+                    let cols = taps(ox, wd, kw, 1);
+                    let mut terms = Vec::with_capacity(cg * rows.len() * cols.len());
+                    for ic in g * cg..(g + 1) * cg {
+                        for &(iy, ky) in &rows {
+                            for &(ix, kx) in &cols {
+                                terms.push((x[[b, ic, iy, ix]], w[[ic, ocg, ky, kx]]));
+                            }
+                        }
+                    }
+                    out.push(cx.affine_params(&terms, bias_oc));
                 }
             }
         }

@@ -245,6 +245,7 @@ pub(crate) fn lift_1d(node: &NodeProto) -> NodeProto {
     for a in &mut lifted.attribute {
         match a.name.as_str() {
             "kernel_shape" | "strides" | "dilations" if a.ints.len() == 1 => a.ints.insert(0, 1),
+            "output_padding" if a.ints.len() == 1 => a.ints.insert(0, 0),
             "pads" if a.ints.len() == 2 => a.ints = vec![0, a.ints[0], 0, a.ints[1]],
             _ => {}
         }
