@@ -44,12 +44,23 @@ pub mod files {
     pub const WEIGHTS: &str = "weights.json";
 }
 
+/// Bytes before a key file's payload: magic and SHA-256 digest.
+const HEADER_LEN: usize = 40;
+
 fn frame(magic: &[u8; 8], payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(40 + payload.len());
-    out.extend_from_slice(magic);
-    out.extend_from_slice(&Sha256::digest(payload));
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.resize(HEADER_LEN, 0);
     out.extend_from_slice(payload);
-    out
+    seal_frame(magic, out)
+}
+
+/// Fills in the header of `buf`, a payload behind [`HEADER_LEN`] reserved bytes (no copy of the payload:
+/// a k = 18 proving key is 270 MB).
+fn seal_frame(magic: &[u8; 8], mut buf: Vec<u8>) -> Vec<u8> {
+    let digest = Sha256::digest(&buf[HEADER_LEN..]);
+    buf[..8].copy_from_slice(magic);
+    buf[8..HEADER_LEN].copy_from_slice(&digest);
+    buf
 }
 
 fn unframe<'a>(path: &Path, magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8]> {
@@ -94,9 +105,9 @@ pub fn verifying_key(
 
 /// Writes `pk.bin` and `vk.bin` into `dir` atomically.
 pub fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Affine>) -> Result<()> {
-    let pk_bytes = compact_pk(pk)?;
+    let pk_file = framed_compact_pk(pk)?;
     write_atomic(&dir.join(files::VK), &frame(VK_MAGIC, &vk.to_bytes(SerdeFormat::RawBytes)))?;
-    write_atomic(&dir.join(files::PK), &frame(PK_MAGIC, &pk_bytes))
+    write_atomic(&dir.join(files::PK), &pk_file)
 }
 
 /// halo2's serialization of `l_0`, `l_last` and `l_active_row` for `vk`'s domain and blinding rows,
@@ -124,26 +135,33 @@ fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> std::io::Result<Vec<u8>>
     Ok(out)
 }
 
-/// `pk`'s serialization without the polynomials [`lagrange_polys_bytes`] recomputes; fails (rather than
-/// writing a key that would not read back) if halo2's own copies differ from the recomputed ones.
-fn compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
-    let full = pk.to_bytes(SerdeFormat::RawBytes);
-    let vk_len = pk.get_vk().to_bytes(SerdeFormat::RawBytes).len();
-    let derived = lagrange_polys_bytes(pk.get_vk()).map_err(|e| Error::Halo2(format!("proving key: {e}")))?;
-    let end = vk_len + derived.len();
-    if full.len() < end || full[vk_len..end] != derived[..] {
+/// `pk.bin`: `pk`'s serialization without the polynomials [`lagrange_polys_bytes`] recomputes, framed;
+/// fails (rather than writing a key that would not read back) if halo2's own copies differ from the
+/// recomputed ones. halo2 serializes straight into the file's buffer (one allocation of the key's size).
+fn framed_compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
+    let err = |e: std::io::Error| Error::Halo2(format!("proving key: {e}"));
+    let vk = pk.get_vk();
+    let vk_len = vk.to_bytes(SerdeFormat::RawBytes).len();
+    let derived = lagrange_polys_bytes(vk).map_err(err)?;
+    // halo2's layout: the vk, 3 + 2 x fixed + 2 x permutation polynomials of n scalars (each with a 4-byte
+    // length), and two 4-byte counts.
+    let n = 1usize << vk.get_domain().k();
+    let polys = 3 + 2 * pk.fixed_values().len() + 2 * vk.cs().permutation().get_columns().len();
+    let mut buf = Vec::with_capacity(HEADER_LEN + vk_len + polys * (4 + 32 * n) + 16);
+    buf.resize(HEADER_LEN, 0);
+    pk.write(&mut buf, SerdeFormat::RawBytes).map_err(err)?;
+    let (start, end) = (HEADER_LEN + vk_len, HEADER_LEN + vk_len + derived.len());
+    if buf.len() < end || buf[start..end] != derived[..] {
         return Err(Error::Halo2(
             "proving key: halo2's l_0/l_last/l_active_row differ from their recomputation".into(),
         ));
     }
-    let mut out = Vec::with_capacity(full.len() - derived.len());
-    out.extend_from_slice(&full[..vk_len]);
-    out.extend_from_slice(&full[end..]);
-    Ok(out)
+    buf.drain(start..end);
+    Ok(seal_frame(PK_MAGIC, buf))
 }
 
-/// Reads the proving key stored as `payload` by [`compact_pk`], feeding halo2's reader the recomputed
-/// polynomials between the verifying key and the rest (no copy of the payload).
+/// Reads the proving key stored as `payload` by [`framed_compact_pk`], feeding halo2's reader the
+/// recomputed polynomials between the verifying key and the rest (no copy of the payload).
 fn read_compact_pk(payload: &[u8], settings: &CircuitSettings) -> std::io::Result<ProvingKey<G1Affine>> {
     use std::io::Read;
     let mut rest = payload;
