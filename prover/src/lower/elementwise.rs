@@ -7,7 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn, Zip};
 
 use super::{attr_f, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::{Activation, UnaryOp};
+use crate::ir::{Activation, UnaryOp, Var};
 use crate::Result;
 
 pub(crate) struct Elementwise;
@@ -160,7 +160,8 @@ fn unary(node: &NodeProto) -> Result<Activation> {
 fn pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
     let e = match inputs.get(1).and_then(|v| v.as_ref()) {
         Some(Value::Const(c)) if c.len() == 1 => c.iter().next().copied().unwrap_or(1.0),
-        _ => return Err(invalid(node, "the exponent must be a constant scalar")),
+        Some(y) => return Ok(vec![general_pow(cx, node, x, y)?]),
+        None => return Err(invalid(node, "missing exponent")),
     };
     let act = Activation::Unary { op: UnaryOp::Pow, alpha: e, beta: 0.0 };
     Ok(vec![match x {
@@ -169,6 +170,45 @@ fn pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, inputs: &[Option<Value>]) 
         Value::Dyn(d) if e == 2.0 => Value::Dyn(d.mapv(|v| cx.mul(v, v))),
         Value::Dyn(d) => Value::Dyn(d.mapv(|v| cx.activation(v, act.clone()))),
     }])
+}
+
+/// `x ^ y` with a computed or tensor exponent: `exp(y · ln x)` for a positive base (ln and exp by table; a
+/// constant base folds its logarithm into the affine map).
+fn general_pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, y: &Value) -> Result<Value> {
+    let shape = broadcast_shape(node, x.shape(), y.shape())?;
+    let log = Activation::Unary { op: UnaryOp::Log, alpha: 0.0, beta: 0.0 };
+    let terms: Vec<Var> = match (x, y) {
+        (Value::Const(b), Value::Dyn(e)) => {
+            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
+            if b.iter().any(|&v| v <= 0.0) {
+                return Err(invalid(node, "a constant base must be positive"));
+            }
+            b.iter().zip(e.iter()).map(|(&b, &e)| cx.affine_params(&[(e, b.ln())], 0.0)).collect()
+        }
+        (Value::Dyn(b), Value::Dyn(e)) => {
+            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
+            b.iter()
+                .zip(e.iter())
+                .map(|(&b, &e)| {
+                    let l = cx.activation(b, log.clone());
+                    cx.mul(l, e)
+                })
+                .collect()
+        }
+        (Value::Dyn(b), Value::Const(e)) => {
+            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
+            b.iter()
+                .zip(e.iter())
+                .map(|(&b, &e)| {
+                    let l = cx.activation(b, log.clone());
+                    cx.affine_params(&[(l, e)], 0.0)
+                })
+                .collect()
+        }
+        (Value::Const(_), Value::Const(_)) => return Err(invalid(node, "constant inputs: nothing to prove")),
+    };
+    let out = terms.into_iter().map(|t| cx.activation(t, Activation::Exp)).collect();
+    Ok(Value::Dyn(from_vec(node, &shape, out)?))
 }
 
 fn clip_bounds(node: &NodeProto, inputs: &[Option<Value>]) -> Result<Activation> {

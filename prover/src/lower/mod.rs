@@ -15,6 +15,7 @@ mod pool;
 mod recurrent;
 mod reference;
 mod resize;
+mod scatter;
 mod select;
 mod shape;
 mod trees;

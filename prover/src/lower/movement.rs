@@ -1,6 +1,6 @@
 //! More data movement, free in the circuit: Split (several outputs), DepthToSpace / SpaceToDepth (DCR and CRD
 //! modes), Trilu (the kept triangle; the other elements become one constant-zero neuron), and with constant
-//! indices GatherND, ScatterND and ScatterElements (`reduction = none`).
+//! indices GatherND, ScatterND and ScatterElements (`reduction = none`; computed indices: `scatter.rs`).
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, Dimension, IxDyn};
@@ -20,7 +20,12 @@ impl OpLowering for Movement {
 
     fn lower(&self, cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
         let x = input(node, inputs, 0)?;
+        let computed_indices = matches!(inputs.get(1), Some(Some(Value::Dyn(_))));
         match node.op_type.as_str() {
+            "GatherND" if computed_indices => Ok(vec![super::scatter::gather_nd(cx, node, inputs)?]),
+            "ScatterND" | "ScatterElements" if computed_indices => {
+                Ok(vec![super::scatter::scatter(cx, node, inputs)?])
+            }
             "Split" => split(node, inputs, x),
             "Trilu" => Ok(vec![trilu(cx, node, inputs, x)?]),
             "GatherND" => Ok(vec![gather_nd(node, inputs, x)?]),

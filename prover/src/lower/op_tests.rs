@@ -433,3 +433,53 @@ fn malformed_tree_ensembles_name_node_and_problem() {
     let e = err(&set("nodes_nodeids", vec![0, 1, 2, 0, 1, 2, 3]));
     assert!(e.contains("nodes_nodeids has 7 entries"), "{e}");
 }
+
+/// Computed indices: ScatterElements writes each update where its index points (the rest keeps `data`),
+/// GatherND and ScatterND address the flattened leading axes.
+#[test]
+fn computed_scatter_and_gather_nd_follow_their_indices() {
+    let bounds = vec![
+        tensor("s0", &[1], &[0.0]),
+        tensor("s2", &[1], &[2.0]),
+        tensor("s4", &[1], &[4.0]),
+        tensor("data", &[4], &[10.0, 20.0, 30.0, 40.0]),
+        tensor("grid", &[2, 2], &[1.5, -2.5, 3.5, 0.25]),
+    ];
+    // x = [i0, i1, u0, u1]: out = data with data[i0] = u0, data[i1] = u1.
+    let m = model(
+        vec![
+            node("Slice", &["x", "s0", "s2"], &["i"], vec![]),
+            node("Slice", &["x", "s2", "s4"], &["u"], vec![]),
+            node("ScatterElements", &["data", "i", "u"], &["y"], vec![attr_i("axis", 0)]),
+        ],
+        bounds.clone(),
+        &[4],
+        &["y"],
+    );
+    assert_eq!(run(&m, &[3.0, 0.0, -1.0, 2.5]).expect("lower"), [2.5, 20.0, 30.0, -1.0]);
+    assert_eq!(run(&m, &[1.0, 2.0, 7.0, 8.0]).expect("lower"), [10.0, 7.0, 8.0, 40.0]);
+    // GatherND: x[0..2] is one (row, column) tuple into grid.
+    let m = model(
+        vec![
+            node("Slice", &["x", "s0", "s2"], &["i"], vec![]),
+            node("GatherND", &["grid", "i"], &["y"], vec![]),
+        ],
+        bounds.clone(),
+        &[4],
+        &["y"],
+    );
+    assert_eq!(run(&m, &[1.0, 0.0, 0.0, 0.0]).expect("lower"), [3.5]);
+    assert_eq!(run(&m, &[0.0, 1.0, 0.0, 0.0]).expect("lower"), [-2.5]);
+    // ScatterND: x[0..1] a row index into grid, x[2..4] the new row.
+    let m = model(
+        vec![
+            node("Slice", &["x", "s0", "s1"], &["i"], vec![]),
+            node("Slice", &["x", "s2", "s4"], &["u"], vec![]),
+            node("ScatterND", &["grid", "i", "u"], &["y"], vec![]),
+        ],
+        [bounds, vec![tensor("s1", &[1], &[1.0])]].concat(),
+        &[4],
+        &["y"],
+    );
+    assert_eq!(run(&m, &[1.0, 0.0, 5.0, 6.0]).expect("lower"), [1.5, -2.5, 5.0, 6.0]);
+}

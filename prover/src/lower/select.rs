@@ -74,7 +74,7 @@ fn one_hot_op(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> R
 }
 
 /// The one-hot vector `[idx == j]`, `j in 0..n`, of a computed index (memoized per index value).
-fn one_hot(cx: &mut Ctx<'_>, idx: Var, n: usize) -> Vec<Var> {
+pub(crate) fn one_hot(cx: &mut Ctx<'_>, idx: Var, n: usize) -> Vec<Var> {
     if let Some(v) = cx.one_hots.get(&(idx, n)) {
         return v.clone();
     }
@@ -96,7 +96,7 @@ fn one_hot(cx: &mut Ctx<'_>, idx: Var, n: usize) -> Vec<Var> {
 }
 
 /// `Σ_j entries[j] · hot[j]`.
-fn pick(cx: &mut Ctx<'_>, entries: &[Elem], hot: &[Var]) -> Var {
+pub(crate) fn pick(cx: &mut Ctx<'_>, entries: &[Elem], hot: &[Var]) -> Var {
     let mut terms = Vec::with_capacity(entries.len());
     for (e, &h) in entries.iter().zip(hot) {
         match *e {
