@@ -283,6 +283,14 @@ def run_case(case: Case, exe: Path, args) -> None:
     outputs = [float(v) for v in json.loads(proof.read_text()).get("outputs", [])]
     ref = reference(case)
     if ref is None:
+        # onnxruntime cannot load the model (e.g. EZKL's Hummingbird trees: int8 MatMul): tract's float
+        # inference of the same input, recorded by compile, is the reference, and the table says so.
+        try:
+            cal = json.loads((work / "circuit.json").read_text())["calibration"]["float_outputs"]
+            ref, case.ref = [float(v) for v in cal], "tract (onnxruntime cannot load it)"
+        except (OSError, KeyError, TypeError, json.JSONDecodeError):
+            ref = None
+    if ref is None:
         case.status = "no reference"
         return
     if len(ref) != len(outputs):
