@@ -10,7 +10,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::circuit::{CircuitParams, CircuitSpec};
 use crate::input::{quantize_inputs, read_input};
-use crate::ir::Graph;
+use crate::ir::{Activation, Graph};
 use crate::lower::{input_shapes, lower_model, Folded, LowerOptions};
 use crate::settings::{Calibration, CircuitSettings, ModelInfo, ParamsVisibility, SETTINGS_VERSION};
 use crate::{Error, Result};
@@ -44,6 +44,9 @@ pub struct CompileOptions {
     pub like: Option<CircuitSettings>,
     /// The trade-off between verifier gas and proving work among equally accurate candidates.
     pub prefer: Prefer,
+    /// Precise non-linear functions (docs/NONLINEAR.md; limbs only): `None` tries layouts with and without,
+    /// `Some(true)` only with (for models that have such functions), `Some(false)` only without.
+    pub precise: Option<bool>,
     /// Largest circuit size (log2 rows) to build; `None`: what this machine's memory allows
     /// ([`default_max_k`]). A larger model is refused before anything is built, naming the k it needs.
     pub max_k: Option<u32>,
@@ -198,6 +201,8 @@ impl OnnxModel {
 
 /// One calibrated candidate.
 struct Candidate {
+    /// Precise non-linear functions (docs/NONLINEAR.md), interpolating over this many low bits.
+    precise: Option<u8>,
     scale: u8,
     weight_scale: u8,
     output_scale: u8,
@@ -263,6 +268,30 @@ struct Shape {
     private: bool,
     /// Limb width of the range checks (0: whole-range tables).
     limb_bits: u8,
+    /// Precise non-linear functions (limbs only): smooth activations interpolated over this many low bits,
+    /// reciprocals and reciprocal square roots exact ([`Activation::precise`]).
+    precise: Option<u8>,
+}
+
+/// The graph with its activations in their precise forms ([`Activation::precise`]); `None` when none has one.
+fn make_precise(mut graph: Graph, bits: u8) -> Option<Graph> {
+    let mut changed = false;
+    for a in &mut graph.acts {
+        if let Some(p) = a.precise(bits) {
+            *a = p;
+            changed = true;
+        }
+    }
+    changed.then_some(graph)
+}
+
+/// The interpolation bits of a compiled graph with precise activations (`Some(0)` with exact ones only).
+fn precise_of(graph: &Graph) -> Option<u8> {
+    let interp = graph.acts.iter().find_map(|a| match a {
+        Activation::Interp { bits, .. } => Some(*bits),
+        _ => None,
+    });
+    interp.or_else(|| graph.acts.iter().any(Activation::is_precise).then_some(0))
 }
 
 /// The model calibrated at these scales, laid out at each width `shape` allows.
@@ -273,13 +302,20 @@ fn candidates(
     shape: Shape,
 ) -> Result<Vec<Candidate>> {
     let private = shape.private;
-    let (graph, output_scale) = lowered_graph(model, scale, weight_scale, private)?;
+    let Some((graph, output_scale)) = lowered_graph(model, (scale, weight_scale, shape.precise), private)?
+    else {
+        return Ok(vec![]);
+    };
     let out_div = f64::powi(2.0, i32::from(output_scale));
     let (mut max_q, mut max_err, mut max_input) = (0i64, 0f64, 0i64);
     for (x, float_out) in cal {
         let q_in = quantize_inputs(x, scale)?;
         max_input = max_input.max(q_in.iter().map(|v| v.abs()).max().unwrap_or(0));
-        let ev = graph.evaluate(&q_in, scale, None)?;
+        let ev = match graph.evaluate(&q_in, scale, None) {
+            // A precise candidate whose exact reciprocal meets a non-positive operand is no candidate.
+            Err(Error::OutOfRange(_)) if shape.precise.is_some() => return Ok(vec![]),
+            r => r?,
+        };
         for (n, q) in graph.neurons.iter().zip(&ev.q) {
             if n.has_post() {
                 max_q = max_q.max(q.abs());
@@ -292,7 +328,10 @@ fn candidates(
     // With limbs a wider range costs a limb row at most: cover every input the oracle accepts when the
     // model's activations are bounded (no request within `maxAbsInput` can then fail to prove); tables
     // cover the calibrated range with 50% headroom.
-    let guaranteed = (shape.limb_bits > 0).then(|| graph.worst_case_bound(max_input, scale)).flatten();
+    // Interpolation tables cover the range: they take the calibrated range like whole-range tables.
+    let interp = graph.acts.iter().any(|a| matches!(a, Activation::Interp { .. }));
+    let guaranteed =
+        (shape.limb_bits > 0 && !interp).then(|| graph.worst_case_bound(max_input, scale)).flatten();
     let reach = guaranteed.filter(|&g| g < 1 << 40).unwrap_or(max_q + max_q / 2).max(max_q);
     let bound = ((reach + 1) as u64).next_power_of_two() as i64;
     let min_width = if private { 8 } else { 4 };
@@ -302,14 +341,15 @@ fn candidates(
     let auto: &[usize] = if private { &[8] } else { &[4, 8, 16, 32] };
     let widths: Vec<usize> = shape.width.map_or_else(|| auto.to_vec(), |w| vec![w.max(min_width)]);
     // With limbs, ReLU needs no table; other activations do.
-    let act_table = shape.limb_bits == 0
-        || graph
-            .neurons
-            .iter()
-            .any(|n| n.act.is_some_and(|a| graph.acts[a as usize] != crate::ir::Activation::Relu));
+    let used = |f: &dyn Fn(&Activation) -> bool| {
+        graph.neurons.iter().any(|n| n.act.is_some_and(|a| f(&graph.acts[a as usize])))
+    };
+    let act_table = shape.limb_bits == 0 || used(&|a| *a != Activation::Relu && !a.is_precise());
+    let exact = used(&|a| matches!(a, Activation::RecipExact | Activation::RsqrtExact { .. }));
     let mut out = vec![];
     for w in widths {
-        let params = CircuitParams { width: w, private, limb_bits: shape.limb_bits, act_table };
+        let params =
+            CircuitParams { width: w, private, limb_bits: shape.limb_bits, act_table, interp, exact };
         let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
         let k = spec.min_k();
         let size = spec.layout_size();
@@ -319,7 +359,10 @@ fn candidates(
         let advice = if private { 2 * w as u64 + 2 } else { w as u64 + 1 };
         // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
         // coefficient, permutation), five with private parameters.
+        // The interpolation lookup: three more committed polynomials.
+        let lookups = 6 + if interp { 3 } else { 0 };
         out.push(Candidate {
+            precise: shape.precise,
             scale,
             weight_scale,
             output_scale,
@@ -331,19 +374,30 @@ fn candidates(
             max_err,
             max_q,
             max_input,
-            prover_cost: (1u64 << k) * (advice + 6 + (advice + 1).div_ceil(3) + 4),
+            prover_cost: (1u64 << k) * (advice + lookups + (advice + 1).div_ceil(3) + 4),
             verifier_terms: if private { 5 } else { 3 } * w as u64,
         });
     }
     Ok(out)
 }
 
-/// The model lowered at these scales with exact outputs, and its output scale.
-fn lowered_graph(model: &OnnxModel, scale: u8, weight_scale: u8, private: bool) -> Result<(Graph, u8)> {
+/// The model lowered at these scales with exact outputs, and its output scale; with `precise`, its
+/// activations in their precise forms (`None` when it has none).
+fn lowered_graph(
+    model: &OnnxModel,
+    (scale, weight_scale, precise): (u8, u8, Option<u8>),
+    private: bool,
+) -> Result<Option<(Graph, u8)>> {
     let lowered = lower_model(&model.proto, &model.folded, LowerOptions { scale, weight_scale, private })?;
     let mut graph = lowered.graph;
+    if let Some(bits) = precise {
+        match make_precise(graph, bits) {
+            Some(g) => graph = g,
+            None => return Ok(None),
+        }
+    }
     let output_scale = scale + graph.keep_outputs_exact();
-    Ok((graph, output_scale))
+    Ok(Some((graph, output_scale)))
 }
 
 /// The candidate with exactly `like`'s circuit; fails unless the model has the same architecture and its
@@ -358,12 +412,15 @@ fn like_candidate(
         return Err(Error::Input("--like: the reference was compiled with other --params".into()));
     }
     let p = like.circuit_params;
-    let shape = Shape { width: Some(p.width), private, limb_bits: p.limb_bits };
+    let precise = precise_of(&like.graph);
+    let shape = Shape { width: Some(p.width), private, limb_bits: p.limb_bits, precise };
     let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
         .pop()
         .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
-    let (mut ours, mut theirs) =
-        (lowered_graph(model, like.scale, like.weight_scale, private)?.0, like.graph.clone());
+    let ours = lowered_graph(model, (like.scale, like.weight_scale, precise), private)?
+        .ok_or_else(|| Error::Input("--like: no candidate".into()))?
+        .0;
+    let (mut ours, mut theirs) = (ours, like.graph.clone());
     crate::params::strip(&mut ours);
     crate::params::strip(&mut theirs);
     if ours != theirs || c.output_scale != like.output_scale {
@@ -433,8 +490,19 @@ fn choose(
         None => std::iter::once(0).chain(LIMB_BITS).collect(),
     };
     let mut cands = vec![];
-    for t in modes {
-        let shape = Shape { width: opts.width, private, limb_bits: t };
+    // Limb modes are tried as they are and with precise non-linear functions (interpolating over the limb
+    // width and two bits fewer; models without such functions have no precise candidate).
+    let modes: Vec<(u8, Option<u8>)> = modes
+        .into_iter()
+        .flat_map(|t| {
+            let precise =
+                if t == 0 || opts.precise == Some(false) { vec![] } else { vec![Some(t), Some(t - 2)] };
+            let plain = (t == 0 || opts.precise != Some(true)).then_some((t, None));
+            plain.into_iter().chain(precise.into_iter().map(move |p| (t, p)))
+        })
+        .collect();
+    for (t, precise) in modes {
+        let shape = Shape { width: opts.width, private, limb_bits: t, precise };
         let scales: Vec<u8> = match (opts.scale, t) {
             (Some(s), _) => vec![s],
             (None, 0) => AUTO_SCALES.collect(),
@@ -537,7 +605,8 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         Some(like) => like_candidate(&model, like, &cal, private)?,
         None => choose(&model, opts, &cal, max_k)?,
     };
-    let (graph, _) = lowered_graph(&model, chosen.scale, chosen.weight_scale, private)?;
+    let (graph, _) = lowered_graph(&model, (chosen.scale, chosen.weight_scale, chosen.precise), private)?
+        .ok_or_else(|| Error::Input("calibration produced no candidate".into()))?;
     // Inputs, outputs, the commitment (private parameters) and the fulfiller.
     let num_instances = graph.num_inputs as usize + graph.outputs.len() + usize::from(private) + 1;
     Ok(CircuitSettings {
@@ -571,8 +640,13 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
 
 /// The inference rows of `graph` at the widest layout (a lower bound on any candidate's rows).
 fn probe_rows(graph: &Graph) -> u64 {
-    let params =
-        CircuitParams { width: MAX_TERMS_PER_ROW as usize, private: false, limb_bits: 8, act_table: true };
+    let params = CircuitParams {
+        width: MAX_TERMS_PER_ROW as usize,
+        private: false,
+        limb_bits: 8,
+        act_table: true,
+        ..CircuitParams::default()
+    };
     let spec = CircuitSpec { graph: graph.clone(), scale: 8, bound: 1 << 8, params };
     spec.layout_size().rows as u64
 }

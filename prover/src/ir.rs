@@ -94,6 +94,28 @@ pub enum Activation {
     Step,
     /// `1` for `x == 0`, `0` otherwise (exactly, on the quantized integer): equality and one-hot selection.
     IsZero,
+    /// `func` by linear interpolation between table nodes `2^bits` quantized steps apart (docs/NONLINEAR.md):
+    /// `q = node + lo` with `node` a multiple of `2^bits` and `0 <= lo < 2^bits`, the table holds
+    /// `(node, f(node), f(node + 2^bits) − f(node))` and the output is `round(f0 + d·lo / 2^bits)`, half up.
+    /// The table has `2·bound / 2^bits` rows instead of `2·bound`, so the scale is not bounded by the table.
+    Interp {
+        /// The smooth function interpolated (one of the [`Activation::interpolable`] ones).
+        func: Box<Activation>,
+        /// Low bits of `q` interpolated over.
+        bits: u8,
+    },
+    /// `1 / x`, exactly rounded by witness and check: `y = round(2^(2s) / q)` (half up) for `q > 0`; a
+    /// non-positive `q` cannot be proved.
+    RecipExact,
+    /// `1 / sqrt(x + eps)`, exactly rounded by witness and check: `y = round(sqrt(2^(3s) / (q + e)))`,
+    /// `e = max(1, round(eps·2^s))`; `q + e <= 0` cannot be proved.
+    RsqrtExact {
+        /// Added before the square root.
+        eps: f64,
+    },
+    /// `sqrt(x)`, exactly rounded by witness and check: `y = round(sqrt(q·2^s))` for `q >= 1`; `q <= 0`
+    /// cannot be proved.
+    SqrtExact,
     /// One of ONNX's other element-wise functions, through the table like every smooth activation.
     Unary {
         /// The function.
@@ -338,9 +360,122 @@ impl Activation {
                 1.0 / (x + eps).sqrt()
             }
             Self::Unary { op, alpha, beta } => op.eval(x, alpha, beta),
+            Self::Interp { ref func, bits } => return interpolate(func, bits, q, scale),
+            Self::RecipExact => return recip_exact(q, scale).unwrap_or(0),
+            Self::SqrtExact => return sqrt_exact(q, scale).unwrap_or(0),
+            Self::RsqrtExact { eps } => return rsqrt_exact(q, scale, rsqrt_offset(eps, scale)).unwrap_or(0),
         };
         (y * s).round().clamp(-SATURATE, SATURATE) as i64
     }
+
+    /// Whether linear interpolation between table nodes approximates this activation within
+    /// docs/NONLINEAR.md's bound: continuous, with a bounded second derivative on the table's range except at
+    /// kinks that fall on a node (0). Discontinuous functions (steps, rounding), kinks off the node grid
+    /// (Clip, HardSigmoid, HardSwish) and singular ones (log, sqrt, tan, pow) keep the full table.
+    pub fn interpolable(&self) -> bool {
+        match self {
+            Self::Sigmoid | Self::Tanh | Self::Exp | Self::LeakyRelu { .. } => true,
+            Self::Unary { op, .. } => matches!(
+                op,
+                UnaryOp::Softplus
+                    | UnaryOp::Softsign
+                    | UnaryOp::Elu
+                    | UnaryOp::Selu
+                    | UnaryOp::Celu
+                    | UnaryOp::Mish
+                    | UnaryOp::Erf
+                    | UnaryOp::Gelu
+                    | UnaryOp::GeluTanh
+                    | UnaryOp::Sin
+                    | UnaryOp::Cos
+                    | UnaryOp::Atan
+                    | UnaryOp::Sinh
+                    | UnaryOp::Cosh
+                    | UnaryOp::Asinh
+                    | UnaryOp::Abs
+            ),
+            _ => false,
+        }
+    }
+
+    /// The precise form of this activation (docs/NONLINEAR.md): interpolation over `bits` low bits for the
+    /// smooth functions, witness and check for the reciprocal and the reciprocal square root; `None` when
+    /// it keeps its table.
+    pub fn precise(&self, bits: u8) -> Option<Self> {
+        match *self {
+            Self::Recip => Some(Self::RecipExact),
+            Self::Rsqrt { eps } => Some(Self::RsqrtExact { eps }),
+            Self::Unary { op: UnaryOp::Sqrt, .. } => Some(Self::SqrtExact),
+            _ if self.interpolable() => Some(Self::Interp { func: Box::new(self.clone()), bits }),
+            _ => None,
+        }
+    }
+
+    /// Whether the activation is checked by a gadget of its own rather than by the activation table.
+    pub fn is_precise(&self) -> bool {
+        matches!(self, Self::Interp { .. } | Self::RecipExact | Self::RsqrtExact { .. } | Self::SqrtExact)
+    }
+
+    /// Why `q` is outside the domain the circuit can prove (the exact gadgets need a positive operand).
+    fn domain_error(&self, q: i64, scale: u8) -> Option<String> {
+        match *self {
+            Self::RecipExact if q <= 0 => Some(format!("reciprocal of {q} <= 0")),
+            Self::SqrtExact if q <= 0 => Some(format!("exact square root of {q} <= 0")),
+            Self::RsqrtExact { eps } if q + rsqrt_offset(eps, scale) <= 0 => {
+                Some(format!("reciprocal square root of {q} + eps <= 0"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The interpolation node at or below `q`: `q` rounded down to a multiple of `2^bits`.
+pub fn interp_node(q: i64, bits: u8) -> i64 {
+    q.div_euclid(1i64 << bits) << bits
+}
+
+/// [`Activation::Interp`] on `q`: `f0 + d·lo / 2^bits` rounded half up, with `f0 = f(node)`,
+/// `d = f(node + 2^bits) − f0` and `lo = q − node`.
+pub fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
+    let node = interp_node(q, bits);
+    let (f0, f1) = (func.apply(node, scale), func.apply(node + (1i64 << bits), scale));
+    let lo = i128::from(q - node);
+    let v = (i128::from(f0) << bits) + i128::from(f1 - f0) * lo + (1i128 << bits >> 1);
+    v.div_euclid(1i128 << bits) as i64
+}
+
+/// `round(2^(2s) / q)`, half up, for `q > 0`: the `y` with `2·2^(2s) + q = 2·y·q + r`, `0 <= r < 2q`.
+pub fn recip_exact(q: i64, scale: u8) -> Option<i64> {
+    (q > 0).then(|| ((2i128 << (2 * scale)) + i128::from(q)).div_euclid(2 * i128::from(q)) as i64)
+}
+
+/// `round(sqrt(q·2^s))` for `q >= 1`: the integer `y` with `(2y − 1)^2 <= 4·q·2^s < (2y + 1)^2`.
+pub fn sqrt_exact(q: i64, scale: u8) -> Option<i64> {
+    if q <= 0 {
+        return None;
+    }
+    let x4 = 4 * (i128::from(q) << scale);
+    let guess = (q as f64 * f64::powi(2.0, i32::from(scale))).sqrt().round() as i128;
+    let fits = |y: i128| (2 * y - 1) * (2 * y - 1) <= x4 && x4 < (2 * y + 1) * (2 * y + 1);
+    (guess.saturating_sub(3).max(0)..=guess + 3).find(|&y| fits(y)).map(|y| y as i64)
+}
+
+/// The integer `e = max(1, round(eps·2^s))` added to the operand of [`Activation::RsqrtExact`].
+pub fn rsqrt_offset(eps: f64, scale: u8) -> i64 {
+    ((eps * f64::powi(2.0, i32::from(scale))).round() as i64).max(1)
+}
+
+/// `round(sqrt(2^(3s) / x))`, `x = q + offset`, for `x > 0`: the integer `y` with
+/// `x·(2y − 1)^2 <= 4·2^(3s) < x·(2y + 1)^2`.
+pub fn rsqrt_exact(q: i64, scale: u8, offset: i64) -> Option<i64> {
+    let x = i128::from(q + offset);
+    if x <= 0 {
+        return None;
+    }
+    let four_n = 4i128 << (3 * u32::from(scale));
+    let guess = (f64::powi(2.0, 3 * i32::from(scale)) / x as f64).sqrt().round() as i128;
+    let fits = |y: i128| x * (2 * y - 1) * (2 * y - 1) <= four_n && four_n < x * (2 * y + 1) * (2 * y + 1);
+    (guess.saturating_sub(3).max(0)..=guess + 3).find(|&y| fits(y)).map(|y| y as i64)
 }
 
 /// The whole quantized model.
@@ -437,7 +572,15 @@ impl Graph {
                 }
             }
             let y = match n.act {
-                Some(a) => self.acts[a as usize].apply(q, scale),
+                Some(a) => {
+                    let act = &self.acts[a as usize];
+                    if let Some(why) = act.domain_error(q, scale) {
+                        return Err(Error::OutOfRange(format!(
+                            "neuron {i}: {why}: the circuit cannot prove it"
+                        )));
+                    }
+                    act.apply(q, scale)
+                }
                 None => q,
             };
             zs.push(z);
@@ -507,8 +650,13 @@ impl Activation {
             Self::LeakyRelu { alpha } => Some(m * alpha.abs().max(1.0) + 1.0),
             Self::Sigmoid | Self::Tanh | Self::Step | Self::IsZero => Some(one),
             Self::Clip { min, max } => Some(min.abs().max(max.abs()) * one + 1.0),
-            Self::Exp | Self::Recip | Self::Rsqrt { .. } => None,
+            Self::Exp | Self::Recip | Self::Rsqrt { .. } | Self::RecipExact | Self::RsqrtExact { .. } => None,
+            Self::SqrtExact => Some((m * one).sqrt() + 1.0),
             Self::Unary { op, alpha, beta } => op.output_bound(m / one, alpha, beta).map(|b| b * one + 1.0),
+            // Interpolation stays within one unit of the function's values at the nodes around `q`.
+            Self::Interp { ref func, bits } => {
+                func.output_bound(m + f64::powi(2.0, i32::from(bits)), scale).map(|b| b + 1.0)
+            }
         }
     }
 }

@@ -20,7 +20,13 @@ fn spec(relu: bool) -> CircuitSpec {
         graph,
         scale: 4,
         bound: 256,
-        params: CircuitParams { width: 4, private: false, limb_bits: 8, act_table: false },
+        params: CircuitParams {
+            width: 4,
+            private: false,
+            limb_bits: 8,
+            act_table: false,
+            ..CircuitParams::default()
+        },
     }
 }
 

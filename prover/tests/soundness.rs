@@ -53,6 +53,8 @@ struct Case {
     private: bool,
     /// Operand columns (private models: 8, 16 or 32); `None` lets the compiler choose.
     width: Option<usize>,
+    /// Precise non-linear functions (limbs): interpolated lookups, exact reciprocal and square root.
+    precise: bool,
 }
 
 /// What a case's mutations showed.
@@ -86,9 +88,9 @@ fn all_cases() -> Vec<Case> {
     let mut cases = vec![];
     for (family, model) in FAMILIES {
         for limbs in [false, true] {
-            cases.push(Case { family, model, limbs, private: false, width: None });
+            cases.push(Case { family, model, limbs, private: false, width: None, precise: false });
             for w in [8, 16, 32] {
-                cases.push(Case { family, model, limbs, private: true, width: Some(w) });
+                cases.push(Case { family, model, limbs, private: true, width: Some(w), precise: false });
             }
         }
     }
@@ -97,7 +99,10 @@ fn all_cases() -> Vec<Case> {
 
 /// The cases `make test` runs: both modes, fixed and private (every private width), on the small models.
 fn fast_set() -> Vec<Case> {
-    let f = |family, model, limbs, private, width| Case { family, model, limbs, private, width };
+    let f =
+        |family, model, limbs, private, width| Case { family, model, limbs, private, width, precise: false };
+    let precise =
+        |family, model| Case { family, model, limbs: true, private: false, width: None, precise: true };
     vec![
         f("linear (Gemm, MatMul)", "spread_mlp", false, false, None),
         f("linear (Gemm, MatMul)", "spread_mlp", true, false, None),
@@ -106,6 +111,9 @@ fn fast_set() -> Vec<Case> {
         f("linear (Gemm, MatMul)", "spread_mlp", true, true, Some(32)),
         f("compare, logic, where", "logic_ops", true, false, None),
         f("elementwise activations", "act_mlp", false, false, None),
+        precise("precise: interp, exact reciprocal", "act_mlp"),
+        precise("precise: exact rsqrt", "norm_mlp"),
+        precise("precise: exact sqrt, reciprocal", "../corpus/rsqrt"),
     ]
 }
 
@@ -117,6 +125,7 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
         params: if case.private { ParamsVisibility::Private } else { ParamsVisibility::Fixed },
         limb_bits: Some(if case.limbs { 8 } else { 0 }),
         width: case.width,
+        precise: Some(case.precise),
         ..CompileOptions::default()
     };
     let s = compile(&onnx, &input, &opts).map_err(|e| format!("compile: {e}"))?;
@@ -176,7 +185,11 @@ fn run_case(case: &Case) -> Result<Outcome, String> {
 }
 
 fn label(case: &Case) -> String {
-    let mode = if case.limbs { "limbs" } else { "tables" };
+    let mode = match (case.limbs, case.precise) {
+        (true, true) => "limbs, precise",
+        (true, false) => "limbs",
+        _ => "tables",
+    };
     let params = match (case.private, case.width) {
         (true, Some(w)) => format!("private w{w}"),
         _ => "fixed".into(),

@@ -48,6 +48,11 @@ pub(crate) struct CompileArgs {
     /// rows it would need. Default: what half this machine's memory proves (about 8 KiB per row).
     #[arg(long)]
     max_k: Option<u32>,
+    /// Precise non-linear functions (docs/NONLINEAR.md): interpolated lookups for sigmoid, tanh, exp and the
+    /// other smooth functions, exact reciprocal and reciprocal square root. Default: tried with and without,
+    /// calibration keeps the more accurate within its proving budget.
+    #[arg(long)]
+    precise: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -90,6 +95,7 @@ impl CompileArgs {
                 PreferMode::Proving => Prefer::Proving,
             },
             max_k: self.max_k,
+            precise: self.precise,
         };
         let settings = compile(&self.model, &self.data, &opts)?;
         let path = self.output.join(files::CIRCUIT);
@@ -119,6 +125,9 @@ impl CompileArgs {
             settings.bound,
             match settings.circuit_params.limb_bits {
                 0 => String::new(),
+                t if settings.circuit_params.interp || settings.circuit_params.exact => {
+                    format!(", {t}-bit limb range checks, precise non-linear functions (docs/NONLINEAR.md)")
+                }
                 t => format!(", {t}-bit limb range checks"),
             }
         );

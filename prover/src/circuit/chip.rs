@@ -11,6 +11,7 @@ use halo2_proofs::plonk::{
 use halo2_proofs::poly::Rotation;
 
 use super::limbs::{self, LimbConfig, PostAct};
+use super::nonlinear::{self, Gadget};
 use super::poseidon::{HashCells, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::{CircuitParams, CircuitSpec};
 use crate::ir::{rescale, Evaluation, Neuron, NeuronOp};
@@ -97,6 +98,8 @@ pub trait InferenceInstructions {
 pub struct InferenceChip {
     config: InferenceConfig,
     spec: Arc<CircuitSpec>,
+    /// The gadget of each activation checked by one (`CircuitSpec::gadgets`).
+    gadgets: Vec<Option<Gadget>>,
 }
 
 /// A signed integer as a field element (negative values are `p − |x|`).
@@ -122,7 +125,8 @@ pub(crate) fn operand_rows(n: &Neuron, width: usize) -> usize {
 impl InferenceChip {
     /// A chip for `spec` with `config`.
     pub fn new(config: InferenceConfig, spec: Arc<CircuitSpec>) -> Self {
-        Self { config, spec }
+        let gadgets = spec.gadgets();
+        Self { config, spec, gadgets }
     }
 
     /// Allocates columns and declares the gates and lookups.
@@ -201,6 +205,38 @@ impl InferenceChip {
             act_table,
             instance,
         }
+    }
+
+    /// Fills the interpolation table: the all-zero row, then for each interpolated activation (by tag) every
+    /// node of `[-bound, bound)` with `f(node)` and `f(node + 2^m) − f(node)`.
+    fn load_interp_table(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), PlonkError> {
+        let spec = &self.spec;
+        let Some(table) = self.config.limbs.as_ref().and_then(|l| l.nonlinear.as_ref()?.interp_table) else {
+            return Ok(());
+        };
+        layouter.assign_table(
+            || "interpolation",
+            |mut t| {
+                for col in table {
+                    t.assign_cell(|| "zero", col, 0, || Value::known(Fr::zero()))?;
+                }
+                let mut row = 1;
+                for (i, act) in spec.graph.acts.iter().enumerate() {
+                    let crate::ir::Activation::Interp { func, bits } = act else { continue };
+                    let step = 1i64 << bits;
+                    for node in nonlinear::interp_nodes(spec.bound.max(1), *bits) {
+                        let f0 = func.apply(node, spec.scale);
+                        let d = func.apply(node + step, spec.scale) - f0;
+                        let cells = [i as i128 + 1, i128::from(node), i128::from(f0), i128::from(d)];
+                        for (col, v) in table.iter().zip(cells) {
+                            t.assign_cell(|| "interp", *col, row, || Value::known(to_field(v)))?;
+                        }
+                        row += 1;
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 
     fn tag_of(&self, n: &Neuron) -> u64 {
@@ -325,6 +361,14 @@ impl InferenceChip {
             let act = match n.act {
                 None => PostAct::None,
                 Some(_) if self.spec.sign_relu(n) => PostAct::Relu,
+                Some(a) if self.gadgets[a as usize].is_some() => {
+                    let gadget = self.gadgets[a as usize].ok_or(PlonkError::Synthesis)?;
+                    let func = match &self.spec.graph.acts[a as usize] {
+                        crate::ir::Activation::Interp { func, .. } => Some((**func).clone()),
+                        _ => None,
+                    };
+                    PostAct::Precise(gadget, func, self.spec.scale)
+                }
                 Some(_) => PostAct::Table(self.tag_of(n)),
             };
             let cols = limbs::Columns { x: &cfg.x, acc: cfg.acc, f: &cfg.f, c: cfg.c };
@@ -444,6 +488,7 @@ impl InferenceInstructions for InferenceChip {
         if spec.needs_identity() {
             tags.push((spec.identity_tag(), None));
         }
+        self.load_interp_table(layouter)?;
         let Some([t_tag, t_in, t_out]) = cfg.act_table else { return Ok(()) };
         layouter.assign_table(
             || "activation",

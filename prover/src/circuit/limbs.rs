@@ -25,7 +25,8 @@ use halo2_proofs::plonk::{
 use halo2_proofs::poly::Rotation;
 
 use super::chip::to_field;
-use crate::ir::rescale;
+use super::nonlinear::{self, Gadget, NonlinearConfig};
+use crate::ir::{rescale, Activation};
 
 /// Selectors of the limb-decomposed checks.
 #[derive(Clone, Debug)]
@@ -47,6 +48,8 @@ pub struct LimbConfig {
     /// `(f[2], x[0], x[2])` in the activation table (activations other than ReLU; absent when the model has
     /// none, and with it the whole activation lookup).
     pub q_act: Option<Selector>,
+    /// The precise non-linear gadgets ([`nonlinear`]; absent unless the circuit has precise activations).
+    pub nonlinear: Option<NonlinearConfig>,
 }
 
 /// Declares the limb gates over the chip's columns.
@@ -68,6 +71,7 @@ pub(super) fn configure(
         q_relu: meta.selector(),
         q_offset: meta.selector(),
         q_act: params.act_table.then(|| meta.complex_selector()),
+        nonlinear: None,
     };
     let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]);
     meta.create_gate("rescale_limbs", |m| {
@@ -105,6 +109,11 @@ pub(super) fn configure(
             q * (m.query_advice(x3, Rotation::cur()) - ((two * s.clone() - one.clone()) * v + s - one)),
         ]
     });
+    let mut cfg = cfg;
+    if params.interp || params.exact {
+        let cols = Columns { x, acc, f, c };
+        cfg.nonlinear = Some(nonlinear::configure(meta, &cols, (params.interp, params.exact)));
+    }
     cfg
 }
 
@@ -138,6 +147,8 @@ pub(super) enum PostAct {
     Relu,
     /// A lookup in the activation table under this tag.
     Table(u64),
+    /// A precise activation's gadget ([`nonlinear`]) with the interpolated function (interp) and the scale.
+    Precise(Gadget, Option<Activation>, u8),
 }
 
 /// Columns a post block writes to.
@@ -153,10 +164,22 @@ fn assign_chain(
     region: &mut Region<'_, Fr>,
     cols: &Columns<'_>,
     lc: &LimbConfig,
-    (mut row, value, total): (usize, Value<i128>, u8),
+    chain: (usize, Value<i128>, u8),
 ) -> Result<usize, PlonkError> {
+    range_chain(region, cols, lc, chain).map(|(_, next)| next)
+}
+
+/// Lays out a decomposition chain of `value` (`total` bits) from `row`: `value ∈ [0, 2^total)`. Returns the
+/// cell holding `value` (the chain's first `x[3]`, for a copy constraint) and the next free row.
+pub(super) fn range_chain(
+    region: &mut Region<'_, Fr>,
+    cols: &Columns<'_>,
+    lc: &LimbConfig,
+    (mut row, value, total): (usize, Value<i128>, u8),
+) -> Result<(Cell, usize), PlonkError> {
     let widths = limb_widths(total, lc.bits);
     let mut rest = value;
+    let mut first = None;
     for (i, &w) in widths.iter().enumerate() {
         lc.q_limb.enable(region, row)?;
         if i + 1 < widths.len() {
@@ -167,11 +190,12 @@ fn assign_chain(
         region.assign_fixed(cols.f[1], row, Fr::from(u64::from(w)));
         let limb = rest.map(|v| v & ((1i128 << w) - 1));
         region.assign_advice(cols.x[1], row, limb.map(to_field));
-        region.assign_advice(cols.x[3], row, rest.map(to_field));
+        let cell = region.assign_advice(cols.x[3], row, rest.map(to_field)).cell();
+        first.get_or_insert(cell);
         rest = rest.map(|v| v >> w);
         row += 1;
     }
-    Ok(row)
+    Ok((first.ok_or(PlonkError::Synthesis)?, row))
 }
 
 /// Lays out a neuron's post rows; returns the cell of `y` and the next free row.
@@ -192,7 +216,7 @@ pub(super) fn assign_post(
     // Without an activation the output is `q` itself; otherwise `y` is tied to `q` by the ReLU gate or the
     // activation lookup.
     let y_cell = match p.act {
-        PostAct::None => q_cell,
+        PostAct::None | PostAct::Precise(..) => q_cell,
         PostAct::Relu | PostAct::Table(_) => region.assign_advice(cols.x[2], row, p.y.map(to_field)).cell(),
     };
     if let PostAct::Table(tag) = p.act {
@@ -200,6 +224,10 @@ pub(super) fn assign_post(
         region.assign_fixed(cols.f[2], row, Fr::from(tag));
     }
     let mut next = assign_chain(region, cols, lc, (row, qr.map(|(_, r)| r), d))?;
+    if let PostAct::Precise(gadget, func, scale) = &p.act {
+        let at = (next, q_cell, q.map(|q| q as i64));
+        return nonlinear::assign(region, cols, lc, (*gadget, func.as_ref(), *scale), at);
+    }
     let second_bits = || p.second_bits.ok_or(PlonkError::Synthesis);
     if let PostAct::None = p.act {
         let bits = second_bits()?;

@@ -9,6 +9,7 @@
 
 mod chip;
 pub mod limbs;
+pub mod nonlinear;
 pub mod poseidon;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error as PlonkError};
 use serde::{Deserialize, Serialize};
 
 pub use chip::{to_field, InferenceChip, InferenceConfig, InferenceInstructions, PrivateConfig};
+pub use nonlinear::Gadget;
 
 use crate::ir::{Activation, Evaluation, Graph, Neuron};
 
@@ -38,10 +40,26 @@ pub struct CircuitParams {
     /// ReLU need it; without it the proof has three commitments fewer).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub act_table: bool,
+    /// Whether the circuit has the interpolation lookup and its gates ([`nonlinear`], limb mode): some
+    /// activation is an [`Activation::Interp`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interp: bool,
+    /// Whether the circuit has the exact reciprocal and reciprocal square root gates ([`nonlinear`], limb
+    /// mode).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 fn is_zero(v: &u8) -> bool {
     *v == 0
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 fn yes() -> bool {
@@ -54,7 +72,7 @@ fn is_true(v: &bool) -> bool {
 
 impl Default for CircuitParams {
     fn default() -> Self {
-        Self { width: 4, private: false, limb_bits: 0, act_table: true }
+        Self { width: 4, private: false, limb_bits: 0, act_table: true, interp: false, exact: false }
     }
 }
 
@@ -122,6 +140,9 @@ pub struct LayoutSize {
     pub rows: usize,
     /// Rows of the activation table (including the all-zero row).
     pub act_table_rows: usize,
+    /// Rows of the interpolation table (including the all-zero row; 1 without one).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub interp_table_rows: usize,
     /// Rows of the range table (including the all-zero row).
     pub range_table_rows: usize,
 }
@@ -152,23 +173,58 @@ impl CircuitSpec {
         (self.bound.max(1) as u64).next_power_of_two().trailing_zeros() as u8
     }
 
-    /// Rows of `n`'s result: one, or its limb chains.
-    fn result_rows(&self, n: &Neuron) -> usize {
+    /// Rows of `n`'s result: one, or its limb chains and its precise activation's gadget.
+    fn result_rows(&self, n: &Neuron, gadgets: &[Option<Gadget>]) -> usize {
         let t = self.params.limb_bits;
         if t == 0 || !n.has_post() {
             return 1;
         }
-        limbs::post_rows(n.shift, self.second_chain(n), t)
+        let gadget = n.act.and_then(|a| gadgets[a as usize]);
+        limbs::post_rows(n.shift, self.second_chain(n), t) + gadget.map_or(0, |g| g.rows(t))
     }
 
     /// Rows a neuron occupies: its operand rows plus its result rows.
     pub fn neuron_rows(&self, n: &Neuron) -> usize {
-        chip::operand_rows(n, self.params.width) + self.result_rows(n)
+        self.neuron_rows_with(n, &self.gadgets())
+    }
+
+    fn neuron_rows_with(&self, n: &Neuron, gadgets: &[Option<Gadget>]) -> usize {
+        chip::operand_rows(n, self.params.width) + self.result_rows(n, gadgets)
     }
 
     /// Whether activation `a` is checked by the activation table.
     pub fn in_act_table(&self, a: &Activation) -> bool {
-        self.params.limb_bits == 0 || *a != Activation::Relu
+        self.params.limb_bits == 0 || (*a != Activation::Relu && !a.is_precise())
+    }
+
+    /// The gadget of every activation (by index) checked by one (limb mode's precise activations).
+    pub fn gadgets(&self) -> Vec<Option<Gadget>> {
+        self.graph
+            .acts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                (self.params.limb_bits > 0 && a.is_precise())
+                    .then(|| Gadget::of(a, i as u64 + 1, self.scale, self.bound))
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// Rows of the interpolation table: the all-zero row and `2·bound / 2^m` nodes per interpolated
+    /// activation.
+    pub fn interp_table_rows(&self) -> usize {
+        1 + self
+            .graph
+            .acts
+            .iter()
+            .map(|a| match a {
+                Activation::Interp { bits, .. } if self.params.interp => {
+                    nonlinear::interp_nodes(self.bound.max(1), *bits).count()
+                }
+                _ => 0,
+            })
+            .sum::<usize>()
     }
 
     /// Tags of the range table: the rescale shifts, or (limbs) the limb widths in use.
@@ -178,10 +234,16 @@ impl CircuitSpec {
             return self.shifts();
         }
         let mut w: Vec<u8> = vec![];
+        let gadgets = self.gadgets();
         for n in self.graph.neurons.iter().filter(|n| n.has_post()) {
             w.extend(limbs::limb_widths(n.shift, t));
             if let Some(b) = self.second_chain(n) {
                 w.extend(limbs::limb_widths(b, t));
+            }
+            if let Some(g) = n.act.and_then(|a| gadgets[a as usize]) {
+                for b in g.chains() {
+                    w.extend(limbs::limb_widths(b, t));
+                }
             }
         }
         w.retain(|&b| b > 0);
@@ -202,7 +264,8 @@ impl CircuitSpec {
     pub fn inference_rows(&self) -> usize {
         let w = self.params.width;
         let rows = (self.graph.num_inputs as usize).div_ceil(w);
-        rows + self.graph.neurons.iter().map(|n| self.neuron_rows(n)).sum::<usize>()
+        let gadgets = self.gadgets();
+        rows + self.graph.neurons.iter().map(|n| self.neuron_rows_with(n, &gadgets)).sum::<usize>()
     }
 
     /// Rows and table sizes.
@@ -218,6 +281,7 @@ impl CircuitSpec {
         LayoutSize {
             rows,
             act_table_rows: 1 + tags * 2 * self.bound as usize,
+            interp_table_rows: self.interp_table_rows(),
             range_table_rows: 1 + self.range_tags().iter().map(|&d| 1usize << d).sum::<usize>(),
         }
     }
@@ -233,7 +297,12 @@ impl CircuitSpec {
         let mut cs = ConstraintSystem::<Fr>::default();
         let _ = InferenceChip::configure(&mut cs, self.params);
         let size = self.layout_size();
-        let need = size.rows.max(size.act_table_rows).max(size.range_table_rows).max(self.num_instances())
+        let need = size
+            .rows
+            .max(size.act_table_rows)
+            .max(size.range_table_rows)
+            .max(size.interp_table_rows)
+            .max(self.num_instances())
             + cs.blinding_factors()
             + 1;
         let mut k = 4u32;
@@ -276,7 +345,13 @@ mod tests {
                 "width {width}"
             );
             assert_eq!(
-                degree(CircuitParams { width, private: true, limb_bits: 8, act_table: false }),
+                degree(CircuitParams {
+                    width,
+                    private: true,
+                    limb_bits: 8,
+                    act_table: false,
+                    ..CircuitParams::default()
+                }),
                 fixed,
                 "limbs, width {width}"
             );
