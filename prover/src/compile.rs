@@ -345,7 +345,9 @@ fn candidates(
         graph.neurons.iter().any(|n| n.act.is_some_and(|a| f(&graph.acts[a as usize])))
     };
     let act_table = shape.limb_bits == 0 || used(&|a| *a != Activation::Relu && !a.is_precise());
-    let exact = used(&|a| matches!(a, Activation::RecipExact | Activation::RsqrtExact { .. }));
+    let exact = used(&|a| {
+        matches!(a, Activation::RecipExact | Activation::RsqrtExact { .. } | Activation::SqrtExact)
+    });
     let mut out = vec![];
     for w in widths {
         let params =

@@ -104,6 +104,8 @@ fn ml_and_attention_exports_prove_within_one_percent() {
         "log_softmax",
         "instance_norm",
         "topk",
+        // Exact square root: its gates must be configured (setup failed with "halo2: Synthesis" before).
+        "sqrt",
     ];
     for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));
