@@ -110,20 +110,28 @@ impl OnnxModel {
         Ok(Self { bytes, proto, file, folded })
     }
 
+    /// tract's typed model for inputs of `shapes`, and each input's type: inputs keep their ONNX type when it
+    /// is boolean or integer (fed from their 0/1 or integer values); everything else is f32.
+    fn typed_model(&self, shapes: &[Vec<usize>]) -> TractResult<(TypedModel, Vec<DatumType>)> {
+        let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice())?;
+        let mut types = Vec::with_capacity(shapes.len());
+        for (i, s) in shapes.iter().enumerate() {
+            let declared = model.input_fact(i).ok().and_then(|f| f.datum_type.concretize());
+            let dt = match declared {
+                Some(dt) if dt == DatumType::Bool || dt.is_integer() => dt,
+                _ => DatumType::F32,
+            };
+            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, s.as_slice()))?;
+            types.push(dt);
+        }
+        Ok((model.into_typed()?, types))
+    }
+
     /// tract's count of the model's multiply-accumulates for inputs of `shapes` (`None` when tract cannot
     /// type the model or a cost is symbolic).
     pub fn multiply_accumulates(&self, shapes: &[Vec<usize>]) -> Option<u64> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice()).ok()?;
-            for (i, s) in shapes.iter().enumerate() {
-                let dt = model
-                    .input_fact(i)
-                    .ok()
-                    .and_then(|f| f.datum_type.concretize())
-                    .unwrap_or(DatumType::F32);
-                model = model.with_input_fact(i, InferenceFact::dt_shape(dt, s.as_slice())).ok()?;
-            }
-            let typed = model.into_typed().ok()?;
+            let (typed, _) = self.typed_model(shapes).ok()?;
             let mut total = 0u64;
             for node in typed.nodes() {
                 let inputs: Vec<&TypedFact> =
@@ -156,22 +164,9 @@ impl OnnxModel {
 
     fn float_inference_unguarded(&self, shapes: &[Vec<usize>], inputs: &[f64]) -> Result<Vec<f64>> {
         let err = |e: TractError| Error::Onnx { path: self.file.clone().into(), message: format!("{e:#}") };
-        let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice()).map_err(err)?;
-        // Inputs keep their ONNX type (a boolean or integer input is fed as one, from its 0/1 or integer
-        // values); everything else is f32.
-        let mut types = Vec::with_capacity(shapes.len());
-        for (i, s) in shapes.iter().enumerate() {
-            let declared = model.input_fact(i).ok().and_then(|f| f.datum_type.concretize());
-            let dt = match declared {
-                Some(dt) if dt == DatumType::Bool || dt.is_integer() => dt,
-                _ => DatumType::F32,
-            };
-            model = model.with_input_fact(i, InferenceFact::dt_shape(dt, s.as_slice())).map_err(err)?;
-            types.push(dt);
-        }
+        let (typed, types) = self.typed_model(shapes).map_err(err)?;
         // tract's optimizer can fail on a model its plain typed plan runs (a declutter pass's bug, e.g. on
         // EZKL's large_mlp): fall back to the unoptimized plan, which computes the same float outputs.
-        let typed = model.into_typed().map_err(err)?;
         let plan = match typed.clone().into_optimized() {
             Ok(optimized) => optimized.into_runnable().map_err(err)?,
             Err(_) => typed.into_runnable().map_err(err)?,

@@ -7,7 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn, Zip};
 
 use super::{attr_f, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::{Activation, UnaryOp, Var};
+use crate::ir::{Activation, UnaryOp};
 use crate::Result;
 
 pub(crate) struct Elementwise;
@@ -177,39 +177,28 @@ fn pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, inputs: &[Option<Value>]) 
 /// `x ^ y` with a computed or tensor exponent: `exp(y · ln x)` for a positive base (ln and exp by table; a
 /// constant base folds its logarithm into the affine map).
 fn general_pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, y: &Value) -> Result<Value> {
+    use super::compare::{elems, Elem};
+    if matches!((x, y), (Value::Const(_), Value::Const(_))) {
+        return Err(invalid(node, "constant inputs: nothing to prove"));
+    }
     let shape = broadcast_shape(node, x.shape(), y.shape())?;
     let log = Activation::Unary { op: UnaryOp::Log, alpha: 0.0, beta: 0.0 };
-    let terms: Vec<Var> = match (x, y) {
-        (Value::Const(b), Value::Dyn(e)) => {
-            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
-            if b.iter().any(|&v| v <= 0.0) {
-                return Err(invalid(node, "a constant base must be positive"));
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for (b, e) in elems(node, x, &shape)?.into_iter().zip(elems(node, y, &shape)?) {
+        let exponent = match (b, e) {
+            (Elem::C(b), _) if b <= 0.0 => return Err(invalid(node, "a constant base must be positive")),
+            (Elem::C(b), Elem::V(e)) => cx.affine_params(&[(e, b.ln())], 0.0),
+            (Elem::C(b), Elem::C(e)) => cx.affine_params(&[], e * b.ln()),
+            (Elem::V(b), e) => {
+                let l = cx.activation(b, log.clone());
+                match e {
+                    Elem::V(e) => cx.mul(l, e),
+                    Elem::C(e) => cx.affine_params(&[(l, e)], 0.0),
+                }
             }
-            b.iter().zip(e.iter()).map(|(&b, &e)| cx.affine_params(&[(e, b.ln())], 0.0)).collect()
-        }
-        (Value::Dyn(b), Value::Dyn(e)) => {
-            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
-            b.iter()
-                .zip(e.iter())
-                .map(|(&b, &e)| {
-                    let l = cx.activation(b, log.clone());
-                    cx.mul(l, e)
-                })
-                .collect()
-        }
-        (Value::Dyn(b), Value::Const(e)) => {
-            let (b, e) = (bcast(node, b, &shape)?, bcast(node, e, &shape)?);
-            b.iter()
-                .zip(e.iter())
-                .map(|(&b, &e)| {
-                    let l = cx.activation(b, log.clone());
-                    cx.affine_params(&[(l, e)], 0.0)
-                })
-                .collect()
-        }
-        (Value::Const(_), Value::Const(_)) => return Err(invalid(node, "constant inputs: nothing to prove")),
-    };
-    let out = terms.into_iter().map(|t| cx.activation(t, Activation::Exp)).collect();
+        };
+        out.push(cx.activation(exponent, Activation::Exp));
+    }
     Ok(Value::Dyn(from_vec(node, &shape, out)?))
 }
 

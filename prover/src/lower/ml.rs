@@ -16,7 +16,7 @@ use super::elementwise::from_vec;
 use super::norm::softmax;
 use super::pool::max_of;
 use super::trees::{label_of, Post};
-use super::{attr_i, input, invalid, Ctx, OpLowering, Value};
+use super::{attr_floats, attr_i, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::{Activation, Var};
 use crate::Result;
 
@@ -45,11 +45,6 @@ impl OpLowering for MlLinear {
     }
 }
 
-fn floats(node: &NodeProto, name: &str) -> Result<Option<Vec<f64>>> {
-    let v = node.get_attr_opt_vec::<f32>(name).map_err(|e| invalid(node, e.to_string()))?;
-    Ok(v.map(|v| v.iter().map(|&c| f64::from(c)).collect()))
-}
-
 /// `[N, F]` (or `[F]`, one row) as its rows and feature count.
 fn rows_of(node: &NodeProto, x: &ArrayD<Var>) -> Result<(usize, usize, Vec<Var>)> {
     match x.shape() {
@@ -67,14 +62,14 @@ fn linear_scores(
     targets: usize,
 ) -> Result<(usize, Vec<Vec<Var>>)> {
     let (n, f, flat) = rows_of(node, x)?;
-    let coef = floats(node, "coefficients")?.ok_or_else(|| invalid(node, "missing coefficients"))?;
+    let coef = attr_floats(node, "coefficients")?.ok_or_else(|| invalid(node, "missing coefficients"))?;
     if targets == 0 || coef.len() != targets * f {
         return Err(invalid(
             node,
             format!("{} coefficients for {targets} outputs of {f} features", coef.len()),
         ));
     }
-    let intercepts = floats(node, "intercepts")?.unwrap_or_else(|| vec![0.0; targets]);
+    let intercepts = attr_floats(node, "intercepts")?.unwrap_or_else(|| vec![0.0; targets]);
     if intercepts.len() != targets {
         return Err(invalid(node, format!("{} intercepts for {targets} outputs", intercepts.len())));
     }
@@ -133,7 +128,7 @@ fn scaler(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<
             Some(v) => Err(invalid(node, format!("{} values for {f} features", v.len()))),
         }
     };
-    let (offset, scale) = (floats(node, "offset")?, floats(node, "scale")?);
+    let (offset, scale) = (attr_floats(node, "offset")?, attr_floats(node, "scale")?);
     let mut out = Vec::with_capacity(x.len());
     for (i, &v) in x.iter().enumerate() {
         let (o, s) = (pick(&offset, i, 0.0)?, pick(&scale, i, 1.0)?);

@@ -225,6 +225,12 @@ pub(crate) fn attr_f(node: &NodeProto, name: &str, default: f64) -> Result<f64> 
     Ok(node.get_attr_opt::<f32>(name).map_err(|e| invalid(node, e.to_string()))?.map_or(default, f64::from))
 }
 
+/// A float-list attribute, as f64.
+pub(crate) fn attr_floats(node: &NodeProto, name: &str) -> Result<Option<Vec<f64>>> {
+    let v = node.get_attr_opt_vec::<f32>(name).map_err(|e| invalid(node, e.to_string()))?;
+    Ok(v.map(|v| v.into_iter().map(f64::from).collect()))
+}
+
 /// An int-list attribute.
 pub(crate) fn attr_ints(node: &NodeProto, name: &str) -> Result<Option<Vec<i64>>> {
     node.get_attr_opt_vec::<i64>(name).map_err(|e| invalid(node, e.to_string()))

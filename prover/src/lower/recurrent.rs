@@ -257,15 +257,7 @@ fn activations(node: &NodeProto, kind: Kind, dirs: usize) -> Result<Vec<Vec<Cell
             format!("attribute `activations` has {} entries, expected {}", names.len(), per_dir * dirs),
         ));
     }
-    let floats = |name: &str| -> Result<Vec<f64>> {
-        Ok(node
-            .get_attr_opt_vec::<f32>(name)
-            .map_err(|e| invalid(node, e.to_string()))?
-            .unwrap_or_default()
-            .into_iter()
-            .map(f64::from)
-            .collect())
-    };
+    let floats = |name: &str| Ok::<_, crate::Error>(super::attr_floats(node, name)?.unwrap_or_default());
     let (alphas, betas) = (floats("activation_alpha")?, floats("activation_beta")?);
     let (mut ai, mut bi) = (alphas.iter(), betas.iter());
     let mut acts = Vec::with_capacity(names.len());

@@ -23,7 +23,7 @@ use super::compare::compare_const;
 use super::elementwise::from_vec;
 use super::norm::softmax;
 use super::variadic::first_extreme_index;
-use super::{input, invalid, Ctx, OpLowering, Value};
+use super::{attr_floats, attr_ints, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::{Activation, Var};
 use crate::Result;
 
@@ -198,14 +198,7 @@ pub(crate) struct Ensemble {
 }
 
 fn ints(node: &NodeProto, name: &str) -> Result<Vec<i64>> {
-    node.get_attr_opt_vec::<i64>(name)
-        .map_err(|e| invalid(node, e.to_string()))?
-        .ok_or_else(|| invalid(node, format!("missing attribute {name}")))
-}
-
-fn floats(node: &NodeProto, name: &str) -> Result<Option<Vec<f64>>> {
-    let v = node.get_attr_opt_vec::<f32>(name).map_err(|e| invalid(node, e.to_string()))?;
-    Ok(v.map(|v| v.into_iter().map(f64::from).collect()))
+    attr_ints(node, name)?.ok_or_else(|| invalid(node, format!("missing attribute {name}")))
 }
 
 fn same_len(node: &NodeProto, n: usize, lists: &[(&str, usize)]) -> Result<()> {
@@ -230,7 +223,7 @@ impl Ensemble {
             .ok_or_else(|| {
                 invalid(node, "missing attribute nodes_modes (nodes_values_as_tensor unsupported)")
             })?;
-        let values = floats(node, "nodes_values")?.ok_or_else(|| {
+        let values = attr_floats(node, "nodes_values")?.ok_or_else(|| {
             invalid(node, "missing attribute nodes_values (nodes_values_as_tensor unsupported)")
         })?;
         let (t_ids, f_ids) = (ints(node, "nodes_truenodeids")?, ints(node, "nodes_falsenodeids")?);
@@ -274,7 +267,7 @@ impl Ensemble {
         let l_trees = ints(node, &format!("{prefix}_treeids"))?;
         let l_nodes = ints(node, &format!("{prefix}_nodeids"))?;
         let l_cols = ints(node, &format!("{prefix}_ids"))?;
-        let l_weights = floats(node, &format!("{prefix}_weights"))?
+        let l_weights = attr_floats(node, &format!("{prefix}_weights"))?
             .ok_or_else(|| invalid(node, format!("missing attribute {prefix}_weights")))?;
         let nl = l_trees.len();
         same_len(
@@ -304,7 +297,7 @@ impl Ensemble {
         if width == 0 {
             return Err(invalid(node, "no output columns"));
         }
-        let base = floats(node, "base_values")?.unwrap_or_else(|| vec![0.0; width]);
+        let base = attr_floats(node, "base_values")?.unwrap_or_else(|| vec![0.0; width]);
         if base.len() != width {
             return Err(invalid(node, format!("{} base_values for {width} outputs", base.len())));
         }
