@@ -187,7 +187,11 @@ def onchain(res: Result, compiled: evm.Compiled, calldata: bytes, hardfork: str,
 # EZKL
 
 
-def bench_ezkl(name: str, a, wd: Path, expected: list[float]) -> Result:
+# EZKL variants: the `param_visibility` of each.
+EZKL_PARAMS = {"ezkl": "fixed", "ezkl-hashed": "hashed", "ezkl-polycommit": "polycommit"}
+
+
+def bench_ezkl(name: str, a, wd: Path, expected: list[float], sysname: str = "ezkl") -> Result:
     res = Result()
     py = sys.executable
     model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
@@ -202,7 +206,7 @@ def bench_ezkl(name: str, a, wd: Path, expected: list[float]) -> Result:
         return out, p
 
     try:
-        s, _ = step("settings", "--model", model, "--data", data)
+        s, _ = step("settings", "--model", model, "--data", data, "--params", EZKL_PARAMS[sysname])
         res.k, res.compile_s = s["logrows"], s["elapsed_s"]
         res.extra.update({k: s.get(k) for k in ("input_scale", "param_scale", "num_rows", "calibrate_s")})
         srs = BENCH / "work" / "srs" / f"ezkl_kzg{res.k}.srs"
@@ -332,10 +336,13 @@ def profile_step(res: Result, name: str, circuit: Path, data: str) -> None:
 ZKORACLE_FLAGS = {
     "zkoracle": [],
     "zkoracle-private": ["--params", "private"],
+    "zkoracle-hashed": ["--params", "hashed"],
     "zkoracle-proving": ["--prefer", "proving"],
 }
 SYSTEM_LABEL = {"zkoracle": "zkoracle", "zkoracle-proving": "zkoracle --prefer proving",
-                "zkoracle-private": "zkoracle --params private", "ezkl": "EZKL"}
+                "zkoracle-private": "zkoracle --params private", "zkoracle-hashed": "zkoracle --params hashed",
+                "ezkl": "EZKL", "ezkl-hashed": "EZKL hashed", "ezkl-polycommit": "EZKL polycommit"}
+SYSTEMS = list(SYSTEM_LABEL)
 
 
 def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str = "zkoracle") -> Result:
@@ -563,48 +570,78 @@ def render(results: dict, a, meta: dict) -> str:
 
 
 def private_compile_only(name: str, wd: Path) -> Result:
-    """`compile --params private` alone: the circuit size hiding the weights would take."""
+    """`compile --params hashed` alone: the circuit size hashing the weights would take."""
     res = Result()
     model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
-    p = run_proc([str(ZKORACLE), "compile", model, "--data", data, "-o", str(wd / "circuit"), "--params", "private"],
+    p = run_proc([str(ZKORACLE), "compile", model, "--data", data, "-o", str(wd / "circuit"), "--params", "hashed"],
                  wd / "logs", "compile", 600)
     if p.rc != 0:
-        res.notes.append(f"zkoracle --params private {name}: {p.why()}")
+        res.notes.append(f"zkoracle --params hashed {name}: {p.why()}")
         return res
     cj = json.loads((wd / "circuit" / "circuit.json").read_text())
     res.k = cj["k"]
     res.compile_s = p.wall_s
     res.max_abs_err = cj["calibration"]["max_abs_error"]
     res.notes.append(
-        f"zkoracle --params private {name}: compiled only (k = {cj['k']}, {cj['rows']:,} rows, mostly the "
+        f"zkoracle --params hashed {name}: compiled only (k = {cj['k']}, {cj['rows']:,} rows, mostly the "
         "Poseidon rows of its weights); not proved by the benchmark"
     )
     return res
 
 
 def render_private(results: dict) -> list[str]:
-    """Fixed vs private parameters (`compile --params private`): what hiding the weights costs."""
-    rows = [(n, per["zkoracle"], per["zkoracle-private"]) for n, per in results.items()
-            if "zkoracle" in per and "zkoracle-private" in per]
+    """Fixed vs hidden weights: zkoracle `--params private` (KZG-committed weight columns) and `hashed`
+    (Poseidon), EZKL `hashed` and `polycommit`, with the targets of `--params private`."""
+    variants = [("fixed", "zkoracle"), ("private", "zkoracle-private"), ("hashed", "zkoracle-hashed"),
+                ("EZKL fixed", "ezkl"), ("EZKL hashed", "ezkl-hashed"), ("EZKL polycommit", "ezkl-polycommit")]
+    rows = [(n, per) for n, per in results.items() if "zkoracle" in per and "zkoracle-private" in per]
     if not rows:
         return []
     L = [
         "",
-        "### Fixed vs private parameters",
+        "### Hidden weights: fixed vs private vs hashed",
         "",
-        "zkoracle with the weights fixed into the verifying key (`--params fixed`) and as private witnesses behind "
-        "their Poseidon commitment (`--params private`, one extra public instance); same model, input and harness.",
+        "zkoracle with the weights fixed into the verifying key (`--params fixed`), in weight columns under a salted "
+        "KZG commitment blinded afresh in every proof (`--params private`, docs/HIDDEN_WEIGHTS.md: four instance "
+        "words per weight column, a 128-byte knowledge proof) and hashed by Poseidon in the circuit "
+        "(`--params hashed`, one instance); EZKL 23.0.5 with `param_visibility` fixed, hashed and polycommit "
+        "(polycommit: EZKL's unblinded weight column, whose commitment EZKL leaves the user to compare); same model, "
+        "input and harness.",
         "",
         "| model | params | k | setup s | prove s | pk | proof | verify gas | runtime code | max abs err |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, f, p in rows:
-        for label, r in (("fixed", f), ("private", p)):
+    for name, per in rows:
+        for label, sysname in variants:
+            r = per.get(sysname)
+            if r is None:
+                continue
             L.append(
                 f"| {name} | {label} | {fmt_int(r.k)} | {fmt_s(r.setup_s)} | {fmt_s(r.prove_s)} "
                 f"| {fmt_bytes(r.pk_bytes)} | {fmt_int(r.proof_bytes, ' B')} | {fmt_int(r.verify_gas)} "
                 f"| {fmt_int(r.runtime_bytes, ' B')} | {fmt_err(r.max_abs_err)} |"
             )
+    L += [
+        "",
+        "Targets of `--params private`: prove time <= 1.5x fixed, verify gas <= fixed + 60,000, pk <= 0.1x EZKL's "
+        "(hashed and polycommit, where EZKL ran).",
+        "",
+        "| model | prove private / fixed | verify gas private - fixed | pk private / EZKL hashed | pk private / EZKL polycommit |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, per in rows:
+        f, p = per["zkoracle"], per["zkoracle-private"]
+        prove = ratio_cell(p.prove_s, f.prove_s, 1.5, "{:.2f}")[0] if p.prove_s and f.prove_s else "n/a"
+        if p.verify_gas is not None and f.verify_gas is not None:
+            d = p.verify_gas - f.verify_gas
+            gas = f"{d:+,} {'pass' if d <= 60_000 else 'FAIL'}"
+        else:
+            gas = "n/a"
+        pks = []
+        for e in ("ezkl-hashed", "ezkl-polycommit"):
+            er = per.get(e)
+            pks.append(ratio_cell(p.pk_bytes, er.pk_bytes, 0.1)[0] if er and er.pk_bytes and p.pk_bytes else "n/a")
+        L.append(f"| {name} | {prove} | {gas} | {pks[0]} | {pks[1]} |")
     return L
 
 
@@ -725,10 +762,13 @@ def write_report(path: Path, body: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
-    ap.add_argument("--systems", nargs="+", default=["zkoracle", "zkoracle-proving", "zkoracle-private", "ezkl"],
-                    choices=["zkoracle", "zkoracle-proving", "zkoracle-private", "ezkl"],
+    ap.add_argument("--systems", nargs="+",
+                    default=["zkoracle", "zkoracle-proving", "zkoracle-private", "zkoracle-hashed", "ezkl",
+                             "ezkl-hashed", "ezkl-polycommit"],
+                    choices=SYSTEMS,
                     help="zkoracle: `compile`'s default selection (--prefer gas); zkoracle-proving: `--prefer "
-                    "proving`; zkoracle-private: `--params private` (fixed vs private table)")
+                    "proving`; zkoracle-private / -hashed: `--params private` / `hashed`; ezkl-hashed / "
+                    "-polycommit: EZKL's param_visibility (the hidden-weights table)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs per timed step; the best is reported (this shared 2-core VM varies run to run)")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -738,7 +778,8 @@ def main() -> int:
     ap.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                     help="perf-profile one zkoracle prove per model into bench/profiles/ (default: on)")
     ap.add_argument("--private-models", nargs="*", default=["spread_mlp", "risk_mlp"],
-                    help="models proved with --params private (others are only compiled: their k is reported)")
+                    help="models proved with --params hashed and EZKL hashed/polycommit (others: hashed is only "
+                    "compiled, its k reported; EZKL's are skipped). --params private proves every model")
     ap.add_argument("--floor-repeat", type=int, default=3, help="timed repetitions of `zkoracle floor`")
     ap.add_argument("--warm-repeat", type=int, default=3,
                     help="warm proofs of `zkoracle prove --repeat` (the relayer's warm prover; 0: skip)")
@@ -756,7 +797,7 @@ def main() -> int:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_info(),
         "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "ezkl": importlib.metadata.version("ezkl") if "ezkl" in a.systems else "not run",
+        "ezkl": importlib.metadata.version("ezkl") if any(s.startswith("ezkl") for s in a.systems) else "not run",
         "zkoracle": tool_version([str(ZKORACLE), "--version"]) if ZKORACLE.exists() else "not built",
         "solc": tool_version([str(SOLC), "--version"]),
         "anvil": tool_version([str(ANVIL), "--version"]),
@@ -771,10 +812,13 @@ def main() -> int:
                 shutil.rmtree(wd)
             wd.mkdir(parents=True)
             t0 = time.time()
-            if sysname == "zkoracle-private" and name not in a.private_models:
+            hidden_ezkl = sysname in ("ezkl-hashed", "ezkl-polycommit")
+            if hidden_ezkl and name not in a.private_models:
+                continue
+            if sysname == "zkoracle-hashed" and name not in a.private_models:
                 r = private_compile_only(name, wd)
-            elif sysname == "ezkl":
-                r = bench_ezkl(name, a, wd, expected)
+            elif sysname.startswith("ezkl"):
+                r = bench_ezkl(name, a, wd, expected, sysname)
             else:
                 r = bench_zkoracle(name, a, wd, expected, sysname)
             results[name][sysname] = r

@@ -5,8 +5,9 @@ Usage: ezkl_step.py STEP WORKDIR [options]
 
 Steps (files live in WORKDIR: settings.json, model.compiled, pk.key, vk.key, witness.json, proof.json,
 Verifier.sol, calldata.bin):
-  settings  --model M --data D    gen_settings (public input/output, fixed params), calibrate_settings
-                                  (target "resources"), compile_circuit
+  settings  --model M --data D [--params fixed|hashed|polycommit]
+                                  gen_settings (public input/output, params as given: fixed by default),
+                                  calibrate_settings (target "resources"), compile_circuit
   srs       --logrows K --srs P   gen_srs (EZKL's local, insecure test SRS; `get_srs` needs the network)
   setup     --srs P               setup (keygen: pk.key, vk.key)
   witness   --data D              gen_witness
@@ -41,7 +42,7 @@ def step_settings(wd: Path, a) -> dict:
     run_args = ezkl.PyRunArgs()
     run_args.input_visibility = "public"
     run_args.output_visibility = "public"
-    run_args.param_visibility = "fixed"
+    run_args.param_visibility = a.params
     settings = str(wd / "settings.json")
     ok1, t1 = _timed(ezkl.gen_settings, a.model, settings, py_run_args=run_args)
     ok2, t2 = _timed(ezkl.calibrate_settings, a.data, a.model, settings, "resources")
@@ -145,6 +146,7 @@ def main() -> int:
     ap.add_argument("--data")
     ap.add_argument("--srs")
     ap.add_argument("--logrows", type=int)
+    ap.add_argument("--params", default="fixed", choices=["fixed", "hashed", "polycommit"])
     a = ap.parse_args()
     a.workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -10,7 +10,7 @@ import {PackedInts} from "./libraries/PackedInts.sol";
 /// @notice Verifiable-inference oracle. Anyone registers a model (its halo2 verifier and quantization), anyone
 ///         requests an inference by paying the model's fee, and anyone fulfils a request — but an output only
 ///         reaches storage, the fulfiller's fee and the requester's callback after the model's verifier accepted
-///         a proof for exactly `[stored input..., posted output..., weightsCommitment?, fulfiller]` on-chain,
+///         a proof for exactly `[stored input..., posted output..., weightsCommitment..., fulfiller]` on-chain,
 ///         where `fulfiller` is `msg.sender`: a proof names the address it pays.
 /// @dev Design, in the order `fulfill` runs:
 ///      1. checks: the request is pending and not past its deadline; output length and range; the instances
@@ -61,6 +61,9 @@ contract InferenceOracle is IInferenceOracle {
     uint32 public constant MAX_IO_LEN = 1024;
     /// @notice The most gas a model may forward to its verifier.
     uint32 public constant MAX_VERIFIER_GAS_LIMIT = 15_000_000;
+    /// @notice The most words a model's weights commitment may have: 16 KZG commitment points of 4 limbs each
+    ///         (`--params private` commits one point per weight column).
+    uint256 public constant MAX_WEIGHTS_COMMITMENT_WORDS = 64;
     /// @notice The bounds of the owner-configurable request timeout.
     uint64 public constant MIN_REQUEST_TIMEOUT = 1 minutes;
     /// @notice See MIN_REQUEST_TIMEOUT.
@@ -391,11 +394,14 @@ contract InferenceOracle is IInferenceOracle {
         if (maxAbsInput <= 0 || maxAbsInput > MAX_ABS_FIELD_VALUE) {
             revert MaxAbsInputOutOfRange(maxAbsInput, MAX_ABS_FIELD_VALUE);
         }
-        uint256 weightsCommitment = params.weightsCommitment;
-        if (params.hasWeightsCommitment) {
-            if (weightsCommitment >= FIELD_MODULUS) revert WeightsCommitmentNotInField(weightsCommitment);
-        } else if (weightsCommitment != 0) {
-            revert UnexpectedWeightsCommitment(weightsCommitment);
+        uint256[] calldata words = params.weightsCommitment;
+        uint256 wordCount = words.length;
+        if (wordCount > MAX_WEIGHTS_COMMITMENT_WORDS) {
+            revert WeightsCommitmentTooLong(wordCount, MAX_WEIGHTS_COMMITMENT_WORDS);
+        }
+        for (uint256 i; i < wordCount; ++i) {
+            uint256 word = words[i];
+            if (word >= FIELD_MODULUS) revert WeightsCommitmentWordNotInField(i, word);
         }
         uint32 verifierGasLimit = params.verifierGasLimit;
         if (verifierGasLimit == 0 || verifierGasLimit > MAX_VERIFIER_GAS_LIMIT) {
@@ -518,8 +524,9 @@ contract InferenceOracle is IInferenceOracle {
         if (callbackSuccess) request.callbackSuccess = true;
     }
 
-    /// @dev `[input..., output..., weightsCommitment?, fulfiller]` as field elements; checks the output's length
-    ///      and range. The fulfiller is `uint256(uint160(fulfiller))`, below 2^160 and so below the modulus.
+    /// @dev `[input..., output..., weightsCommitment..., fulfiller]` as field elements (the commitment's words in
+    ///      registered order, each checked below the modulus at registration); checks the output's length and
+    ///      range. The fulfiller is `uint256(uint160(fulfiller))`, below 2^160 and so below the modulus.
     function _buildInstances(
         uint256 requestId,
         StoredRequest storage request,
@@ -531,8 +538,10 @@ contract InferenceOracle is IInferenceOracle {
         if (output.length != outputLen) revert OutputLengthMismatch(outputLen, output.length);
         uint256 inputLen = params.inputLen;
         int256[] memory input = PackedInts.load(_inputWords[requestId], inputLen, request.inputWidth);
-        bool hasCommitment = params.hasWeightsCommitment;
-        uint256 fulfillerAt = inputLen + outputLen + (hasCommitment ? 1 : 0);
+        uint256[] storage commitment = params.weightsCommitment;
+        uint256 commitmentAt = inputLen + outputLen;
+        uint256 commitmentLen = commitment.length;
+        uint256 fulfillerAt = commitmentAt + commitmentLen;
         instances = new uint256[](fulfillerAt + 1);
         for (uint256 i; i < inputLen; ++i) {
             instances[i] = _toField(input[i]);
@@ -542,7 +551,9 @@ contract InferenceOracle is IInferenceOracle {
             if (y > MAX_ABS_FIELD_VALUE || y < -MAX_ABS_FIELD_VALUE) revert OutputOutOfRange(j, y);
             instances[inputLen + j] = _toField(y);
         }
-        if (hasCommitment) instances[inputLen + outputLen] = params.weightsCommitment;
+        for (uint256 k; k < commitmentLen; ++k) {
+            instances[commitmentAt + k] = commitment[k];
+        }
         instances[fulfillerAt] = uint256(uint160(fulfiller));
     }
 

@@ -11,7 +11,9 @@ import {DeployBase} from "./DeployBase.sol";
 ///      VERIFIER (default: `Halo2Verifier` from the book); INPUT_LEN, OUTPUT_LEN (required); INPUT_SCALE,
 ///      OUTPUT_SCALE (default 7); MAX_ABS_INPUT (required, the calibrated |input| bound, quantized); FEE in wei
 ///      (default 0); VERIFIER_GAS_LIMIT (default 2,000,000); VK_DIGEST (bytes32, required: printed by
-///      `zkoracle setup`); WEIGHTS_COMMITMENT (only for models with private weights; default none);
+///      `zkoracle setup`); WEIGHTS_COMMITMENT (the weights commitment's words as a comma-separated list of
+///      uint256, decimal or 0x hex, in the order the verifier takes them: one for `--params hashed`, four per
+///      weight column for `--params private`; default, or empty: none, for weights fixed in the verifying key);
 ///      MODEL_NAME (default `model`).
 contract RegisterModel is DeployBase {
     function run() external returns (uint256 modelId) {
@@ -43,8 +45,7 @@ contract RegisterModel is DeployBase {
         if (p.maxAbsInput <= 0) revert MissingSetting("MAX_ABS_INPUT");
         p.fee = vm.envOr("FEE", uint256(0));
         p.verifierGasLimit = _u32("VERIFIER_GAS_LIMIT", 2_000_000);
-        p.weightsCommitment = vm.envOr("WEIGHTS_COMMITMENT", uint256(0));
-        p.hasWeightsCommitment = p.weightsCommitment != 0;
+        p.weightsCommitment = vm.envOr("WEIGHTS_COMMITMENT", ",", new uint256[](0));
     }
 
     function _u32(string memory name, uint256 fallbackValue) internal view returns (uint32) {

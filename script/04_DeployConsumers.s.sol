@@ -17,11 +17,12 @@ import {DeployBase} from "./DeployBase.sol";
 ///      book); RISK_MODEL_ID (default: `risk_mlpModelId` from the book; the gate is skipped when there is none);
 ///      INITIAL_LIQUIDITY per token in wei (default 1,000,000e18); KEEPER (default: the deployer).
 ///      Model pins (ModelPin), per consumer with prefix SPREAD_ or RISK_: <P>VERIFIER, <P>VERIFIER_CODEHASH,
-///      <P>VK_DIGEST, <P>WEIGHTS_COMMITMENT. Each defaults to what the oracle reports for the model id, which
-///      only pins the registration as it is at deployment (later code changes are still refused); pass the
-///      values you checked — the verifier you deployed, keccak256 of the runtime code `zkoracle verifier`
-///      generates for your vk, the `vk_digest` of `zkoracle setup` — to make the consumer refuse a model id that
-///      is not your model.
+///      <P>VK_DIGEST, <P>WEIGHTS_COMMITMENT (the commitment's words, comma-separated as in 03_RegisterModel;
+///      set but empty pins fixed weights; the pin holds their `ModelPin.commitmentHash`). Each defaults to what
+///      the oracle reports for the model id, which only pins the registration as it is at deployment (later code
+///      changes are still refused); pass the values you checked — the verifier you deployed, keccak256 of the
+///      runtime code `zkoracle verifier` generates for your vk, the `vk_digest` of `zkoracle setup` — to make the
+///      consumer refuse a model id that is not your model.
 ///      Spread rails: fee 5..100 bps, default 30, step 10, results valid 1 h, callback gas 200,000, 100 bps per
 ///      unit of output, 15 min between applied results, 10 min minimum feature window, results ignored 30 min
 ///      after their request. Risk rails: LTV 50..80%, LT 60..90%, steps 2% / 3%, 1 day between updates, results

@@ -97,9 +97,10 @@ abstract contract DeployBase {
         pin.verifier = vm.envOr(string.concat(prefix, "VERIFIER"), m.params.verifier);
         pin.verifierCodehash = vm.envOr(string.concat(prefix, "VERIFIER_CODEHASH"), m.verifierCodehash);
         pin.vkDigest = vm.envOr(string.concat(prefix, "VK_DIGEST"), m.params.vkDigest);
-        pin.hasWeightsCommitment = m.params.hasWeightsCommitment;
-        pin.weightsCommitment =
-            vm.envOr(string.concat(prefix, "WEIGHTS_COMMITMENT"), m.params.weightsCommitment);
+        // <prefix>WEIGHTS_COMMITMENT: the words, comma-separated (empty: none); the pin holds their hash
+        pin.weightsCommitmentHash = ModelPin.commitmentHash(
+            vm.envOr(string.concat(prefix, "WEIGHTS_COMMITMENT"), ",", m.params.weightsCommitment)
+        );
     }
 
     function _uintSetting(string memory envName, string memory bookKey) internal view returns (uint256 v) {

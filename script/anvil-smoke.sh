@@ -11,8 +11,9 @@
 #    proof is made for the sending account (the last public instance), and the same fulfilment copied by
 #    anvil's second account must revert;
 # 4. for each model with golden files ($GOLDEN_DIR/<model>/verifier.bytecode + proof.json, default tests/golden),
-#    deploys the real verifier, registers the model, requests the golden input and fulfils it with the golden
-#    proof from the address it was made for (GOLDEN_FULFILLER, impersonated), printing the real verification gas.
+#    deploys the real verifier, registers the model (spread_mlp_private with its golden weights commitment, passed
+#    to script/03 as WEIGHTS_COMMITMENT), requests the golden input and fulfils it with the golden proof from the
+#    address it was made for (GOLDEN_FULFILLER, impersonated), printing the real verification gas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -114,29 +115,41 @@ if $BIN/cast send --rpc-url "$RPC" --private-key "$PRIVATE_KEY" "$ORACLE" 'fulfi
 fi
 echo "replayed fulfilment rejected"
 
-for spec in "spread_mlp 8 1" "risk_mlp 16 4"; do
+for spec in "spread_mlp 8 1" "risk_mlp 16 4" "spread_mlp_private 8 1"; do
   read -r name n_in n_out <<<"$spec"
   dir=$GOLDEN_DIR/$name
   [[ -f $dir/verifier.bytecode && -f $dir/proof.json ]] || { echo "no golden files for $name: skipped"; continue; }
   VERIFIER_BYTECODE=$dir/verifier.bytecode VERIFIER_NAME=${name}Verifier script script/02_DeployVerifier.s.sol
-  # golden input, output, and the tightest valid input range (max |input|, at least 1)
-  read -r golden_in golden_out max_abs < <(python3 - "$dir/proof.json" "$n_in" "$n_out" "$GOLDEN_FULFILLER" <<'EOF'
+  # golden input, output, the tightest valid input range (max |input|, at least 1) and the weights commitment's
+  # words, comma-separated ("-" for none: `read` cannot return an empty middle field)
+  read -r golden_in golden_out max_abs words < <(python3 - "$dir/proof.json" "$n_in" "$n_out" "$GOLDEN_FULFILLER" <<'EOF'
 import json, sys
 p = 21888242871839275222246405745257275088548364400416034343698204186575808495617
-inst = [int(x, 0) if isinstance(x, str) else int(x) for x in json.load(open(sys.argv[1]))["instances"]]
+proof = json.load(open(sys.argv[1]))
+inst = [int(x, 0) if isinstance(x, str) else int(x) for x in proof["instances"]]
 signed = [x if x <= (p - 1) // 2 else x - p for x in inst]
 n, n_out = int(sys.argv[2]), int(sys.argv[3])
-# [inputs..., outputs..., fulfiller] (these models have no weights commitment)
-if len(inst) != n + n_out + 1 or inst[-1] != int(sys.argv[4], 16):
-    sys.exit(f"{sys.argv[1]}: instances are not [inputs..., outputs..., GOLDEN_FULFILLER]")
+# [inputs..., outputs..., weightsCommitment..., fulfiller]; the golden files' commitment is at most one word, the
+# Poseidon hash of hashed weights (`weights_commitment`)
+words = [int(proof["weights_commitment"], 0)] if proof.get("weights_commitment") else []
+if len(inst) != n + n_out + len(words) + 1 or inst[n + n_out:-1] != words or inst[-1] != int(sys.argv[4], 16):
+    sys.exit(f"{sys.argv[1]}: instances are not [inputs..., outputs..., weights_commitment?, GOLDEN_FULFILLER]")
 print("[" + ",".join(map(str, signed[:n])) + "]", "[" + ",".join(map(str, signed[n:n + n_out])) + "]",
-      max([1] + [abs(x) for x in signed[:n]]))
+      max([1] + [abs(x) for x in signed[:n]]), ",".join(map(str, words)) or "-")
 EOF
   )
+  [[ $words == - ]] && words=
   VERIFIER=$(jq -r ".${name}Verifier" "$BOOK") MODEL_NAME=golden_$name INPUT_LEN=$n_in OUTPUT_LEN=$n_out \
-    MAX_ABS_INPUT=$max_abs FEE=$FEE VERIFIER_GAS_LIMIT=5000000 VK_DIGEST=$(digest 3) \
+    MAX_ABS_INPUT=$max_abs FEE=$FEE VERIFIER_GAS_LIMIT=5000000 VK_DIGEST=$(digest 3) WEIGHTS_COMMITMENT=$words \
     script script/03_RegisterModel.s.sol
   model=$(jq -r ".golden_${name}ModelId" "$BOOK")
+  registered=$($BIN/cast call --rpc-url "$RPC" --json "$ORACLE" \
+    'getModel(uint256)(((address,bytes32,uint256[],uint32,uint32,uint8,uint8,int256,uint256,uint32),address,bool,bytes32))' \
+    "$model" | jq -r '.[0][0][2] | join(",")')
+  if [[ $registered != "$words" ]]; then
+    echo "FAIL: golden $name registered with weights commitment [$registered], not [$words]" >&2
+    exit 1
+  fi
   proof=$(jq -r .proof "$dir/proof.json")
   g1=$(send_gas "$ORACLE" 'requestInference(uint256,int256[],uint32)' "$model" "$golden_in" 0 --value $FEE)
   id=$(call "$ORACLE" 'requestCount()(uint256)')

@@ -13,8 +13,10 @@ use std::process::Command;
 const MODELS: &[(&str, &str, &[&str])] = &[
     ("spread_mlp", "spread_mlp", &[]),
     ("risk_mlp", "risk_mlp", &[]),
-    // Hidden weights: the last instance is the weights' Poseidon commitment.
-    ("spread_mlp_private", "spread_mlp", &["--params", "private"]),
+    // Hidden weights by Poseidon (`--params hashed`; its circuit.json, written before `hashed` existed, says
+    // `private` without weight columns, which reads as hashed): the instance before the fulfiller is the
+    // weights' Poseidon commitment.
+    ("spread_mlp_private", "spread_mlp", &["--params", "hashed"]),
 ];
 
 fn root() -> PathBuf {

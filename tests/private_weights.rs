@@ -13,14 +13,15 @@ use common::*;
 use serde_json::Value;
 use zkoracle_relayer::IInferenceOracle::{self, IInferenceOracleErrors, RequestStatus};
 
-const FEE_WEI: u128 = 1_000_000_000_000_000;
+/// Covers a private fulfilment (about 707k gas) at anvil's gas price with the relayer's 20% margin.
+const FEE_WEI: u128 = 3_000_000_000_000_000;
 
 fn ints(v: &[i64]) -> Vec<I256> {
     v.iter().map(|&x| I256::try_from(x).unwrap()).collect()
 }
 
-/// `zkoracle prove` of the model's sample input for `fulfiller`: (quantized outputs, proof bytes, weights
-/// commitment).
+/// `zkoracle prove` of the model's sample input for `fulfiller`: (quantized outputs, proof bytes, the weights
+/// commitment's instance words as `zkoracle commit` prints them).
 fn prove(model: &ModelDir, fulfiller: Address) -> (Vec<i64>, Bytes, String) {
     let data = root().join(format!("models/{}.input.json", model.name));
     let out = model.dir.join("proof.json");
@@ -29,9 +30,13 @@ fn prove(model: &ModelDir, fulfiller: Address) -> (Vec<i64>, Bytes, String) {
     run_ok(&["prove", d, "--data", data.to_str().unwrap(), "-o", out.to_str().unwrap(), "--fulfiller", &who]);
     run_ok(&["verify", d, out.to_str().unwrap()]);
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    let outputs = v["outputs_quantized"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    let outputs: Vec<i64> =
+        v["outputs_quantized"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     let proof: Bytes = v["proof"].as_str().unwrap().parse().unwrap();
-    (outputs, proof, v["weights_commitment"].as_str().unwrap().to_string())
+    let instances: Vec<&str> =
+        v["instances"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    let first = v["inputs_quantized"].as_array().unwrap().len() + outputs.len();
+    (outputs, proof, instances[first..instances.len() - 1].join(","))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,8 +81,8 @@ async fn private_models_share_a_verifier_and_bind_their_commitments() {
     let p = chain.provider(0).await;
     let oracle = IInferenceOracle::new(chain.address("InferenceOracle"), p.clone());
     let model_b = oracle.getModel(U256::from(id_b)).call().await.unwrap();
-    assert!(model_b.params.hasWeightsCommitment);
-    assert_eq!(model_b.params.weightsCommitment, cb.parse::<U256>().unwrap());
+    let words: Vec<U256> = cb.split(',').map(|w| w.parse().unwrap()).collect();
+    assert_eq!(model_b.params.weightsCommitment, words);
 
     let fee = U256::from(FEE_WEI);
     let input = ints(&a.sample_input());
@@ -89,15 +94,24 @@ async fn private_models_share_a_verifier_and_bind_their_commitments() {
         ids.push(oracle.requestCount().call().await.unwrap());
     }
     // A's output and proof cannot answer B's request: the oracle rebuilds the instances with B's commitment.
-    let Err(err) = oracle.fulfill(ids[1], ints(&out_a), proof_a.clone()).call().await else {
-        panic!("A's proof fulfilled B's request");
-    };
-    let data = err.as_revert_data().unwrap_or_else(|| panic!("not a revert: {err}"));
-    let revert = IInferenceOracleErrors::abi_decode(&data).unwrap();
-    assert!(
-        matches!(revert, IInferenceOracleErrors::InvalidProof(ref e) if e.requestId == ids[1]),
-        "{revert:?}"
-    );
+    // Nor can A's proof with its weights knowledge proof tampered (a response, the nonce commitment).
+    let mut tampered = vec![(ids[1], proof_a.clone())];
+    for at in [proof_a.len() - 1, proof_a.len() - 100] {
+        let mut bad = proof_a.to_vec();
+        bad[at] ^= 1;
+        tampered.push((ids[0], Bytes::from(bad)));
+    }
+    for (id, proof) in tampered {
+        let Err(err) = oracle.fulfill(id, ints(&out_a), proof).call().await else {
+            panic!("request {id} fulfilled with another model's or a tampered proof");
+        };
+        let data = err.as_revert_data().unwrap_or_else(|| panic!("not a revert: {err}"));
+        let revert = IInferenceOracleErrors::abi_decode(&data).unwrap();
+        assert!(
+            matches!(revert, IInferenceOracleErrors::InvalidProof(ref e) if e.requestId == id),
+            "{revert:?}"
+        );
+    }
     for (id, out, proof) in [(ids[0], &out_a, proof_a), (ids[1], &out_b, proof_b)] {
         let tx = oracle.fulfill(id, ints(out), proof).send().await.unwrap();
         assert!(tx.get_receipt().await.unwrap().status());

@@ -46,6 +46,31 @@ pub enum VkPlacement {
     Separate,
 }
 
+/// A `--params private` circuit's weights knowledge proof, checked by the verifier beside the halo2 proof
+/// (zkoracle-prover's `commit` module): the proof ends with `R.x ‖ R.y ‖ z_0 ‖ z_1` (32-byte big-endian
+/// words), the registered commitment arrives as four 128-bit limbs per weight column (`x_lo, x_hi, y_lo,
+/// y_hi`) among the instances, and the verifier requires
+/// `z_0·B_0 + z_1·B_1 = R + Σ_j e^{j+1}·(C'_j − C_j)` with `C'_j` the proof's commitment of weight column
+/// `j` and `e = keccak256(domain ‖ C_0 ‖ … ‖ C'_0 ‖ … ‖ R) mod r`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightsKnowledge {
+    /// Advice-column indices of the weight columns.
+    pub columns: Vec<usize>,
+    /// Index among the instances of the first commitment word.
+    pub first_word: usize,
+    /// `B_0`, `B_1`: the commitments of the Lagrange polynomials of the weight columns' hiding rows.
+    pub bases: [G1Affine; 2],
+    /// The challenge's domain separator.
+    pub domain: [u8; 32],
+}
+
+impl WeightsKnowledge {
+    /// Instance words per weight column.
+    pub const WORDS_PER_COLUMN: usize = 4;
+    /// Bytes the knowledge proof adds to the proof.
+    pub const PROOF_BYTES: usize = 128;
+}
+
 /// A generated verifier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifierSource {
@@ -91,7 +116,26 @@ pub fn generate_verifier_with(
     num_instances: usize,
     placement: VkPlacement,
 ) -> Result<VerifierSource> {
-    let plan = plan::Plan::new(params, vk, num_instances)?;
+    generate(params, vk, num_instances, (placement, None))
+}
+
+/// Generates the verifier of a `--params private` circuit: the halo2 proof and its weights knowledge proof.
+pub fn generate_private_verifier(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+    (placement, weights): (VkPlacement, &WeightsKnowledge),
+) -> Result<VerifierSource> {
+    generate(params, vk, num_instances, (placement, Some(weights)))
+}
+
+fn generate(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+    (placement, weights): (VkPlacement, Option<&WeightsKnowledge>),
+) -> Result<VerifierSource> {
+    let plan = plan::Plan::new(params, vk, num_instances, weights)?;
     let rendered = render::render(
         &plan,
         match placement {
@@ -118,11 +162,21 @@ pub fn build_verifier(
     num_instances: usize,
     solc: &Path,
 ) -> Result<(VerifierSource, CompiledVerifier)> {
-    let embedded = generate_verifier(params, vk, num_instances)?;
+    build_verifier_for(params, vk, (num_instances, None), solc)
+}
+
+/// [`build_verifier`], with the weights knowledge proof of a `--params private` circuit when given.
+pub fn build_verifier_for(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    (num_instances, weights): (usize, Option<&WeightsKnowledge>),
+    solc: &Path,
+) -> Result<(VerifierSource, CompiledVerifier)> {
+    let embedded = generate(params, vk, num_instances, (VkPlacement::Embedded, weights))?;
     match compile_verifier(&embedded, solc) {
         Ok(compiled) => Ok((embedded, compiled)),
         Err(Error::CodeTooLarge { .. }) => {
-            let separate = generate_verifier_with(params, vk, num_instances, VkPlacement::Separate)?;
+            let separate = generate(params, vk, num_instances, (VkPlacement::Separate, weights))?;
             let compiled = compile_verifier(&separate, solc)?;
             Ok((separate, compiled))
         }

@@ -184,6 +184,8 @@ pub(crate) struct Plan {
     pub(crate) w: usize,
     pub(crate) w_prime: usize,
     pub(crate) proof_len: usize,
+    /// `--params private`: the weights knowledge proof after the halo2 proof (its offset in the proof).
+    pub(crate) weights: Option<(crate::WeightsKnowledge, usize)>,
     /// Start of the evaluations (all scalars) and their total length.
     pub(crate) evals_start: usize,
     pub(crate) evals_len: usize,
@@ -375,6 +377,7 @@ impl Plan {
         params: &ParamsKZG<Bn256>,
         vk: &VerifyingKey<G1Affine>,
         num_instances: usize,
+        weights: Option<&crate::WeightsKnowledge>,
     ) -> Result<Self> {
         let cs = vk.cs();
         let domain = vk.get_domain();
@@ -448,7 +451,28 @@ impl Plan {
         let w = rd.point();
         rd.squeeze(Challenge::ShplonkU);
         let w_prime = rd.point();
-        let proof_len = rd.at;
+        let mut proof_len = rd.at;
+        let weights = match weights {
+            None => None,
+            Some(wk) => {
+                let words = wk.columns.len() * crate::WeightsKnowledge::WORDS_PER_COLUMN;
+                if wk.columns.is_empty()
+                    || wk.columns.iter().any(|&c| c >= coms.advice.len())
+                    || wk.first_word + words >= num_instances
+                {
+                    return Err(Error::InvalidInput(format!(
+                        "weights knowledge proof over advice columns {:?} with commitment words from instance \
+                         {}: the circuit has {} advice columns and {num_instances} instances (the fulfiller last)",
+                        wk.columns,
+                        wk.first_word,
+                        coms.advice.len()
+                    )));
+                }
+                let at = proof_len;
+                proof_len += crate::WeightsKnowledge::PROOF_BYTES;
+                Some((wk.clone(), at))
+            }
+        };
 
         let constraints = cs
             .gates()
@@ -498,6 +522,7 @@ impl Plan {
             w,
             w_prime,
             proof_len,
+            weights,
             evals_start,
             evals_len,
             rounds: rd.script.rounds,

@@ -5,9 +5,10 @@ pragma solidity 0.8.26;
 /// @notice A verifiable-inference oracle: models are registered with their halo2 verifier; anyone requests an
 ///         inference on an input; anyone may fulfil it, but only with a proof that the registered model maps the
 ///         request's input to the posted output. Inputs and outputs are quantized integers at the model's scales.
-/// @dev Public instances are `[input..., output..., weightsCommitment?, fulfiller]`, each input and output value
+/// @dev Public instances are `[input..., output..., weightsCommitment..., fulfiller]`, each input and output value
 ///      `x` encoded as the BN254 scalar `x` when `x >= 0` and `p - |x|` when `x < 0`. Every accepted value has
-///      `|x| <= (p - 1) / 2`, so the encoding is injective. The last instance is the address that calls `fulfill`,
+///      `|x| <= (p - 1) / 2`, so the encoding is injective. `weightsCommitment...` are the registered commitment's
+///      words, in order (none for weights fixed in the verifying key). The last instance is the address that calls `fulfill`,
 ///      `uint256(uint160(fulfiller))`: the proof's transcript absorbs it, so a proof made for one fulfiller fails
 ///      for any other, and a `fulfill` copied from the mempool by another sender reverts `InvalidProof`. A model's parameters never change after registration (only its fee, pause
 ///      flag and owner do), so consumers may cache them. The verifier's code hash is recorded at registration and
@@ -17,11 +18,16 @@ pragma solidity 0.8.26;
 ///      (see `estimateFee`); the whole amount is credited to the fulfiller.
 interface IInferenceOracle {
     /// @notice What a model owner registers.
+    /// @dev `weightsCommitment`: the public instances the verifier takes between the outputs and the fulfiller,
+    ///      each a BN254 scalar (`< FIELD_MODULUS`), at most `MAX_WEIGHTS_COMMITMENT_WORDS` of the implementation:
+    ///      empty when the weights are fixed in the verifying key; one word, the Poseidon hash of the weights, for
+    ///      `--params hashed`; four words per committed weight column for `--params private`, the KZG commitment
+    ///      point's `(x_lo, x_hi, y_lo, y_hi)` as 128-bit limbs (`x = x_hi * 2^128 + x_lo`), columns in the
+    ///      verifier's order.
     struct ModelParams {
         address verifier; // IHalo2Verifier for this model's verifying key
         bytes32 vkDigest; // digest of the verifying key (`vk_digest` printed by `zkoracle setup`)
-        uint256 weightsCommitment; // Poseidon commitment of hidden weights; 0 for weights fixed in the vk
-        bool hasWeightsCommitment; // true for models compiled with `--params private`
+        uint256[] weightsCommitment; // instances between outputs and fulfiller; empty for weights fixed in the vk
         uint32 inputLen; // number of quantized inputs
         uint32 outputLen; // number of quantized outputs
         uint8 inputScale; // inputs are round(x * 2^inputScale)
@@ -148,12 +154,14 @@ interface IInferenceOracle {
     /// @param maxAbsInput The refused bound.
     /// @param maximum `MAX_ABS_FIELD_VALUE`.
     error MaxAbsInputOutOfRange(int256 maxAbsInput, int256 maximum);
-    /// @notice The registration's weights commitment is not a BN254 scalar (`>= FIELD_MODULUS`).
-    /// @param weightsCommitment The refused commitment.
-    error WeightsCommitmentNotInField(uint256 weightsCommitment);
-    /// @notice The registration has a non-zero weights commitment but `hasWeightsCommitment` is false.
-    /// @param weightsCommitment The unexpected commitment.
-    error UnexpectedWeightsCommitment(uint256 weightsCommitment);
+    /// @notice A word of the registration's weights commitment is not a BN254 scalar (`>= FIELD_MODULUS`).
+    /// @param index The word's position in `weightsCommitment`.
+    /// @param word The refused word.
+    error WeightsCommitmentWordNotInField(uint256 index, uint256 word);
+    /// @notice The registration's weights commitment has more than `MAX_WEIGHTS_COMMITMENT_WORDS` words.
+    /// @param length The refused number of words.
+    /// @param max `MAX_WEIGHTS_COMMITMENT_WORDS`.
+    error WeightsCommitmentTooLong(uint256 length, uint256 max);
     /// @notice The registration's verifier gas limit is 0 or above `MAX_VERIFIER_GAS_LIMIT`.
     /// @param verifierGasLimit The refused limit.
     /// @param maximum `MAX_VERIFIER_GAS_LIMIT`.
@@ -239,8 +247,9 @@ interface IInferenceOracle {
 
     /// @notice Registers a model (permissionless); the caller becomes its owner. Records the verifier's code
     ///         hash; refuses a verifier without code or with an EIP-7702 delegation designator as code.
-    /// @param params The model's verifier, verifying-key digest, shapes, scales, input range, fee and verifier
-    ///        gas limit; they never change after registration (the fee through `setModelFee` only).
+    /// @param params The model's verifier, verifying-key digest, weights commitment, shapes, scales, input range,
+    ///        fee and verifier gas limit; they never change after registration (the fee through `setModelFee`
+    ///        only).
     /// @return modelId The new model's id.
     function registerModel(ModelParams calldata params) external returns (uint256 modelId);
     /// @notice Changes a model's fee (model owner only); pending requests keep the fee they paid.
@@ -290,7 +299,7 @@ interface IInferenceOracle {
     /// @notice The verified output of a fulfilled request (empty otherwise).
     function getResult(uint256 requestId) external view returns (int256[] memory);
     /// @notice The public instances `fulfill` would pass to the verifier for `output` on a pending or fulfilled
-    ///         request when called by `fulfiller`: `[input..., output..., weightsCommitment?, fulfiller]`. Lets a
+    ///         request when called by `fulfiller`: `[input..., output..., weightsCommitment..., fulfiller]`. Lets a
     ///         relayer check its encoding before sending a transaction; it proves for its own address.
     /// @param requestId The request (reverts `RequestNotPending` unless it is pending or fulfilled).
     /// @param output The output to encode (reverts `OutputLengthMismatch` / `OutputOutOfRange` as `fulfill` does).

@@ -7,9 +7,9 @@ import {IInferenceOracle} from "../interfaces/IInferenceOracle.sol";
 /// @notice What a consumer contract checked about its model before trusting it, and the checks that hold the
 ///         oracle's model to it. A consumer's deployer pins the verifier address, the verifier's code hash (of a
 ///         verifier it regenerated with `zkoracle verifier` from the model's verifying key and compared, or read
-///         from a deployment it audited), the verifying-key digest and the weights commitment; the consumer's
-///         constructor refuses a model id whose registration differs, and every result is refused while the
-///         pinned verifier's code differs from the pinned code hash.
+///         from a deployment it audited), the verifying-key digest and the weights commitment (the hash of its
+///         words); the consumer's constructor refuses a model id whose registration differs, and every result is
+///         refused while the pinned verifier's code differs from the pinned code hash.
 /// @dev What this stops: a consumer deployed against the wrong model id (registration is permissionless and ids
 ///      are sequential, so the id a deployer expects can be taken), and a verifier whose code was replaced after
 ///      the consumer was deployed. What it does not stop: a verifier whose code reads mutable state (a proxy, an
@@ -21,8 +21,7 @@ library ModelPin {
         address verifier; // the model's verifier
         bytes32 verifierCodehash; // EXTCODEHASH of the verifier (keccak256 of its runtime code)
         bytes32 vkDigest; // the verifying key's digest (`vk_digest`)
-        bool hasWeightsCommitment; // whether the model hides its weights behind a commitment
-        uint256 weightsCommitment; // the weights commitment (0 when hasWeightsCommitment is false)
+        bytes32 weightsCommitmentHash; // commitmentHash(the weights commitment's words); keccak256("") for none
     }
 
     /// @notice The model's verifier is not the pinned one.
@@ -40,11 +39,11 @@ library ModelPin {
     /// @param expected The pinned digest.
     /// @param actual The oracle's digest for the model.
     error PinnedVkDigestMismatch(uint256 modelId, bytes32 expected, bytes32 actual);
-    /// @notice The model's weights commitment (or whether it has one) is not the pinned one.
+    /// @notice The model's weights commitment (its words, or whether it has any) is not the pinned one.
     /// @param modelId The model.
-    /// @param expected The pinned commitment.
-    /// @param actual The oracle's commitment for the model.
-    error PinnedWeightsCommitmentMismatch(uint256 modelId, uint256 expected, uint256 actual);
+    /// @param pinned The pinned `weightsCommitmentHash`.
+    /// @param registered `commitmentHash` of the oracle's commitment for the model.
+    error PinnedWeightsCommitmentMismatch(uint256 modelId, bytes32 pinned, bytes32 registered);
 
     /// @notice Reverts unless the oracle's registration of `modelId` is exactly `pin` and the verifier's code
     ///         is the pinned code now.
@@ -62,11 +61,20 @@ library ModelPin {
         if (params.vkDigest != pin.vkDigest) {
             revert PinnedVkDigestMismatch(modelId, pin.vkDigest, params.vkDigest);
         }
-        if (
-            params.hasWeightsCommitment != pin.hasWeightsCommitment
-                || params.weightsCommitment != pin.weightsCommitment
-        ) revert PinnedWeightsCommitmentMismatch(modelId, pin.weightsCommitment, params.weightsCommitment);
+        bytes32 registered = commitmentHash(params.weightsCommitment);
+        if (registered != pin.weightsCommitmentHash) {
+            revert PinnedWeightsCommitmentMismatch(modelId, pin.weightsCommitmentHash, registered);
+        }
         checkCode(modelId, pin.verifier, pin.verifierCodehash);
+    }
+
+    /// @notice What a pin holds of a weights commitment: `keccak256(abi.encodePacked(words))`, the words'
+    ///         32-byte big-endian concatenation. Binds the number of words and their order; an empty commitment
+    ///         (weights fixed in the verifying key) hashes to `keccak256("")`, not zero.
+    /// @param words The commitment's words (`ModelParams.weightsCommitment`).
+    /// @return The hash to pin as `weightsCommitmentHash`.
+    function commitmentHash(uint256[] memory words) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(words));
     }
 
     /// @notice Reverts unless `verifier`'s code hash is `codehash` now. The oracle has just called the verifier

@@ -96,7 +96,7 @@ contract FulfillerBindingTest is OracleTestBase {
         uint256 id = _request(input);
         uint256[] memory a = oracle.buildInstances(id, output, fulfiller);
         uint256[] memory b = oracle.buildInstances(id, output, stranger);
-        assertEq(a, _instances(input, output, false, 0, fulfiller), "the spec's layout");
+        assertEq(a, _instances(input, output, _noWords(), fulfiller), "the spec's layout");
         assertEq(a.length, 4 + 2 + 1, "inputs, outputs, fulfiller");
         assertEq(b.length, a.length, "same length");
         for (uint256 i; i < a.length - 1; ++i) {
@@ -109,8 +109,7 @@ contract FulfillerBindingTest is OracleTestBase {
     function testFuzz_buildInstances_fulfillerIsLastInstance(address a, address b) public {
         vm.assume(a != b);
         IInferenceOracle.ModelParams memory p = _params(2, 1);
-        p.hasWeightsCommitment = true;
-        p.weightsCommitment = P - 1;
+        p.weightsCommitment = _words1(P - 1);
         uint256 committed = _register(p);
         int256[] memory input = _values2(3, -4);
         vm.prank(requester);
@@ -118,7 +117,9 @@ contract FulfillerBindingTest is OracleTestBase {
 
         uint256[] memory ia = oracle.buildInstances(id, _values1(9), a);
         uint256[] memory ib = oracle.buildInstances(id, _values1(9), b);
-        assertEq(ia, _instances(input, _values1(9), true, P - 1, a), "[input, output, commitment, fulfiller]");
+        assertEq(
+            ia, _instances(input, _values1(9), _words1(P - 1), a), "[input, output, commitment, fulfiller]"
+        );
         assertEq(ia[ia.length - 2], P - 1, "the commitment precedes the fulfiller");
         assertEq(ia[ia.length - 1], uint256(uint160(a)), "the fulfiller is last");
         assertTrue(ia[ia.length - 1] < P, "an address is a canonical field element");
@@ -133,7 +134,7 @@ contract FulfillerBindingTest is OracleTestBase {
         int256[] memory input = _input(4, 3);
         int256[] memory output = _values2(4, 4);
         uint256 id = _request(input);
-        uint256[] memory full = _instances(input, output, false, 0, fulfiller);
+        uint256[] memory full = _instances(input, output, _noWords(), fulfiller);
         uint256[] memory old = new uint256[](full.length - 1);
         for (uint256 i; i < old.length; ++i) {
             old[i] = full[i];

@@ -14,11 +14,13 @@ import {TestConsumer} from "./helpers/TestConsumer.sol";
 ///         `<dir>/verifier.bytecode` (the verifier's creation bytecode as hex, `0x` optional, surrounding
 ///         whitespace allowed) and `<dir>/proof.json` with `proof` (0x hex) and `instances` (array of field
 ///         elements, 0x hex or decimal strings, in zkoracle's order
-///         `[inputs..., outputs..., weightsCommitment?, fulfiller]`; the Poseidon commitment of the weights only
-///         for a model compiled with `--params private`, which also carries it as `weights_commitment`; the
-///         fulfiller is `GOLDEN_FULFILLER`, the address the golden proofs are made for), where `<dir>` is
-///         `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole suite is skipped while
-///         those files do not exist. Swapping the verifier is the `_deployVerifier()` override below.
+///         `[inputs..., outputs..., weightsCommitment..., fulfiller]`; the commitment is one word, the
+///         Poseidon hash of the weights, and only for a model with hashed weights (`--params hashed`, which was
+///         `--params private` when the golden files were made), which also carries it as
+///         `weights_commitment`; the fulfiller is `GOLDEN_FULFILLER`, the address the golden proofs are made
+///         for), where `<dir>` is `$ZKORACLE_GOLDEN_DIR/<model>/` (default `tests/golden/<model>/`). The whole
+///         suite is skipped while those files do not exist. Swapping the verifier is the `_deployVerifier()`
+///         override below.
 abstract contract GoldenFixture is OracleTestBase {
     uint32 internal constant GOLDEN_VERIFIER_GAS = 5_000_000;
     /// @dev The fulfiller every golden proof is made for (its last public instance): the golden proofs are
@@ -36,8 +38,8 @@ abstract contract GoldenFixture is OracleTestBase {
     /// @dev The model's directory name under the golden root and its input and output counts.
     function _model() internal pure virtual returns (string memory name, uint32 inputLen, uint32 outputLen);
 
-    /// @dev Whether the model was compiled with `--params private`: its instances end with the weights
-    ///      commitment, and it is registered with `hasWeightsCommitment = true`.
+    /// @dev Whether the model hashes its weights (`--params hashed`): the instance before the fulfiller is the
+    ///      weights commitment, and the model is registered with `weightsCommitment = [goldenCommitment]`.
     function _hasCommitment() internal pure virtual returns (bool) {
         return false;
     }
@@ -65,7 +67,7 @@ abstract contract GoldenFixture is OracleTestBase {
         assertEq(
             goldenInstances.length,
             uint256(inputLen) + outputLen + (hasCommitment ? 1 : 0) + 1,
-            "instances are [inputs..., outputs..., weightsCommitment?, fulfiller]"
+            "instances are [inputs..., outputs..., weightsCommitment..., fulfiller]"
         );
         assertEq(
             goldenInstances[goldenInstances.length - 1],
@@ -89,8 +91,7 @@ abstract contract GoldenFixture is OracleTestBase {
         IInferenceOracle.ModelParams memory p = _params(inputLen, outputLen);
         p.maxAbsInput = HALF_P;
         p.verifierGasLimit = GOLDEN_VERIFIER_GAS;
-        p.hasWeightsCommitment = hasCommitment;
-        p.weightsCommitment = goldenCommitment;
+        p.weightsCommitment = hasCommitment ? _words1(goldenCommitment) : _noWords();
         goldenModel = _register(p);
     }
 
@@ -339,10 +340,11 @@ contract GoldenRiskMlpTest is GoldenVerifierBase {
     }
 }
 
-/// @notice The AMM spread model compiled with `--params private` (`spread_mlp_private`: 8 inputs, 1 output, the
-///         weights a private witness): the last public instance is the Poseidon commitment of the weights, which
-///         the oracle appends from the registered `weightsCommitment`. Runs the shared suite plus the
-///         commitment-binding checks below.
+/// @notice The AMM spread model with hashed weights (`spread_mlp_private`, compiled with `--params private` before
+///         issue #17 made that mode `--params hashed`: 8 inputs, 1 output, the weights a private witness): the
+///         instance before the fulfiller is the Poseidon commitment of the weights, which the oracle appends from
+///         the registered one-word `weightsCommitment`. Runs the shared suite plus the commitment-binding checks
+///         below.
 contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
     function _model() internal pure override returns (string memory, uint32, uint32) {
         return ("spread_mlp_private", 8, 1);
@@ -352,14 +354,13 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
         return true;
     }
 
-    /// @dev A second model on the same verifier and vk, registered with `commitment` (or none).
+    /// @dev A second model on the same verifier and vk, registered with the one word `commitment` (or none).
     function _registerSibling(bool hasCommitment, uint256 commitment) internal returns (uint256) {
         (, uint32 inputLen, uint32 outputLen) = _model();
         IInferenceOracle.ModelParams memory p = _params(inputLen, outputLen);
         p.maxAbsInput = HALF_P;
         p.verifierGasLimit = GOLDEN_VERIFIER_GAS;
-        p.hasWeightsCommitment = hasCommitment;
-        p.weightsCommitment = commitment;
+        p.weightsCommitment = hasCommitment ? _words1(commitment) : _noWords();
         return _register(p);
     }
 
@@ -415,8 +416,7 @@ contract GoldenSpreadMlpPrivateTest is GoldenVerifierBase {
 
     function test_golden_registryStoresGoldenCommitment() public view {
         IInferenceOracle.ModelParams memory p = oracle.getModel(goldenModel).params;
-        assertTrue(p.hasWeightsCommitment, "registered with a commitment");
-        assertEq(p.weightsCommitment, goldenCommitment, "the golden commitment");
+        assertEq(p.weightsCommitment, _words1(goldenCommitment), "one word, the golden commitment");
         assertTrue(goldenCommitment != 0 && goldenCommitment < P, "a non-zero field element");
     }
 }

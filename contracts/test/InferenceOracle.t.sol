@@ -172,8 +172,7 @@ contract InferenceOracleTest is OracleTestBase {
 
     function test_registerModel_storesAndEmits() public {
         IInferenceOracle.ModelParams memory p = _params(8, 1);
-        p.hasWeightsCommitment = true;
-        p.weightsCommitment = P - 1;
+        p.weightsCommitment = _words1(P - 1);
         vm.expectEmit(true, true, true, true);
         emit IInferenceOracle.ModelRegistered(2, stranger, address(verifier), VK_DIGEST, FEE);
         vm.prank(stranger);
@@ -186,7 +185,7 @@ contract InferenceOracleTest is OracleTestBase {
         assertEq(m.params.verifier, address(verifier), "verifier");
         assertEq(uint256(m.params.inputLen), 8, "inputLen");
         assertEq(uint256(m.params.outputLen), 1, "outputLen");
-        assertEq(m.params.weightsCommitment, P - 1, "commitment");
+        assertEq(m.params.weightsCommitment, _words1(P - 1), "commitment");
         assertEq(m.params.maxAbsInput, 1000, "maxAbs");
         assertEq(uint256(m.params.verifierGasLimit), VERIFIER_GAS, "verifier gas");
     }
@@ -232,12 +231,12 @@ contract InferenceOracleTest is OracleTestBase {
         );
 
         p = _params(4, 1);
-        p.hasWeightsCommitment = true;
-        p.weightsCommitment = P;
-        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentNotInField.selector, P));
-        p.hasWeightsCommitment = false;
-        p.weightsCommitment = 5;
-        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.UnexpectedWeightsCommitment.selector, 5));
+        p.weightsCommitment = _words1(P);
+        _expectInvalid(
+            p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentWordNotInField.selector, 0, P)
+        );
+        p.weightsCommitment = new uint256[](65);
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentTooLong.selector, 65, 64));
 
         p = _params(4, 1);
         p.verifierGasLimit = 0;
@@ -259,6 +258,69 @@ contract InferenceOracleTest is OracleTestBase {
         p.verifierGasLimit = 15_000_000;
         uint256 id = oracle.registerModel(p);
         assertEq(oracle.getModel(id).params.maxAbsInput, HALF_P, "max range accepted");
+    }
+
+    /// @dev 2·G on BN254 as a `--params private` commitment of one weight column: `(x_lo, x_hi, y_lo, y_hi)`,
+    ///      128-bit limbs (`x = x_hi * 2^128 + x_lo`).
+    function _pointWords() internal pure returns (uint256[] memory) {
+        return _words4(
+            0xd97816a916871ca8d3c208c16d87cfd3,
+            0x030644e72e131a029b85045b68181585,
+            0x68a6a449e3538fc7ff3ebf7a5a18a2c4,
+            0x15ed738c0e0a7c92e7845f96b2ae9c0a
+        );
+    }
+
+    function test_registerModel_storesCommitmentWordsInOrder() public {
+        IInferenceOracle.ModelParams memory p = _params(2, 1);
+        p.weightsCommitment = _pointWords();
+        uint256 id = _register(p);
+        assertEq(oracle.getModel(id).params.weightsCommitment, _pointWords(), "the four limbs, in order");
+    }
+
+    /// @dev Weights fixed in the verifying key: no words, and the instances go straight from the outputs to the
+    ///      fulfiller.
+    function test_registerModel_acceptsEmptyCommitment() public {
+        uint256 id = _register(_params(2, 1));
+        assertEq(oracle.getModel(id).params.weightsCommitment.length, 0, "no words");
+        int256[] memory input = _values2(3, -4);
+        vm.prank(requester);
+        uint256 requestId = oracle.requestInference{value: FEE}(id, input, 0);
+        uint256[] memory inst = oracle.buildInstances(requestId, _values1(9), fulfiller);
+        assertEq(inst, _instances(input, _values1(9), _noWords(), fulfiller), "[input, output, fulfiller]");
+        assertEq(inst.length, 2 + 1 + 1, "nothing between the output and the fulfiller");
+        vm.prank(fulfiller);
+        oracle.fulfill(requestId, _values1(9), _proof(inst));
+        assertEq(oracle.getResult(requestId), _values1(9), "fulfilled");
+    }
+
+    function test_registerModel_revertsOnCommitmentWordNotInField() public {
+        IInferenceOracle.ModelParams memory p = _params(2, 1);
+        p.weightsCommitment = _pointWords();
+        p.weightsCommitment[2] = P;
+        _expectInvalid(
+            p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentWordNotInField.selector, 2, P)
+        );
+        p.weightsCommitment[2] = type(uint256).max;
+        _expectInvalid(
+            p,
+            abi.encodeWithSelector(
+                IInferenceOracle.WeightsCommitmentWordNotInField.selector, 2, type(uint256).max
+            )
+        );
+        p.weightsCommitment[2] = P - 1; // the largest scalar
+        uint256 id = oracle.registerModel(p);
+        assertEq(oracle.getModel(id).params.weightsCommitment[2], P - 1, "P - 1 accepted");
+    }
+
+    function test_registerModel_revertsOnTooLongCommitment() public {
+        assertEq(oracle.MAX_WEIGHTS_COMMITMENT_WORDS(), 64, "16 points of 4 limbs");
+        IInferenceOracle.ModelParams memory p = _params(2, 1);
+        p.weightsCommitment = new uint256[](65);
+        _expectInvalid(p, abi.encodeWithSelector(IInferenceOracle.WeightsCommitmentTooLong.selector, 65, 64));
+        p.weightsCommitment = new uint256[](64);
+        uint256 id = oracle.registerModel(p);
+        assertEq(oracle.getModel(id).params.weightsCommitment.length, 64, "64 words accepted");
     }
 
     function test_setModelFee_updatesAndEmits() public {
@@ -556,23 +618,50 @@ contract InferenceOracleTest is OracleTestBase {
 
     function test_fulfill_appendsWeightsCommitment() public {
         IInferenceOracle.ModelParams memory p = _params(2, 1);
-        p.hasWeightsCommitment = true;
-        p.weightsCommitment = 0x1234;
+        p.weightsCommitment = _words1(0x1234);
         uint256 committed = _register(p);
         int256[] memory input = _values2(3, -4);
         vm.prank(requester);
         uint256 id = oracle.requestInference{value: FEE}(committed, input, 0);
 
-        uint256[] memory expected = _instances(input, _values1(9), true, 0x1234, address(this));
+        uint256[] memory expected = _instances(input, _values1(9), _words1(0x1234), address(this));
         assertEq(oracle.buildInstances(id, _values1(9), address(this)), expected, "instances");
         assertEq(expected[expected.length - 2], 0x1234, "the commitment precedes the fulfiller");
 
         // a proof without the commitment does not verify
-        bytes memory withoutCommitment = _proof(_instances(input, _values1(9), false, 0, address(this)));
+        bytes memory withoutCommitment = _proof(_instances(input, _values1(9), _noWords(), address(this)));
         vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
         oracle.fulfill(id, _values1(9), withoutCommitment);
 
         oracle.fulfill(id, _values1(9), _proof(expected));
+        assertEq(oracle.getResult(id), _values1(9), "result");
+    }
+
+    function test_buildInstances_appendsCommitmentWordsInOrder() public {
+        IInferenceOracle.ModelParams memory p = _params(2, 1);
+        p.weightsCommitment = _pointWords();
+        uint256 committed = _register(p);
+        int256[] memory input = _values2(3, -4);
+        vm.prank(requester);
+        uint256 id = oracle.requestInference{value: FEE}(committed, input, 0);
+
+        uint256[] memory words = _pointWords();
+        uint256[] memory inst = oracle.buildInstances(id, _values1(9), fulfiller);
+        assertEq(inst.length, 2 + 1 + 4 + 1, "inputs, output, four limbs, fulfiller");
+        for (uint256 k; k < 4; ++k) {
+            assertEq(inst[3 + k], words[k], "the limbs follow the output, in registered order");
+        }
+        assertEq(inst[7], uint256(uint160(fulfiller)), "the fulfiller, last");
+        assertEq(inst, _instances(input, _values1(9), words, fulfiller), "the spec's layout");
+
+        // a proof for the limbs in another order (x_lo and x_hi swapped) is a proof of other instances
+        uint256[] memory swapped = _words4(words[1], words[0], words[2], words[3]);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceOracle.InvalidProof.selector, id));
+        vm.prank(fulfiller);
+        oracle.fulfill(id, _values1(9), _proof(_instances(input, _values1(9), swapped, fulfiller)));
+
+        vm.prank(fulfiller);
+        oracle.fulfill(id, _values1(9), _proof(inst));
         assertEq(oracle.getResult(id), _values1(9), "result");
     }
 
@@ -633,7 +722,7 @@ contract InferenceOracleTest is OracleTestBase {
         }
         assertEq(
             oracle.buildInstances(id, output, fulfiller),
-            _instances(input, output, false, 0, fulfiller),
+            _instances(input, output, _noWords(), fulfiller),
             "encoding"
         );
         _fulfill(id, input, output);

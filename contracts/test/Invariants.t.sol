@@ -420,8 +420,7 @@ contract InvariantsTest is TestBase {
             verifier: m.params.verifier,
             verifierCodehash: m.verifierCodehash,
             vkDigest: m.params.vkDigest,
-            hasWeightsCommitment: m.params.hasWeightsCommitment,
-            weightsCommitment: m.params.weightsCommitment
+            weightsCommitmentHash: ModelPin.commitmentHash(m.params.weightsCommitment)
         });
     }
 
@@ -433,8 +432,7 @@ contract InvariantsTest is TestBase {
         return IInferenceOracle.ModelParams({
             verifier: verifier,
             vkDigest: keccak256("vk"),
-            weightsCommitment: 0,
-            hasWeightsCommitment: false,
+            weightsCommitment: new uint256[](0),
             inputLen: inputLen,
             outputLen: outputLen,
             inputScale: 7,

@@ -105,7 +105,7 @@ contract OraclePackingTest is OracleTestBase {
         assertEq(oracle.getRequest(id).input, input, "input round trip");
         assertEq(
             oracle.buildInstances(id, output, fulfiller),
-            _instances(input, output, false, 0, fulfiller),
+            _instances(input, output, _noWords(), fulfiller),
             "instances"
         );
         vm.prank(fulfiller);

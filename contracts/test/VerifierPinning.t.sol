@@ -158,13 +158,55 @@ contract AMMPinTest is AMMFixture {
         );
         _deploy(pin);
 
+        // a commitment pinned for a model registered without one
         pin = _ammPin();
-        pin.hasWeightsCommitment = true;
-        pin.weightsCommitment = 5;
+        pin.weightsCommitmentHash = ModelPin.commitmentHash(_words1(5));
         vm.expectRevert(
-            abi.encodeWithSelector(ModelPin.PinnedWeightsCommitmentMismatch.selector, spreadModel, 5, 0)
+            abi.encodeWithSelector(
+                ModelPin.PinnedWeightsCommitmentMismatch.selector,
+                spreadModel,
+                keccak256(abi.encode(uint256(5))),
+                keccak256("")
+            )
         );
         _deploy(pin);
+    }
+
+    /// @dev A model with a four-limb (KZG point) commitment: the pin holds the hash of the words, so a changed
+    ///      limb, the limbs in another order, a missing limb or no commitment at all is refused.
+    function test_constructor_revertsOnChangedCommitment() public {
+        uint256[] memory words = _words4(11, 22, 33, 44);
+        IInferenceOracle.ModelParams memory p = _params(8, 1);
+        p.weightsCommitment = words;
+        uint256 committed = _register(p);
+        ModelPin.Pin memory pin = _pin(p);
+        assertEq(
+            pin.weightsCommitmentHash, keccak256(abi.encodePacked(words)), "keccak256 of the packed words"
+        );
+        SpreadGatedAMM pinned =
+            new SpreadGatedAMM(oracle, committed, pin, token0, token1, _spreadConfig(), ammOwner);
+        assertEq(pinned.pinnedVerifier(), address(verifier), "the pinned registration deploys");
+
+        uint256[][] memory others = new uint256[][](5);
+        others[0] = _words4(11, 22, 33, 45); // a changed limb
+        others[1] = _words4(22, 11, 33, 44); // swapped limbs
+        others[2] = _words4(11, 22, 33, 0); // a zeroed limb
+        others[3] = new uint256[](3); // a missing limb
+        (others[3][0], others[3][1], others[3][2]) = (11, 22, 33);
+        others[4] = _noWords(); // fixed weights
+        bytes32 registered = ModelPin.commitmentHash(words);
+        for (uint256 i; i < others.length; ++i) {
+            pin.weightsCommitmentHash = ModelPin.commitmentHash(others[i]);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    ModelPin.PinnedWeightsCommitmentMismatch.selector,
+                    committed,
+                    pin.weightsCommitmentHash,
+                    registered
+                )
+            );
+            new SpreadGatedAMM(oracle, committed, pin, token0, token1, _spreadConfig(), ammOwner);
+        }
     }
 
     /// @dev A proxy verifier: the deployer pinned the code hash of the verifier it audited (the implementation);

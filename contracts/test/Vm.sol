@@ -85,6 +85,10 @@ interface Vm {
     function envOr(string calldata name, bool defaultValue) external view returns (bool);
     function envOr(string calldata name, int256 defaultValue) external view returns (int256);
     function envOr(string calldata name, bytes32 defaultValue) external view returns (bytes32);
+    function envOr(string calldata name, string calldata delim, uint256[] calldata defaultValue)
+        external
+        view
+        returns (uint256[] memory);
     function serializeJson(string calldata objectKey, string calldata value)
         external
         returns (string memory json);

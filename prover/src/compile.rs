@@ -260,7 +260,8 @@ fn table_candidates(
 #[derive(Clone, Copy, Debug)]
 struct Shape {
     width: Option<usize>,
-    private: bool,
+    /// Fixed, private (KZG-committed weight columns) or hashed (Poseidon) parameters.
+    visibility: ParamsVisibility,
     /// Limb width of the range checks (0: whole-range tables).
     limb_bits: u8,
     /// Precise non-linear functions (limbs only): smooth activations interpolated over this many low bits,
@@ -296,7 +297,8 @@ fn candidates(
     cal: &[(Vec<f64>, Vec<f64>)],
     shape: Shape,
 ) -> Result<Vec<Candidate>> {
-    let private = shape.private;
+    let private = shape.visibility != ParamsVisibility::Fixed;
+    let hashed = shape.visibility == ParamsVisibility::Hashed;
     let Some((graph, output_scale)) = lowered_graph(model, (scale, weight_scale, shape.precise), private)?
     else {
         return Ok(vec![]);
@@ -329,11 +331,11 @@ fn candidates(
         (shape.limb_bits > 0 && !interp).then(|| graph.worst_case_bound(max_input, scale)).flatten();
     let reach = guaranteed.filter(|&g| g < 1 << 40).unwrap_or(max_q + max_q / 2).max(max_q);
     let bound = ((reach + 1) as u64).next_power_of_two() as i64;
-    let min_width = if private { 8 } else { 4 };
-    // With private parameters the default stays at 8 columns: wider rows pack more Poseidon rounds per row
+    let min_width = if hashed { 8 } else { 4 };
+    // With hashed parameters the default stays at 8 columns: wider rows pack more Poseidon rounds per row
     // (fewer rows) but their gates make the generated verifier exceed EIP-170 (spread_mlp: 14.1 KB at width
     // 8, 27.7 KB at 16, 67.3 KB at 32). `--width` still picks a wider layout.
-    let auto: &[usize] = if private { &[8] } else { &[4, 8, 16, 32] };
+    let auto: &[usize] = if hashed { &[8] } else { &[4, 8, 16, 32] };
     let widths: Vec<usize> = shape.width.map_or_else(|| auto.to_vec(), |w| vec![w.max(min_width)]);
     // With limbs, ReLU needs no table; other activations do.
     let used = |f: &dyn Fn(&Activation) -> bool| {
@@ -345,15 +347,26 @@ fn candidates(
     });
     let mut out = vec![];
     for w in widths {
-        let params =
-            CircuitParams { width: w, private, limb_bits: shape.limb_bits, act_table, interp, exact };
-        let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
+        let params = CircuitParams {
+            width: w,
+            private,
+            store: 0,
+            limb_bits: shape.limb_bits,
+            act_table,
+            interp,
+            exact,
+        };
+        let mut spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
+        if private && !hashed {
+            spec.fit_store();
+        }
+        let params = spec.params;
         let k = spec.min_k();
         let size = spec.layout_size();
         drop(spec);
         // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); private parameters
-        // add `w + 1` advice columns, all in the permutation.
-        let advice = if private { 2 * w as u64 + 2 } else { w as u64 + 1 };
+        // add `w + 1` advice columns (and the weight columns), all in the permutation.
+        let advice = if private { 2 * w as u64 + 2 + params.store as u64 } else { w as u64 + 1 };
         // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
         // coefficient, permutation), five with private parameters.
         // The interpolation lookup: three more committed polynomials.
@@ -403,14 +416,15 @@ fn like_candidate(
     model: &OnnxModel,
     like: &CircuitSettings,
     cal: &[(Vec<f64>, Vec<f64>)],
-    private: bool,
+    visibility: ParamsVisibility,
 ) -> Result<Candidate> {
-    if like.is_private() != private {
+    if like.weights_visibility() != visibility {
         return Err(Error::Input("--like: the reference was compiled with other --params".into()));
     }
+    let private = visibility != ParamsVisibility::Fixed;
     let p = like.circuit_params;
     let precise = precise_of(&like.graph);
-    let shape = Shape { width: Some(p.width), private, limb_bits: p.limb_bits, precise };
+    let shape = Shape { width: Some(p.width), visibility, limb_bits: p.limb_bits, precise };
     let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
         .pop()
         .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
@@ -479,7 +493,6 @@ fn choose(
     cal: &[(Vec<f64>, Vec<f64>)],
     max_k: u32,
 ) -> Result<Candidate> {
-    let private = opts.params == ParamsVisibility::Private;
     let modes: Vec<u8> = match opts.limb_bits {
         Some(t) => vec![t],
         None => std::iter::once(0).chain(LIMB_BITS).collect(),
@@ -497,7 +510,7 @@ fn choose(
         })
         .collect();
     for (t, precise) in modes {
-        let shape = Shape { width: opts.width, private, limb_bits: t, precise };
+        let shape = Shape { width: opts.width, visibility: opts.params, limb_bits: t, precise };
         let scales: Vec<u8> = match (opts.scale, t) {
             (Some(s), _) => vec![s],
             (None, 0) => AUTO_SCALES.collect(),
@@ -595,15 +608,17 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         .into_iter()
         .map(|x| model.float_inference(&probe.input_shapes, &x).map(|f| (x, f)))
         .collect::<Result<_>>()?;
-    let private = opts.params == ParamsVisibility::Private;
+    let private = opts.params != ParamsVisibility::Fixed;
     let chosen = match &opts.like {
-        Some(like) => like_candidate(&model, like, &cal, private)?,
+        Some(like) => like_candidate(&model, like, &cal, opts.params)?,
         None => choose(&model, opts, &cal, max_k)?,
     };
     let (graph, _) = lowered_graph(&model, (chosen.scale, chosen.weight_scale, chosen.precise), private)?
         .ok_or_else(|| Error::Input("calibration produced no candidate".into()))?;
     // Inputs, outputs, the commitment (private parameters) and the fulfiller.
-    let num_instances = graph.num_inputs as usize + graph.outputs.len() + usize::from(private) + 1;
+    let spec = CircuitSpec { graph, scale: chosen.scale, bound: chosen.bound, params: chosen.params };
+    let num_instances = spec.num_instances();
+    let graph = spec.graph;
     Ok(CircuitSettings {
         version: SETTINGS_VERSION,
         zkoracle_version: env!("CARGO_PKG_VERSION").into(),

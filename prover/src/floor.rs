@@ -304,7 +304,8 @@ pub fn witness_columns(dir: &Path, input: &[f64]) -> Result<WitnessColumns> {
     let (_, params) = crate::proof::load_settings_and_srs(dir)?;
     // Instance values enter only the (uncommitted) instance column; the circuit never reads them.
     let instance: Vec<Fr> = q.iter().map(|&v| to_field(i128::from(v))).collect();
-    let circuit = InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(evaluation)) };
+    let circuit =
+        InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(evaluation)), tails: None };
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
     let (_, advice, _) = synthesize_witness::<
         KZGCommitmentScheme<Bn256>,
@@ -397,7 +398,7 @@ fn keyed(
         return Ok((vk, params, files::VK.to_string()));
     }
     let params = crate::srs::dev_srs(settings.k)?;
-    let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None };
+    let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None, tails: None };
     let vk = crate::keys::verifying_key(&params, &circuit)?;
     Ok((vk, params, "keygen_vk (model not set up)".to_string()))
 }

@@ -87,7 +87,7 @@ pub fn generate_keys(
     settings: &CircuitSettings,
     params: &ParamsKZG<Bn256>,
 ) -> Result<(ProvingKey<G1Affine>, VerifyingKey<G1Affine>)> {
-    let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None };
+    let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None, tails: None };
     let vk = verifying_key(params, &circuit)?;
     let pk = keygen_pk(params, vk.clone(), &circuit)?;
     Ok((pk, vk))

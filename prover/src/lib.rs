@@ -5,12 +5,14 @@
 //! [`ProvingModel::prove`], [`proof::verify_bundle`].
 //!
 //! Public instances, in order: the quantized inputs (`round(x · 2^scale)`), then the quantized outputs, then,
-//! for `--params private` only, the Poseidon commitment to the weights ([`params`]), and last the address of
+//! for `--params private`, the KZG commitment of the weight columns as 128-bit limbs ([`commit`]), or for
+//! `--params hashed` the Poseidon commitment to the weights ([`params`]), and last the address of
 //! the account the proof is made for (`uint256(uint160(fulfiller))`: no gate reads it, but the Fiat–Shamir
 //! transcript absorbs every instance, so the proof verifies for that fulfiller only); a negative value `x` is
 //! the field element `p − |x|`, `p` the BN254 scalar modulus.
 
 pub mod circuit;
+pub mod commit;
 pub mod compile;
 mod error;
 pub mod floor;

@@ -1,5 +1,6 @@
-//! Private model parameters (`compile --params private`): which values are private, the weights file and
-//! the Poseidon commitment that is the circuit's last public instance.
+//! Private model parameters (`compile --params private` / `--params hashed`): which values are private, the
+//! weights file and, for `hashed`, the Poseidon commitment that is a public instance (for `private`, the KZG
+//! commitment of the weight columns: [`crate::commit`]).
 //!
 //! The private parameters of a graph are, neuron by neuron in graph order, the coefficients of every private
 //! affine neuron in term order followed by its bias, as fixed-point integers (negative values as
@@ -13,12 +14,15 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::circuit::{poseidon, to_field};
+use crate::commit::HIDING_ROWS;
 use crate::ir::{Graph, NeuronOp};
 use crate::proof::{fr_from_hex, fr_to_hex};
 use crate::{Error, Result};
 
-/// Version of the `weights.json` format.
+/// Version of the `weights.json` format of `--params hashed` (values and their Poseidon commitment).
 pub const WEIGHTS_VERSION: u32 = 1;
+/// Version of the `weights.json` format of `--params private` (values and the commitment's secret salt).
+pub const WEIGHTS_VERSION_COMMITTED: u32 = 2;
 
 /// The private parameters of `graph`, in commitment order.
 pub fn collect(graph: &Graph) -> Vec<i64> {
@@ -84,44 +88,103 @@ pub fn commitment(values: &[i64]) -> Fr {
 /// `weights.json`: the secret half of a private model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivateWeights {
-    /// Format version ([`WEIGHTS_VERSION`]).
+    /// Format version ([`WEIGHTS_VERSION`] hashed, [`WEIGHTS_VERSION_COMMITTED`] committed).
     pub version: u32,
-    /// The commitment (0x hex field element), the public instance that identifies these weights.
+    /// `--params hashed`: the Poseidon commitment (0x hex field element), the public instance that
+    /// identifies these weights. Empty for `--params private`, whose commitment depends on the SRS
+    /// (`zkoracle commit` prints it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub commitment: String,
     /// The quantized parameters in commitment order.
     pub values: Vec<i64>,
+    /// `--params private`: the secret salt of the KZG commitment, per weight column the values of its
+    /// hiding rows ([`crate::commit::hiding_rows`]), 0x hex field elements. Without it the registered
+    /// commitment of a guessable model (a public pre-trained one) would confirm the guess.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub salt: Vec<[String; HIDING_ROWS]>,
 }
 
 impl PrivateWeights {
-    /// The private parameters of `graph` and their commitment.
+    /// `--params hashed`: the private parameters of `graph` and their Poseidon commitment.
     pub fn from_graph(graph: &Graph) -> Self {
         let values = collect(graph);
-        Self { version: WEIGHTS_VERSION, commitment: fr_to_hex(&commitment(&values)), values }
+        Self { version: WEIGHTS_VERSION, commitment: fr_to_hex(&commitment(&values)), values, salt: vec![] }
     }
 
-    /// The commitment as a field element.
+    /// `--params private`: the private parameters of `graph` with a fresh salt for `columns` weight columns.
+    pub fn committed_from_graph(graph: &Graph, columns: usize, rng: impl rand::RngCore) -> Self {
+        let salt = crate::commit::random_tails(columns, rng)
+            .iter()
+            .map(|pair| pair.map(|f| fr_to_hex(&f)))
+            .collect();
+        Self { version: WEIGHTS_VERSION_COMMITTED, commitment: String::new(), values: collect(graph), salt }
+    }
+
+    /// The secret half of a freshly compiled private model: committed weights with a fresh salt (from the
+    /// OS) for `--params private`, the Poseidon commitment for `--params hashed`.
+    pub fn for_settings(settings: &crate::settings::CircuitSettings) -> Self {
+        if settings.circuit_params.committed() {
+            Self::committed_from_graph(&settings.graph, settings.circuit_params.store, rand::rngs::OsRng)
+        } else {
+            Self::from_graph(&settings.graph)
+        }
+    }
+
+    /// Whether these are the weights of a `--params private` (KZG-committed) model.
+    pub fn is_committed(&self) -> bool {
+        self.version == WEIGHTS_VERSION_COMMITTED
+    }
+
+    /// The Poseidon commitment as a field element (`--params hashed`).
     pub fn commitment_fr(&self) -> Result<Fr> {
         fr_from_hex(&self.commitment).ok_or_else(|| {
             Error::Input(format!("weights commitment `{}` is not a field element", self.commitment))
         })
     }
 
-    /// Reads `path` and checks that the stored commitment matches the values.
+    /// The salt as field elements (`--params private`).
+    pub fn salt_fr(&self) -> Result<Vec<[Fr; HIDING_ROWS]>> {
+        self.salt
+            .iter()
+            .map(|pair| {
+                let [a, b] = pair;
+                match (fr_from_hex(a), fr_from_hex(b)) {
+                    (Some(a), Some(b)) => Ok([a, b]),
+                    _ => Err(Error::Input(format!(
+                        "weights salt `{a}`, `{b}` is not a pair of field elements"
+                    ))),
+                }
+            })
+            .collect()
+    }
+
+    /// Reads `path` and checks it: a hashed file's commitment must match its values, a committed file's
+    /// salt must be field elements.
     pub fn read(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let w: Self = serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))?;
-        if w.version != WEIGHTS_VERSION {
-            return Err(Error::json(
-                path,
-                format!(
-                    "unsupported weights.json version {} (this zkoracle reads {WEIGHTS_VERSION})",
-                    w.version
-                ),
-            ));
-        }
-        let stored = w.commitment_fr().map_err(|e| Error::json(path, e.to_string()))?;
-        if stored != commitment(&w.values) {
-            return Err(Error::corrupt(path, "the commitment does not match the stored parameters"));
+        match w.version {
+            WEIGHTS_VERSION => {
+                let stored = w.commitment_fr().map_err(|e| Error::json(path, e.to_string()))?;
+                if stored != commitment(&w.values) {
+                    return Err(Error::corrupt(path, "the commitment does not match the stored parameters"));
+                }
+            }
+            WEIGHTS_VERSION_COMMITTED => {
+                if w.salt.is_empty() {
+                    return Err(Error::json(path, "field `salt`: a committed model's salt is missing"));
+                }
+                w.salt_fr().map_err(|e| Error::json(path, e.to_string()))?;
+            }
+            v => {
+                return Err(Error::json(
+                    path,
+                    format!(
+                        "unsupported weights.json version {v} (this zkoracle reads {WEIGHTS_VERSION} and \
+                         {WEIGHTS_VERSION_COMMITTED})"
+                    ),
+                ))
+            }
         }
         Ok(w)
     }

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 
-use crate::circuit::{to_field, CircuitSpec, InferenceCircuit};
+use crate::circuit::{to_field, CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
+use crate::commit::{self, KnowledgeProof, Statement, StoreLayout, WeightsCommitment, HIDING_ROWS};
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk, vk_digest};
 use crate::params::PrivateWeights;
@@ -51,17 +52,20 @@ pub struct ProofBundle {
     pub scale: u8,
     /// The fixed-point scale of the outputs.
     pub output_scale: u8,
-    /// Public instances: inputs, outputs, then (private parameters) the weights commitment, then the
-    /// fulfiller's address; 0x-hex 32-byte big-endian field elements.
+    /// Public instances: inputs, outputs, then (private parameters) the weights commitment (`private`: four
+    /// 128-bit limbs per weight column; `hashed`: one field element), then the fulfiller's address; 0x-hex
+    /// 32-byte big-endian field elements.
     pub instances: Vec<String>,
     /// The only account whose `fulfill` this proof can pass: its address is the last public instance, which
     /// the Fiat–Shamir transcript absorbs, so the proof fails for any other sender (a copied pending
     /// `fulfill` is worthless).
     pub fulfiller: Address,
-    /// The Poseidon commitment to the private weights (0x hex), for `--params private` models.
+    /// The weights commitment (0x hex): `--params private`, the weight columns' KZG commitment points
+    /// (`x ‖ y`, 32-byte big-endian each, per column); `--params hashed`, the Poseidon field element.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_commitment: Option<String>,
-    /// The proof bytes (0x hex).
+    /// The proof bytes (0x hex); for `--params private` the halo2 proof followed by the weights knowledge
+    /// proof ([`crate::commit::KnowledgeProof`], 128 bytes).
     #[serde(with = "hex_bytes")]
     pub proof: Vec<u8>,
     /// ABI-encoded `verifyProof(bytes,uint256[])` call for the generated verifier (0x hex).
@@ -132,8 +136,84 @@ pub struct ProvingModel {
     params: SignedParams,
     pk: ProvingKey<G1Affine>,
     vk_digest: String,
-    /// The weights commitment (private parameters only).
-    commitment: Option<Fr>,
+    /// How the private weights are committed (none for fixed weights).
+    weights: Weights,
+}
+
+/// A loaded model's weights commitment.
+enum Weights {
+    /// Fixed into the verifying key.
+    Fixed,
+    /// `--params hashed`: the Poseidon commitment.
+    Hashed(Fr),
+    /// `--params private`: the weight columns' salt, registered commitment and hiding bases.
+    Committed(Committed),
+}
+
+/// What proving a `--params private` model needs besides the circuit.
+struct Committed {
+    salt: Vec<[Fr; HIDING_ROWS]>,
+    registered: WeightsCommitment,
+    bases: [G1Affine; HIDING_ROWS],
+    /// The weight columns' advice indices: their proof commitments are the points at `64 · index`.
+    columns: Vec<usize>,
+}
+
+/// The advice-column indices of the weight columns of a circuit with `params`.
+pub fn store_columns(params: crate::circuit::CircuitParams) -> Vec<usize> {
+    let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
+    let config = InferenceChip::configure(&mut cs, params);
+    config.private.map(|p| p.store.iter().map(|c| c.index()).collect()).unwrap_or_default()
+}
+
+/// The proof's commitments of the advice columns `columns` (phase-0 advice commitments open the proof, one
+/// 64-byte point per column in index order).
+pub fn proof_columns(proof: &[u8], columns: &[usize]) -> Option<Vec<G1Affine>> {
+    columns.iter().map(|&i| commit::point_from_be(proof.get(64 * i..64 * i + 64)?)).collect()
+}
+
+/// What the verifier of a `--params private` circuit checks besides the halo2 proof (zkoracle-codegen's
+/// `WeightsKnowledge`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightsKnowledgeSpec {
+    /// The weight columns' advice indices.
+    pub columns: Vec<usize>,
+    /// Index among the instances of the commitment's first word.
+    pub first_word: usize,
+    /// The hiding rows' Lagrange commitments ([`commit::hiding_bases`]).
+    pub bases: [G1Affine; HIDING_ROWS],
+    /// The challenge's domain separator ([`commit::challenge_domain`]).
+    pub domain: [u8; 32],
+}
+
+/// The knowledge proof a `--params private` circuit's verifier checks (`None` for other circuits).
+pub fn weights_knowledge_spec(
+    settings: &CircuitSettings,
+    params: &ParamsKZG<Bn256>,
+) -> Option<WeightsKnowledgeSpec> {
+    settings.circuit_params.committed().then(|| WeightsKnowledgeSpec {
+        columns: store_columns(settings.circuit_params),
+        first_word: settings.input_len() + settings.output_len(),
+        bases: commit::hiding_bases(params),
+        domain: commit::challenge_domain(),
+    })
+}
+
+/// The registered commitment of `values` under `settings` with `salt`.
+pub fn registered_commitment(
+    params: &ParamsKZG<Bn256>,
+    settings: &CircuitSettings,
+    values: &[i64],
+    salt: &[[Fr; HIDING_ROWS]],
+) -> Result<WeightsCommitment> {
+    let store = settings.circuit_params.store;
+    if salt.len() != store {
+        return Err(Error::Input(format!(
+            "weights.json has a salt for {} weight columns, the circuit has {store}",
+            salt.len()
+        )));
+    }
+    Ok(WeightsCommitment(commit::commit_columns(params, values, StoreLayout::new(values.len(), store), salt)))
 }
 
 impl std::fmt::Debug for ProvingModel {
@@ -161,15 +241,34 @@ impl ProvingModel {
     /// A `--params private` model also needs its `weights.json`.
     pub fn load(dir: &Path) -> Result<Self> {
         let (mut settings, params) = load_settings_and_srs(dir)?;
-        let commitment = if settings.is_private() {
-            let path = dir.join(files::WEIGHTS);
-            let weights = PrivateWeights::read(&path)?;
-            crate::params::fill(&mut settings.graph, &weights.values)
-                .map_err(|e| Error::corrupt(&path, e.to_string()))?;
-            Some(weights.commitment_fr()?)
-        } else {
-            None
-        };
+        let weights =
+            if settings.is_private() {
+                let path = dir.join(files::WEIGHTS);
+                let w = PrivateWeights::read(&path)?;
+                crate::params::fill(&mut settings.graph, &w.values)
+                    .map_err(|e| Error::corrupt(&path, e.to_string()))?;
+                match (settings.circuit_params.committed(), w.is_committed()) {
+                    (true, true) => {
+                        let salt = w.salt_fr()?;
+                        let registered = registered_commitment(&params, &settings, &w.values, &salt)
+                            .map_err(|e| Error::corrupt(&path, e.to_string()))?;
+                        let columns = store_columns(settings.circuit_params);
+                        Weights::Committed(Committed {
+                            salt,
+                            registered,
+                            bases: commit::hiding_bases(&params),
+                            columns,
+                        })
+                    }
+                    (false, false) => Weights::Hashed(w.commitment_fr()?),
+                    _ => return Err(Error::corrupt(
+                        &path,
+                        "these weights are for the other --params mode (private vs hashed) than circuit.json",
+                    )),
+                }
+            } else {
+                Weights::Fixed
+            };
         let pk = read_pk(&dir.join(files::PK), &settings)?;
         let vk_digest = format!("0x{}", hex::encode(vk_digest(pk.get_vk())));
         let params = SignedParams::new(params);
@@ -180,18 +279,53 @@ impl ProvingModel {
             params,
             pk,
             vk_digest,
-            commitment,
+            weights,
         })
     }
 
-    /// The weights commitment of a `--params private` model.
+    /// The Poseidon commitment of a `--params hashed` model.
     pub fn weights_commitment(&self) -> Option<Fr> {
-        self.commitment
+        match &self.weights {
+            Weights::Hashed(c) => Some(*c),
+            _ => None,
+        }
     }
 
-    /// The weights commitment as 32 big-endian bytes (the `uint256` the registry stores).
+    /// The Poseidon commitment as 32 big-endian bytes (`--params hashed`).
     pub fn weights_commitment_be(&self) -> Option<[u8; 32]> {
-        self.commitment.as_ref().map(fr_to_be_bytes)
+        self.weights_commitment().as_ref().map(fr_to_be_bytes)
+    }
+
+    /// The words the registry stores as `weightsCommitment` (32-byte big-endian): none for fixed weights,
+    /// the Poseidon hash for `hashed`, four 128-bit limbs per weight column's KZG commitment for `private`.
+    pub fn weights_commitment_words(&self) -> Vec<[u8; 32]> {
+        self.commitment_instances().iter().map(fr_to_be_bytes).collect()
+    }
+
+    /// The registered KZG commitment of a `--params private` model's weight columns.
+    pub fn weights_kzg_commitment(&self) -> Option<&WeightsCommitment> {
+        match &self.weights {
+            Weights::Committed(c) => Some(&c.registered),
+            _ => None,
+        }
+    }
+
+    /// The commitment's public instances.
+    fn commitment_instances(&self) -> Vec<Fr> {
+        match &self.weights {
+            Weights::Fixed => vec![],
+            Weights::Hashed(c) => vec![*c],
+            Weights::Committed(c) => c.registered.words(),
+        }
+    }
+
+    /// The commitment as `proof.json` states it.
+    fn commitment_hex(&self) -> Option<String> {
+        match &self.weights {
+            Weights::Fixed => None,
+            Weights::Hashed(c) => Some(fr_to_hex(c)),
+            Weights::Committed(c) => Some(c.registered.to_hex()),
+        }
     }
 
     /// The compiled settings.
@@ -250,7 +384,7 @@ impl ProvingModel {
         &self,
         input: &[i64],
         fulfiller: Address,
-        rng: impl RngCore,
+        mut rng: impl RngCore,
     ) -> Result<ProofBundle> {
         let s = &self.settings;
         if input.len() != s.input_len() {
@@ -264,12 +398,31 @@ impl ProvingModel {
         let outputs_q = witness.outputs(&s.graph);
         let mut instances: Vec<Fr> =
             input.iter().chain(&outputs_q).map(|&v| to_field(i128::from(v))).collect();
-        instances.extend(self.commitment);
+        instances.extend(self.commitment_instances());
         instances.push(address_to_field(fulfiller));
-        let circuit = InferenceCircuit { spec: self.spec.clone(), witness: Some(Arc::new(witness)) };
+        // A private model's weight columns get fresh random values in their hiding rows.
+        let tails = match &self.weights {
+            Weights::Committed(c) => Some(commit::random_tails(c.salt.len(), &mut rng)),
+            _ => None,
+        };
+        let circuit = InferenceCircuit {
+            spec: self.spec.clone(),
+            witness: Some(Arc::new(witness)),
+            tails: tails
+                .clone()
+                .map(|values| Arc::new(StoreTails { rows: commit::hiding_rows(s.k), values })),
+        };
         let mut transcript = Transcript::<_>::init(Vec::new());
-        create_proof_signed(&self.params, &self.pk, &[circuit], &[&[&instances]], rng, &mut transcript)?;
-        let proof = transcript.finalize();
+        create_proof_signed(&self.params, &self.pk, &[circuit], &[&[&instances]], &mut rng, &mut transcript)?;
+        let mut proof = transcript.finalize();
+        if let (Weights::Committed(c), Some(tails)) = (&self.weights, tails) {
+            let proof_cols = proof_columns(&proof, &c.columns).ok_or_else(|| {
+                Error::Verification("the proof lacks its weight columns' commitments".into())
+            })?;
+            let deltas: Vec<_> = tails.iter().zip(&c.salt).map(|(t, s)| [t[0] - s[0], t[1] - s[1]]).collect();
+            let st = Statement { bases: &c.bases, registered: &c.registered.0, proof_columns: &proof_cols };
+            proof.extend(KnowledgeProof::prove(st, &deltas, &mut rng).to_bytes());
+        }
         let out_div = f64::powi(2.0, i32::from(s.output_scale));
         Ok(ProofBundle {
             outputs: outputs_q.iter().map(|&q| q as f64 / out_div).collect(),
@@ -278,13 +431,45 @@ impl ProvingModel {
             scale: s.scale,
             output_scale: s.output_scale,
             instances: instances.iter().map(fr_to_hex).collect(),
-            weights_commitment: self.commitment.as_ref().map(fr_to_hex),
+            weights_commitment: self.commitment_hex(),
             fulfiller,
             calldata: encode_calldata(&proof, &instances),
             proof,
             vk_digest: self.vk_digest.clone(),
         })
     }
+}
+
+/// Verifies a `--params private` proof's weights knowledge proof (the last [`KnowledgeProof::BYTES`] of
+/// `proof`) against the commitment among `instances`; returns the halo2 proof before it.
+pub fn verify_weights<'p>(
+    params: &ParamsKZG<Bn256>,
+    settings: &CircuitSettings,
+    proof: &'p [u8],
+    instances: &[Fr],
+) -> Result<&'p [u8]> {
+    let fail = |why: &str| Error::Verification(format!("weights knowledge proof: {why}"));
+    let split =
+        proof.len().checked_sub(KnowledgeProof::BYTES).ok_or_else(|| fail("the proof is too short"))?;
+    let (halo2, pok) = proof.split_at(split);
+    let pok = KnowledgeProof::from_bytes(pok).ok_or_else(|| fail("malformed"))?;
+    let registered = commitment_of(settings, instances)
+        .ok_or_else(|| fail("the instances carry no valid commitment points"))?;
+    let proof_cols = proof_columns(halo2, &store_columns(settings.circuit_params))
+        .ok_or_else(|| fail("the proof's weight-column commitments are not curve points"))?;
+    let bases = commit::hiding_bases(params);
+    let st = Statement { bases: &bases, registered: &registered.0, proof_columns: &proof_cols };
+    if !pok.verify(st) {
+        return Err(fail("the proof's weight columns are not the registered ones"));
+    }
+    Ok(halo2)
+}
+
+/// The KZG commitment among `instances` (after the inputs and outputs) of a `--params private` model.
+fn commitment_of(settings: &CircuitSettings, instances: &[Fr]) -> Option<WeightsCommitment> {
+    let at = settings.input_len() + settings.output_len();
+    let words = settings.circuit_params.store * commit::WORDS_PER_POINT;
+    WeightsCommitment::from_words(instances.get(at..at + words)?)
 }
 
 /// Verifies `proof` against `instances` with `vk`.
@@ -346,28 +531,37 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
     // A private model's owner also checks that the proof is about *these* weights.
     let weights_path = dir.join(files::WEIGHTS);
     if settings.is_private() && weights_path.exists() {
-        let ours = PrivateWeights::read(&weights_path)?.commitment_fr()?;
-        if commitment_instance(&settings, &instances) != Some(ours) {
+        let w = PrivateWeights::read(&weights_path)?;
+        let ours = if settings.circuit_params.committed() {
+            registered_commitment(&params, &settings, &w.values, &w.salt_fr()?)?.to_hex()
+        } else {
+            fr_to_hex(&w.commitment_fr()?)
+        };
+        if commitment_hex(&settings, &instances).as_deref() != Some(ours.as_str()) {
             return Err(Error::Verification(format!(
-                "the proof commits to other weights than {} ({})",
-                weights_path.display(),
-                fr_to_hex(&ours)
+                "the proof commits to other weights than {} ({ours})",
+                weights_path.display()
             )));
         }
     }
-    verify_with(&params, &vk, &bundle.proof, &instances)?;
+    let halo2 = if settings.circuit_params.committed() {
+        verify_weights(&params, &settings, &bundle.proof, &instances)?
+    } else {
+        &bundle.proof
+    };
+    verify_with(&params, &vk, halo2, &instances)?;
     let digest = format!("0x{}", hex::encode(vk_digest(&vk)));
     check_readable_fields(bundle, &settings, &instances, &digest)?;
-    Ok(VerifiedBundle {
-        weights_commitment: commitment_instance(&settings, &instances).as_ref().map(fr_to_hex),
-        vk_digest: digest,
-    })
+    Ok(VerifiedBundle { weights_commitment: commitment_hex(&settings, &instances), vk_digest: digest })
 }
 
-/// The weights commitment among `instances` (after the inputs and outputs), for private models.
-fn commitment_instance(settings: &CircuitSettings, instances: &[Fr]) -> Option<Fr> {
+/// The weights commitment among `instances` (after the inputs and outputs) as `proof.json` states it.
+fn commitment_hex(settings: &CircuitSettings, instances: &[Fr]) -> Option<String> {
+    if settings.circuit_params.committed() {
+        return commitment_of(settings, instances).map(|c| c.to_hex());
+    }
     let at = settings.input_len() + settings.output_len();
-    settings.is_private().then(|| instances.get(at).copied()).flatten()
+    settings.is_private().then(|| instances.get(at).map(fr_to_hex)).flatten()
 }
 
 /// Every field of `bundle` besides `proof` and `instances` must say what the verified `instances` say.
@@ -420,11 +614,11 @@ fn check_readable_fields(
             ));
         }
     }
-    let committed = commitment_instance(settings, instances).as_ref().map(fr_to_hex);
-    let claimed = bundle.weights_commitment.as_deref().map(|h| fr_from_hex(h).map(|f| fr_to_hex(&f)));
+    let committed = commitment_hex(settings, instances);
+    let claimed = bundle.weights_commitment.as_deref().map(|h| h.to_ascii_lowercase());
     match (claimed, &committed) {
         (None, None) => {}
-        (Some(Some(c)), Some(v)) if c == *v => {}
+        (Some(c), Some(v)) if c == *v => {}
         (claimed, _) => {
             let reason = format!("{claimed:?}, the proof commits to {committed:?}");
             return Err(mismatch("weights_commitment".into(), reason));

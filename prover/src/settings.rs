@@ -18,9 +18,14 @@ pub enum ParamsVisibility {
     /// Weights are constants of the circuit, fixed into the verifying key.
     #[default]
     Fixed,
-    /// Weights are private, committed witnesses; their Poseidon commitment is the last public instance and
-    /// the keys depend only on the model's architecture.
+    /// Weights are private witnesses in dedicated advice columns; their KZG commitment (with a secret salt,
+    /// blinded afresh in every proof) is a public instance and the keys depend only on the model's
+    /// architecture ([`crate::commit`]). A `circuit.json` of an older zkoracle that says `private` with no
+    /// weight columns is a hashed model.
     Private,
+    /// Weights are private witnesses hashed by Poseidon in the circuit; the hash is a public instance (a
+    /// field element) and the keys depend only on the model's architecture.
+    Hashed,
 }
 
 /// Where the model came from.
@@ -154,8 +159,11 @@ impl CircuitSettings {
         if self.circuit_params.private != self.is_private() {
             return Err("circuit_params.private does not match params_visibility".into());
         }
-        if self.is_private() && self.circuit_params.width < 8 {
-            return Err("private parameters need a width of at least 8".into());
+        if self.params_visibility == ParamsVisibility::Hashed && self.circuit_params.store > 0 {
+            return Err("hashed parameters have no weight columns".into());
+        }
+        if self.circuit_params.hashed() && self.circuit_params.width < 8 {
+            return Err("hashed parameters need a width of at least 8".into());
         }
         let private_neurons = self
             .graph
@@ -168,9 +176,17 @@ impl CircuitSettings {
         Ok(())
     }
 
-    /// Whether the model's parameters are private (`--params private`).
+    /// Whether the model's parameters are private (`--params private` or `hashed`).
     pub fn is_private(&self) -> bool {
-        self.params_visibility == ParamsVisibility::Private
+        self.params_visibility != ParamsVisibility::Fixed
+    }
+
+    /// How the weights enter the circuit, reading a legacy `private` without weight columns as `hashed`.
+    pub fn weights_visibility(&self) -> ParamsVisibility {
+        match self.params_visibility {
+            ParamsVisibility::Private if self.circuit_params.hashed() => ParamsVisibility::Hashed,
+            v => v,
+        }
     }
 
     /// Writes `path` atomically. Private parameters are never written here (they go to `weights.json`):

@@ -260,7 +260,8 @@ mod tests {
         let evaluation = s.graph.evaluate(&q, s.scale, Some(s.bound)).expect("evaluate");
         let outputs = evaluation.outputs(&s.graph);
         let instances: Vec<Fr> = q.iter().chain(&outputs).map(|&v| to_field(i128::from(v))).collect();
-        let circuit = InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(evaluation)) };
+        let circuit =
+            InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(evaluation)), tails: None };
         let signed = SignedParams::new(params.clone());
         let mut transcript = EvmTranscript::<G1Affine, NativeLoader, _, Vec<u8>>::init(Vec::new());
         create_proof_signed(&signed, &pk, &[circuit], &[&[&instances]], rand::rngs::OsRng, &mut transcript)

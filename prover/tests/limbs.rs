@@ -41,7 +41,7 @@ fn accepts_with(relu: bool, x: i64, y: i64) -> bool {
     ev.values[1] = y;
     let k = spec.min_k();
     let instances = vec![vec![to_field(i128::from(x)), to_field(i128::from(y))]];
-    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)) };
+    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)), tails: None };
     MockProver::run(k, &circuit, instances).expect("mock run").verify().is_ok()
 }
 

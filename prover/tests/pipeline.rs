@@ -78,7 +78,8 @@ fn check_settings(name: &str, settings: &CircuitSettings, tol: f64) {
         assert!(err <= tol, "{name}: output {i} = {} vs float {r} (error {err} > {tol})", *o as f64 / s);
     }
     let instances: Vec<Fr> = q.iter().chain(&outs).map(|&v| to_field(i128::from(v))).collect();
-    let circuit = InferenceCircuit { spec: Arc::new(settings.spec()), witness: Some(Arc::new(ev)) };
+    let circuit =
+        InferenceCircuit { spec: Arc::new(settings.spec()), witness: Some(Arc::new(ev)), tails: None };
     let prover = MockProver::run(settings.k, &circuit, vec![instances.clone()]).expect("mock run");
     assert!(prover.verify().is_ok(), "{name}: MockProver rejected an honest witness");
     // A wrong output instance must be rejected.

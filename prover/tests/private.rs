@@ -1,5 +1,6 @@
-//! `--params private`: weights as committed witnesses. Same architecture, other weights → identical keys;
-//! a proof binds the weights' Poseidon commitment; no key or settings file carries a weight.
+//! `--params hashed`: weights as witnesses hashed by Poseidon in the circuit. Same architecture, other
+//! weights → identical keys; a proof binds the weights' Poseidon commitment; no key or settings file carries
+//! a weight.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ fn models() -> PathBuf {
 }
 
 fn compile_private(onnx: &Path, like: Option<CircuitSettings>, dir: &Path) -> CircuitSettings {
-    let opts = CompileOptions { params: ParamsVisibility::Private, like, ..CompileOptions::default() };
+    let opts = CompileOptions { params: ParamsVisibility::Hashed, like, ..CompileOptions::default() };
     let s = compile(onnx, &models().join("spread_mlp.input.json"), &opts).expect("compile private");
     PrivateWeights::from_graph(&s.graph).write(&dir.join(files::WEIGHTS)).expect("weights");
     s.write(&dir.join(files::CIRCUIT)).expect("circuit");
@@ -40,7 +41,8 @@ fn private_circuit_is_satisfied_and_binds_the_commitment() {
     let mut instances: Vec<Fr> =
         q.iter().chain(&ev.outputs(&s.graph)).map(|&v| to_field(i128::from(v))).collect();
     instances.push(params::commitment(&weights));
-    let circuit = InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev.clone())) };
+    let circuit =
+        InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev.clone())), tails: None };
     let ok = MockProver::run(s.k, &circuit, vec![instances.clone()]).expect("mock");
     assert!(ok.verify().is_ok(), "honest private witness rejected: {:?}", ok.verify());
     let mut bad = instances.clone();
@@ -53,7 +55,7 @@ fn private_circuit_is_satisfied_and_binds_the_commitment() {
     w[0] += 1;
     params::fill(&mut tampered, &w).expect("fill");
     let spec = zkoracle_prover::circuit::CircuitSpec { graph: tampered, ..s.spec() };
-    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)) };
+    let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)), tails: None };
     let forged = MockProver::run(s.k, &circuit, vec![instances]).expect("mock");
     assert!(forged.verify().is_err(), "weights that differ from the commitment were accepted");
 }
@@ -129,14 +131,14 @@ fn like_refuses_a_reference_narrower_than_the_models_worst_case() {
         "the calibrated values alone still fit the narrower range"
     );
     let opts =
-        CompileOptions { params: ParamsVisibility::Private, like: Some(narrow), ..CompileOptions::default() };
+        CompileOptions { params: ParamsVisibility::Hashed, like: Some(narrow), ..CompileOptions::default() };
     let err = compile(&models().join("spread_mlp_alt.onnx"), &models().join("spread_mlp.input.json"), &opts)
         .expect_err("a narrower reference range was accepted");
     let msg = err.to_string();
     assert!(msg.contains("--like") && msg.contains("could not be proved"), "{msg}");
     // The reference's own range is wide enough.
     let opts =
-        CompileOptions { params: ParamsVisibility::Private, like: Some(sa), ..CompileOptions::default() };
+        CompileOptions { params: ParamsVisibility::Hashed, like: Some(sa), ..CompileOptions::default() };
     compile(&models().join("spread_mlp_alt.onnx"), &models().join("spread_mlp.input.json"), &opts)
         .expect("the reference's own range");
 }

@@ -122,7 +122,7 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
     let onnx = models().join(format!("{}.onnx", case.model));
     let input = models().join(format!("{}.input.json", case.model));
     let opts = CompileOptions {
-        params: if case.private { ParamsVisibility::Private } else { ParamsVisibility::Fixed },
+        params: if case.private { ParamsVisibility::Hashed } else { ParamsVisibility::Fixed },
         limb_bits: Some(if case.limbs { 8 } else { 0 }),
         width: case.width,
         precise: Some(case.precise),
@@ -138,7 +138,11 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
         instances.push(params::commitment(&params::collect(&s.graph)));
     }
     instances.push(address_to_field(Address::repeat_byte(0xf1)));
-    Ok((InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev)) }, instances, s.k))
+    Ok((
+        InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev)), tails: None },
+        instances,
+        s.k,
+    ))
 }
 
 /// Mutates the assigned advice cells of `prover` (all, or a seeded sample of [`SAMPLE`] above

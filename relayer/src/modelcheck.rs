@@ -30,12 +30,12 @@ pub(crate) fn compare(
             cfg.dir.display()
         ));
     }
-    // Every proof for a private model whose weights are not the registered ones would revert.
-    let commitment = p.hasWeightsCommitment.then_some(p.weightsCommitment);
-    if commitment != local.weights_commitment() {
+    // Every proof for a model whose weights are not the registered ones would revert.
+    let words = local.weights_commitment_words();
+    if p.weightsCommitment != words {
         return Err(format!(
-            "registered weights commitment {commitment:?} differs from the local model's {:?}",
-            local.weights_commitment()
+            "registered weights commitment {:?} differs from the local model's {words:?}",
+            p.weightsCommitment
         ));
     }
     if let Some(pinned) = cfg.verifier.filter(|v| *v != p.verifier) {

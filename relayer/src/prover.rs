@@ -53,9 +53,11 @@ pub trait Prover: Send + Sync + 'static {
     fn scales(&self) -> Option<(u8, u8)> {
         None
     }
-    /// The Poseidon commitment to private weights (`--params private`), as a 256-bit integer.
-    fn weights_commitment(&self) -> Option<U256> {
-        None
+    /// The weights commitment's words, in the order the verifier takes them between the outputs and the
+    /// fulfiller (what the registry stores as `weightsCommitment`): none for weights fixed in the verifying key,
+    /// the Poseidon hash for `--params hashed`, four limbs per committed column for `--params private`.
+    fn weights_commitment_words(&self) -> Vec<U256> {
+        Vec::new()
     }
     /// The digest of the verifying key (what the registry stores as `vkDigest`), when known.
     fn vk_digest(&self) -> Option<B256> {
@@ -271,8 +273,8 @@ impl Prover for zkoracle_prover::ProvingModel {
         Some((s.scale, s.output_scale))
     }
 
-    fn weights_commitment(&self) -> Option<U256> {
-        self.weights_commitment_be().map(U256::from_be_bytes)
+    fn weights_commitment_words(&self) -> Vec<U256> {
+        Self::weights_commitment_words(self).into_iter().map(U256::from_be_bytes).collect()
     }
 
     fn vk_digest(&self) -> Option<B256> {

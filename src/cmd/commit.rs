@@ -6,12 +6,14 @@ use clap::Args;
 use eyre::{bail, WrapErr};
 use zkoracle_prover::keys::files;
 use zkoracle_prover::params::PrivateWeights;
+use zkoracle_prover::proof::{fr_to_hex, load_settings_and_srs, registered_commitment};
 use zkoracle_prover::settings::CircuitSettings;
 
 /// Arguments of `zkoracle commit`.
 #[derive(Debug, Args)]
 pub(crate) struct CommitArgs {
-    /// Directory made by `zkoracle compile --params private`.
+    /// Directory made by `zkoracle compile --params private|hashed` (and, for `private`, `zkoracle setup`:
+    /// the commitment is over its SRS).
     dir: PathBuf,
 }
 
@@ -26,12 +28,28 @@ impl CommitArgs {
             );
         }
         let path = self.dir.join(files::WEIGHTS);
-        // `read` recomputes the commitment from the stored values and rejects a mismatch.
+        // `read` recomputes a hashed commitment from the stored values and rejects a mismatch.
         let weights = PrivateWeights::read(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
-        let mut graph = settings.graph;
+        let mut graph = settings.graph.clone();
         zkoracle_prover::params::fill(&mut graph, &weights.values)
             .wrap_err_with(|| format!("{} does not fit {}", path.display(), files::CIRCUIT))?;
-        println!("{}", weights.commitment);
+        if !settings.circuit_params.committed() {
+            println!("{}", weights.commitment);
+            return Ok(());
+        }
+        // The KZG commitment: the words the registry's `weightsCommitment` takes (comma-separated, as
+        // script/03_RegisterModel.s.sol's WEIGHTS_COMMITMENT reads them), then the points.
+        let (settings, params) = load_settings_and_srs(&self.dir)
+            .wrap_err("the commitment is over the model's SRS: run `zkoracle setup` first")?;
+        let salt = weights.salt_fr().wrap_err_with(|| format!("reading {}", path.display()))?;
+        let commitment = registered_commitment(&params, &settings, &weights.values, &salt)?;
+        let words: Vec<String> = commitment.words().iter().map(fr_to_hex).collect();
+        println!("{}", words.join(","));
+        eprintln!(
+            "KZG commitment of {} weight column(s) (x ‖ y): {}",
+            commitment.0.len(),
+            commitment.to_hex()
+        );
         Ok(())
     }
 }

@@ -67,8 +67,12 @@ enum PreferMode {
 enum ParamsMode {
     /// Weights fixed into the verifying key.
     Fixed,
-    /// Weights are private witnesses behind a public Poseidon commitment (written to `weights.json`).
+    /// Weights are private witnesses in dedicated columns behind a salted KZG commitment, blinded afresh in
+    /// every proof (weights and salt written to `weights.json`; `zkoracle commit` prints the commitment).
     Private,
+    /// Weights are private witnesses hashed by Poseidon in the circuit (a field-element commitment; a much
+    /// larger circuit).
+    Hashed,
 }
 
 impl CompileArgs {
@@ -76,6 +80,7 @@ impl CompileArgs {
         let params = match self.params {
             ParamsMode::Fixed => ParamsVisibility::Fixed,
             ParamsMode::Private => ParamsVisibility::Private,
+            ParamsMode::Hashed => ParamsVisibility::Hashed,
         };
         let like = self
             .like
@@ -101,13 +106,21 @@ impl CompileArgs {
         let path = self.output.join(files::CIRCUIT);
         if settings.is_private() {
             // The secret half first: a circuit.json never exists without its weights.
-            let weights = PrivateWeights::from_graph(&settings.graph);
+            let weights = PrivateWeights::for_settings(&settings);
             weights.write(&self.output.join(files::WEIGHTS)).wrap_err("writing weights.json")?;
+            let commitment = if weights.is_committed() {
+                format!(
+                    "{} weight column(s); `zkoracle commit {}` prints the commitment after setup",
+                    settings.circuit_params.store,
+                    self.output.display()
+                )
+            } else {
+                format!("commitment {}", weights.commitment)
+            };
             println!(
-                "private parameters: {} values in {} (keep it secret), commitment {}",
+                "private parameters: {} values in {} (keep it secret), {commitment}",
                 weights.values.len(),
                 self.output.join(files::WEIGHTS).display(),
-                weights.commitment
             );
         }
         settings.write(&path).wrap_err("writing circuit.json")?;

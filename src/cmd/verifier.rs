@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use eyre::WrapErr;
 use zkoracle_codegen::{
-    build_verifier, compile_verifier, generate_verifier_with, write_verifier_files, CompiledVerifier,
-    VerifierSource, VkPlacement, EIP170_LIMIT,
+    build_verifier_for, compile_verifier, generate_private_verifier, generate_verifier_with,
+    write_verifier_files, CompiledVerifier, VerifierSource, VkPlacement, WeightsKnowledge, EIP170_LIMIT,
 };
 use zkoracle_prover::fsutil::write_atomic;
 use zkoracle_prover::keys::{files, read_vk};
-use zkoracle_prover::proof::load_settings_and_srs;
+use zkoracle_prover::proof::{load_settings_and_srs, weights_knowledge_spec};
 
 use super::progress::Step;
 use super::toolchain::solc_path;
@@ -70,14 +70,24 @@ pub(crate) fn write_verifier(
     let (settings, params) = load_settings_and_srs(dir)?;
     let vk = read_vk(&dir.join(files::VK), &settings)?;
     let n = settings.num_instances;
+    // A `--params private` verifier also checks the weights knowledge proof.
+    let weights = weights_knowledge_spec(&settings, &params).map(|w| WeightsKnowledge {
+        columns: w.columns,
+        first_word: w.first_word,
+        bases: w.bases,
+        domain: w.domain,
+    });
     let (source, compiled) = match (solc, placement) {
         (Some(solc), Placement::Auto) => {
-            let (s, c) = build_verifier(&params, &vk, n, solc)?;
+            let (s, c) = build_verifier_for(&params, &vk, (n, weights.as_ref()), solc)?;
             (s, Some(c))
         }
         (solc, p) => {
             let p = if p == Placement::Separate { VkPlacement::Separate } else { VkPlacement::Embedded };
-            let source = generate_verifier_with(&params, &vk, n, p)?;
+            let source = match &weights {
+                Some(w) => generate_private_verifier(&params, &vk, n, (p, w))?,
+                None => generate_verifier_with(&params, &vk, n, p)?,
+            };
             let compiled = solc.map(|solc| compile_verifier(&source, solc)).transpose()?;
             (source, compiled)
         }

@@ -132,9 +132,10 @@ impl ModelDir {
         Self { name: model.into(), dir, circuit, vk_digest }
     }
 
-    /// The Poseidon commitment of a `--params private` model (`zkoracle commit`), if it has one.
+    /// The weights commitment of a `--params private` or `hashed` model (`zkoracle commit`), if it has one: its
+    /// words, comma-separated, as `script/03_RegisterModel.s.sol` reads `WEIGHTS_COMMITMENT`.
     pub fn weights_commitment(&self) -> Option<String> {
-        (self.circuit["params_visibility"] == "private")
+        matches!(self.circuit["params_visibility"].as_str(), Some("private" | "hashed"))
             .then(|| run_ok(&["commit", self.dir.to_str().unwrap()]).trim().to_string())
     }
 
@@ -380,7 +381,7 @@ impl TestChain {
                 ("MAX_ABS_INPUT", model.max_abs_input().to_string()),
                 ("VK_DIGEST", model.vk_digest.clone()),
                 ("FEE", fee_wei.to_string()),
-                ("WEIGHTS_COMMITMENT", model.weights_commitment().unwrap_or_else(|| "0".into())),
+                ("WEIGHTS_COMMITMENT", model.weights_commitment().unwrap_or_default()),
             ],
         );
         self.uint(&format!("{name}ModelId"))

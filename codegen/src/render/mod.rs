@@ -94,6 +94,7 @@ pub(crate) fn render(plan: &Plan, placement: Placement) -> Rendered {
     ctx.functions(&mut body);
     ctx.checks(&mut body);
     ctx.transcript(&mut body);
+    ctx.weights_knowledge(&mut body);
     ctx.evaluations(&mut body);
     let temps = ctx.constraints(&mut body);
     ctx.opening(&mut body);
@@ -428,6 +429,95 @@ impl Ctx<'_> {
         w.close();
         w.comment("Invalid points would make the EC precompiles burn all gas: stop here instead.");
         w.line("if iszero(ok) { revert(0x00, 0x00) }");
+        w.line("");
+    }
+}
+
+impl Ctx<'_> {
+    /// `--params private`: checks the weights knowledge proof that follows the halo2 proof (see
+    /// [`crate::WeightsKnowledge`]), with the expression temporaries' memory as its hash buffer (they are
+    /// not used yet).
+    fn weights_knowledge(&self, w: &mut Writer) {
+        let Some((wk, at)) = &self.plan.weights else { return };
+        let j = wk.columns.len();
+        let m = self.mem.temps;
+        w.comment("----------------------------------------------------------------------------------");
+        w.comment("Weights knowledge proof: the proof's weight columns are the registered ones up to their");
+        w.comment(
+            "hiding rows, z0·B0 + z1·B1 = R + sum_j e^(j+1)·(C'_j - C_j), e = keccak(domain, C, C', R)",
+        );
+        w.comment("----------------------------------------------------------------------------------");
+        w.open("");
+        w.line(format!("let q := {Q_HEX}"));
+        w.line(format!("mstore({}, 0x{}) // domain", hex_addr(m), hex::encode(wk.domain)));
+        for (i, col) in wk.columns.iter().enumerate() {
+            let word = |k: usize| hex_addr(32 * (wk.first_word + 4 * i + k));
+            let c = m + 32 + 64 * i;
+            w.comment(format!(
+                "C_{i}: the registered commitment, from instance limbs (x_lo, x_hi, y_lo, y_hi)"
+            ));
+            for (half, (lo, hi)) in [(0, (0, 1)), (32, (2, 3))] {
+                w.line(format!(
+                    "mstore({}, or(calldataload(add(instances.offset, {})), shl(128, calldataload(add(instances.offset, {})))))",
+                    hex_addr(c + half),
+                    word(lo),
+                    word(hi)
+                ));
+                w.line(format!(
+                    "ok := and(ok, iszero(shr(128, or(calldataload(add(instances.offset, {})), calldataload(add(instances.offset, {}))))))",
+                    word(lo),
+                    word(hi)
+                ));
+            }
+            let cp = m + 32 + 64 * (j + i);
+            let off = self.plan.advice_coms[*col];
+            w.comment(format!("C'_{i}: the proof's commitment of advice column {col}"));
+            w.line(format!("mstore({}, calldataload(add(proof.offset, {})))", hex_addr(cp), hex_addr(off)));
+            w.line(format!(
+                "mstore({}, calldataload(add(proof.offset, {})))",
+                hex_addr(cp + 32),
+                hex_addr(off + 32)
+            ));
+        }
+        let r = m + 32 + 128 * j;
+        w.line(format!("mstore({}, calldataload(add(proof.offset, {}))) // R", hex_addr(r), hex_addr(*at)));
+        w.line(format!(
+            "mstore({}, calldataload(add(proof.offset, {})))",
+            hex_addr(r + 32),
+            hex_addr(at + 32)
+        ));
+        w.line(format!("let z0 := calldataload(add(proof.offset, {}))", hex_addr(at + 64)));
+        w.line(format!("let z1 := calldataload(add(proof.offset, {}))", hex_addr(at + 96)));
+        w.line(format!("ok := and(ok, valid_points({}, {}))", hex_addr(m + 32), hex_addr(r + 64)));
+        w.line("ok := and(ok, and(lt(z0, R), lt(z1, R)))");
+        w.line("if iszero(ok) { revert(0x00, 0x00) }");
+        w.line(format!("let e := mod(keccak256({}, {}), R)", hex_addr(m), hex_addr(r + 64 - m)));
+        let [b0x, b0y] = g1_words(&wk.bases[0]);
+        let [b1x, b1y] = g1_words(&wk.bases[1]);
+        w.comment("acc := z0·B0 + z1·B1 - R");
+        w.line(format!("mstore(0x00, {})", word_lit(&b0x)));
+        w.line(format!("mstore(0x20, {})", word_lit(&b0y)));
+        w.line("mstore(0x40, z0)");
+        w.line("if iszero(staticcall(gas(), 0x07, 0x00, 0x60, 0x00, 0x40)) { revert(0x00, 0x00) }");
+        w.line(format!("msm_add({}, {}, z1)", word_lit(&b1x), word_lit(&b1y)));
+        w.line(format!("point_add(mload({}), mod(sub(q, mload({})), q))", hex_addr(r), hex_addr(r + 32)));
+        w.line("let pow := e");
+        for i in 0..j {
+            let (c, cp) = (m + 32 + 64 * i, m + 32 + 64 * (j + i));
+            w.comment(format!("acc += e^{}·(C_{i} - C'_{i})", i + 1));
+            w.line(format!("mstore(0x80, mload({}))", hex_addr(c)));
+            w.line(format!("mstore(0xa0, mload({}))", hex_addr(c + 32)));
+            w.line(format!("mstore(0xc0, mload({}))", hex_addr(cp)));
+            w.line(format!("mstore(0xe0, mod(sub(q, mload({})), q))", hex_addr(cp + 32)));
+            w.line("if iszero(staticcall(gas(), 0x06, 0x80, 0x80, 0x80, 0x40)) { revert(0x00, 0x00) }");
+            w.line("msm_add(mload(0x80), mload(0xa0), pow)");
+            if i + 1 < j {
+                w.line("pow := mulmod(pow, e, R)");
+            }
+        }
+        w.comment("The sum must be the identity, encoded (0, 0).");
+        w.line("if iszero(and(iszero(mload(0x00)), iszero(mload(0x20)))) { revert(0x00, 0x00) }");
+        w.close();
         w.line("");
     }
 }

@@ -67,8 +67,7 @@ abstract contract OracleTestBase is TestBase {
         return IInferenceOracle.ModelParams({
             verifier: address(verifier),
             vkDigest: VK_DIGEST,
-            weightsCommitment: 0,
-            hasWeightsCommitment: false,
+            weightsCommitment: new uint256[](0),
             inputLen: inputLen,
             outputLen: outputLen,
             inputScale: 7,
@@ -92,8 +91,7 @@ abstract contract OracleTestBase is TestBase {
             verifier: params.verifier,
             verifierCodehash: params.verifier.codehash,
             vkDigest: params.vkDigest,
-            hasWeightsCommitment: params.hasWeightsCommitment,
-            weightsCommitment: params.weightsCommitment
+            weightsCommitmentHash: ModelPin.commitmentHash(params.weightsCommitment)
         });
     }
 
@@ -131,6 +129,27 @@ abstract contract OracleTestBase is TestBase {
         v[3] = d;
     }
 
+    /// @dev No weights commitment: the weights are fixed in the verifying key.
+    function _noWords() internal pure returns (uint256[] memory) {
+        return new uint256[](0);
+    }
+
+    /// @dev A one-word weights commitment (`--params hashed`: the Poseidon hash of the weights).
+    function _words1(uint256 a) internal pure returns (uint256[] memory w) {
+        w = new uint256[](1);
+        w[0] = a;
+    }
+
+    /// @dev A four-word weights commitment (`--params private`, one column: the KZG commitment point's limbs
+    ///      `x_lo, x_hi, y_lo, y_hi`).
+    function _words4(uint256 a, uint256 b, uint256 c, uint256 d) internal pure returns (uint256[] memory w) {
+        w = new uint256[](4);
+        w[0] = a;
+        w[1] = b;
+        w[2] = c;
+        w[3] = d;
+    }
+
     // --------------------------------------------------------------------------------------------------------
     // Independent instance encoding (the spec, not the oracle's code)
     // --------------------------------------------------------------------------------------------------------
@@ -147,23 +166,25 @@ abstract contract OracleTestBase is TestBase {
     }
     // forge-lint: disable-end(unsafe-typecast)
 
-    /// @dev `[input..., output..., commitment?, uint256(uint160(who))]`: the instances a proof for a fulfilment
+    /// @dev `[input..., output..., commitment..., uint256(uint160(who))]`: the instances a proof for a fulfilment
     ///      sent by `who` is made for.
     function _instances(
         int256[] memory input,
         int256[] memory output,
-        bool hasCommitment,
-        uint256 commitment,
+        uint256[] memory commitment,
         address who
     ) internal pure returns (uint256[] memory inst) {
-        inst = new uint256[](input.length + output.length + (hasCommitment ? 1 : 0) + 1);
+        uint256 at = input.length + output.length;
+        inst = new uint256[](at + commitment.length + 1);
         for (uint256 i; i < input.length; ++i) {
             inst[i] = _field(input[i]);
         }
         for (uint256 j; j < output.length; ++j) {
             inst[input.length + j] = _field(output[j]);
         }
-        if (hasCommitment) inst[inst.length - 2] = commitment;
+        for (uint256 k; k < commitment.length; ++k) {
+            inst[at + k] = commitment[k];
+        }
         inst[inst.length - 1] = uint256(uint160(who));
     }
 
@@ -174,7 +195,7 @@ abstract contract OracleTestBase is TestBase {
         view
         returns (bytes memory)
     {
-        return _proof(_instances(input, output, false, 0, who));
+        return _proof(_instances(input, output, _noWords(), who));
     }
 
     // --------------------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ use halo2_proofs::poly::Rotation;
 
 use super::limbs::{self, LimbConfig, PostAct};
 use super::nonlinear::{self, Gadget};
-use super::poseidon::{HashCells, PoseidonChip, PoseidonConfig, PoseidonInstructions};
-use super::{CircuitParams, CircuitSpec};
+use super::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use super::{CircuitParams, CircuitSpec, StoreTails};
 use crate::ir::{rescale, Evaluation, Neuron, NeuronOp};
 
 /// Columns, selectors and tables of the inference circuit.
@@ -61,8 +61,23 @@ pub struct PrivateConfig {
     pub q_init_private: Selector,
     /// `acc[+1] = acc + Σ x·w`.
     pub q_dot_private: Selector,
-    /// The Poseidon commitment to the parameters.
-    pub poseidon: PoseidonConfig,
+    /// `--params hashed`: the Poseidon commitment to the parameters.
+    pub poseidon: Option<PoseidonConfig>,
+    /// `--params private`: the weight columns under the KZG commitment ([`crate::commit`]); only
+    /// copy-constrained, their hiding rows assigned by the circuit.
+    pub store: Vec<Column<Advice>>,
+}
+
+/// The cells every private parameter is copied to or from: the Poseidon gadget's inputs (`hashed`) or the
+/// weight columns' slots (`private`).
+#[derive(Clone, Debug)]
+pub struct ParamCells {
+    /// One cell per parameter, in [`crate::params::collect`] order.
+    pub values: Vec<Cell>,
+    /// A cell constrained (hashed) or committed (private) to zero.
+    pub zero: Cell,
+    /// `hashed`: the Poseidon commitment, exposed as a public instance.
+    pub hash: Option<Cell>,
 }
 
 /// What the inference chip lays out.
@@ -70,26 +85,28 @@ pub trait InferenceInstructions {
     /// Fills the range and activation tables.
     fn load_tables(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), PlonkError>;
     /// Lays out inputs and neurons; returns the cell holding every value. With private parameters,
-    /// `commitment` holds the hash gadget's cells that every parameter cell is copied into.
+    /// `commitment` holds the cells every parameter cell is copied to.
     fn assign_graph(
         &self,
         layouter: &mut impl Layouter<Fr>,
         value: &dyn Fn(usize) -> Value<i128>,
         witness: Option<&Evaluation>,
-        commitment: Option<&HashCells>,
+        commitment: Option<&ParamCells>,
     ) -> Result<Vec<Cell>, PlonkError>;
-    /// Lays out the Poseidon commitment to the private parameters (`None` for fixed parameters).
+    /// Lays out the private parameters' commitment: their Poseidon hash (`hashed`) or the weight columns
+    /// with `tails` in their hiding rows (`private`); `None` for fixed parameters.
     fn assign_commitment(
         &self,
         layouter: &mut impl Layouter<Fr>,
         known: bool,
-    ) -> Result<Option<HashCells>, PlonkError>;
-    /// Constrains inputs, outputs and the commitment to the instance column.
+        tails: Option<&StoreTails>,
+    ) -> Result<Option<ParamCells>, PlonkError>;
+    /// Constrains inputs, outputs and the Poseidon commitment to the instance column.
     fn expose_instances(
         &self,
         layouter: &mut impl Layouter<Fr>,
         cells: &[Cell],
-        commitment: Option<&HashCells>,
+        commitment: Option<&ParamCells>,
     ) -> Result<(), PlonkError>;
 }
 
@@ -131,7 +148,7 @@ impl InferenceChip {
 
     /// Allocates columns and declares the gates and lookups.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> InferenceConfig {
-        let width = params.width.max(if params.private { 8 } else { 4 });
+        let width = params.width.max(if params.hashed() { 8 } else { 4 });
         let x: Vec<_> = (0..width).map(|_| meta.advice_column()).collect();
         let acc = meta.advice_column();
         let f: Vec<_> = (0..width).map(|_| meta.fixed_column()).collect();
@@ -188,7 +205,7 @@ impl InferenceChip {
             });
             cols
         });
-        let private = params.private.then(|| configure_private(meta, &x, acc, &f, c));
+        let private = params.private.then(|| configure_private(meta, &x, acc, (&f, c), params));
         InferenceConfig {
             limbs,
             private,
@@ -270,7 +287,7 @@ impl InferenceChip {
             Coefs::Private { pc, hash, first } => {
                 pc.q_init_private.enable(region, row)?;
                 let bias_cell = region.assign_advice(pc.wb, row, param(bias)).cell();
-                region.constrain_equal(bias_cell, hash.inputs[first + terms.len()]);
+                region.constrain_equal(bias_cell, hash.values[first + terms.len()]);
                 (pc.q_dot_private, first)
             }
         };
@@ -300,11 +317,12 @@ impl InferenceChip {
                         let xc = region.assign_advice(*xcol, row, (ctx.value)(v as usize).map(to_field));
                         region.constrain_equal(xc.cell(), cells[v as usize]);
                         let wc = region.assign_advice(pc.w[j], row, param(coef)).cell();
-                        region.constrain_equal(wc, hash.inputs[slot]);
+                        region.constrain_equal(wc, hash.values[slot]);
                         slot += 1;
                     }
-                    // Padding with private coefficients: operand and coefficient are both pinned to the hash
-                    // gadget's zero cell, so their product is 0 and neither cell is free.
+                    // Padding with private coefficients: operand and coefficient are both pinned to the zero
+                    // cell (hashed: constrained; private: committed), so their product is 0 and neither cell
+                    // is free.
                     (Coefs::Private { pc, hash, .. }, None) => {
                         let xc = region.assign_advice(*xcol, row, Value::known(Fr::zero())).cell();
                         region.constrain_equal(xc, hash.zero);
@@ -319,6 +337,40 @@ impl InferenceChip {
             row += 1;
         }
         Ok(row)
+    }
+
+    /// `--params private`: the weight columns, every parameter in its slot ([`crate::commit::StoreLayout`]),
+    /// the zero slot after them, and (when proving) the proof's values in the hiding rows. No gate reads
+    /// these cells: the registered commitment fixes them, the permutation carries them to the dot products.
+    fn assign_store(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        pc: &PrivateConfig,
+        (values, layout): (&[i64], crate::commit::StoreLayout),
+        (known, tails): (bool, Option<&StoreTails>),
+    ) -> Result<ParamCells, PlonkError> {
+        layouter.assign_region(
+            || "weight columns",
+            |mut region| {
+                let mut cells = Vec::with_capacity(values.len() + 1);
+                for i in 0..=values.len() {
+                    let (c, r) = layout.position(i);
+                    let col = *pc.store.get(c).ok_or(PlonkError::Synthesis)?;
+                    let v = values.get(i).map_or(0, |v| i128::from(*v));
+                    let value = if known { Value::known(to_field(v)) } else { Value::unknown() };
+                    cells.push(region.assign_advice(col, r, value).cell());
+                }
+                if let Some(t) = tails {
+                    for (col, pair) in pc.store.iter().zip(&t.values) {
+                        for (row, v) in t.rows.iter().zip(pair) {
+                            region.assign_advice(*col, *row, Value::known(*v));
+                        }
+                    }
+                }
+                let zero = cells.pop().ok_or(PlonkError::Synthesis)?;
+                Ok(ParamCells { values: cells, zero, hash: None })
+            },
+        )
     }
 
     /// Lays out one neuron starting at `row`; returns the cell of its value and the next free row.
@@ -389,13 +441,14 @@ impl InferenceChip {
     }
 }
 
-/// The private-parameter columns, their dot-product gates and the Poseidon gadget.
+/// The private-parameter columns, their dot-product gates and the Poseidon gadget (`hashed`) or the weight
+/// columns (`private`: equality only, no gate queries them, their hiding rows set by the circuit).
 fn configure_private(
     meta: &mut ConstraintSystem<Fr>,
     x: &[Column<Advice>],
     acc: Column<Advice>,
-    f: &[Column<Fixed>],
-    c: Column<Fixed>,
+    (f, c): (&[Column<Fixed>], Column<Fixed>),
+    params: CircuitParams,
 ) -> PrivateConfig {
     let w: Vec<_> = (0..x.len()).map(|_| meta.advice_column()).collect();
     let wb = meta.advice_column();
@@ -406,8 +459,16 @@ fn configure_private(
     let selectors = (q_init_private, q_dot_private);
     dot_gates(meta, ["dot_init_private", "dot_step_private"], selectors, (x, acc), (wb, &w));
     let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
-    let poseidon = PoseidonChip::configure(meta, x, &fixed);
-    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon }
+    let poseidon = params.hashed().then(|| PoseidonChip::configure(meta, x, &fixed));
+    let store: Vec<_> = (0..if params.committed() { params.store } else { 0 })
+        .map(|_| {
+            let col = meta.advice_column();
+            meta.enable_equality(col);
+            meta.set_blinding_by_circuit(col);
+            col
+        })
+        .collect();
+    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon, store }
 }
 
 /// The dot-product gates over coefficient columns of one kind (fixed, or private advice): where `q_init`,
@@ -437,8 +498,8 @@ fn dot_gates<C: Into<Column<Any>> + Copy>(
 enum Coefs<'a> {
     /// Fixed cells (`--params fixed`, or structural coefficients).
     Fixed,
-    /// Private witnesses copied into the commitment from slot `first` on.
-    Private { pc: &'a PrivateConfig, hash: &'a HashCells, first: usize },
+    /// Private witnesses copied to the commitment's cells from slot `first` on.
+    Private { pc: &'a PrivateConfig, hash: &'a ParamCells, first: usize },
 }
 
 fn value_sum(v: Option<i128>) -> Value<i128> {
@@ -452,8 +513,8 @@ struct NeuronCtx<'a> {
     row: usize,
     value: &'a dyn Fn(usize) -> Value<i128>,
     witness: Option<&'a Evaluation>,
-    /// The commitment gadget's cells and the index of this neuron's first private parameter.
-    commitment: Option<(&'a HashCells, usize)>,
+    /// The commitment's cells and the index of this neuron's first private parameter.
+    commitment: Option<(&'a ParamCells, usize)>,
 }
 
 impl InferenceInstructions for InferenceChip {
@@ -516,7 +577,7 @@ impl InferenceInstructions for InferenceChip {
         layouter: &mut impl Layouter<Fr>,
         value: &dyn Fn(usize) -> Value<i128>,
         witness: Option<&Evaluation>,
-        commitment: Option<&HashCells>,
+        commitment: Option<&ParamCells>,
     ) -> Result<Vec<Cell>, PlonkError> {
         let cfg = &self.config;
         let graph = &self.spec.graph;
@@ -556,28 +617,33 @@ impl InferenceInstructions for InferenceChip {
         &self,
         layouter: &mut impl Layouter<Fr>,
         known: bool,
-    ) -> Result<Option<HashCells>, PlonkError> {
+        tails: Option<&StoreTails>,
+    ) -> Result<Option<ParamCells>, PlonkError> {
         let Some(pc) = &self.config.private else { return Ok(None) };
-        let params: Vec<Fr> =
-            crate::params::collect(&self.spec.graph).into_iter().map(|v| to_field(i128::from(v))).collect();
-        let chip = PoseidonChip::new(pc.poseidon.clone());
-        layouter
-            .assign_region(
-                || "weights commitment",
-                // halo2-axiom starts every region at row 0: lay the gadget out after the inference rows.
-                |mut region| {
-                    let start = self.spec.inference_rows();
-                    chip.assign_hash(&mut region, start, params.len(), known.then_some(params.as_slice()))
-                },
-            )
-            .map(Some)
+        let values = crate::params::collect(&self.spec.graph);
+        if let Some(layout) = self.spec.store_layout() {
+            let tails = tails.filter(|_| known);
+            return self.assign_store(layouter, pc, (&values, layout), (known, tails)).map(Some);
+        }
+        let Some(poseidon) = &pc.poseidon else { return Err(PlonkError::Synthesis) };
+        let params: Vec<Fr> = values.into_iter().map(|v| to_field(i128::from(v))).collect();
+        let chip = PoseidonChip::new(poseidon.clone());
+        let hash = layouter.assign_region(
+            || "weights commitment",
+            // halo2-axiom starts every region at row 0: lay the gadget out after the inference rows.
+            |mut region| {
+                let start = self.spec.inference_rows();
+                chip.assign_hash(&mut region, start, params.len(), known.then_some(params.as_slice()))
+            },
+        )?;
+        Ok(Some(ParamCells { values: hash.inputs, zero: hash.zero, hash: Some(hash.output) }))
     }
 
     fn expose_instances(
         &self,
         layouter: &mut impl Layouter<Fr>,
         cells: &[Cell],
-        commitment: Option<&HashCells>,
+        commitment: Option<&ParamCells>,
     ) -> Result<(), PlonkError> {
         let graph = &self.spec.graph;
         let n_in = graph.num_inputs as usize;
@@ -587,8 +653,8 @@ impl InferenceInstructions for InferenceChip {
         for (j, &out) in graph.outputs.iter().enumerate() {
             layouter.constrain_instance(cells[out as usize], self.config.instance, n_in + j);
         }
-        if let Some(c) = commitment {
-            layouter.constrain_instance(c.output, self.config.instance, n_in + graph.outputs.len());
+        if let Some(hash) = commitment.and_then(|c| c.hash) {
+            layouter.constrain_instance(hash, self.config.instance, n_in + graph.outputs.len());
         }
         Ok(())
     }

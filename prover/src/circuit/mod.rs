@@ -4,8 +4,10 @@
 //! `ceil(terms / width)` dense dot-product rows (or one product row) followed by one result row holding `z`
 //! in the accumulator and, when the neuron rescales or activates, `q`, the remainder `r` and `y = act(q)`.
 //! Copy constraints wire every operand to the cell that produced it; the instance column holds the
-//! quantized inputs followed by the quantized outputs and, with private parameters, their Poseidon
-//! commitment (laid out by [`poseidon`] in its own region, every parameter cell copied into it).
+//! quantized inputs followed by the quantized outputs and, with private parameters, their commitment:
+//! `--params private` keeps them in dedicated weight columns under a KZG commitment ([`crate::commit`]),
+//! every parameter cell copied from there; `--params hashed` lays out their Poseidon hash ([`poseidon`])
+//! in its own region, every parameter cell copied into it.
 
 mod chip;
 pub mod limbs;
@@ -27,11 +29,15 @@ use crate::ir::{Activation, Evaluation, Graph, Neuron};
 /// Shape parameters of the circuit that the constraint system depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitParams {
-    /// Advice columns carrying dot-product operands (at least 4; at least 8 with private parameters).
+    /// Advice columns carrying dot-product operands (at least 4; at least 8 with hashed parameters).
     pub width: usize,
-    /// Model parameters are committed witnesses (`--params private`) rather than fixed constants.
+    /// Model parameters are committed witnesses (`--params private` / `hashed`) rather than fixed constants.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub private: bool,
+    /// With private parameters: the number of weight columns under a KZG commitment (`--params private`,
+    /// [`crate::commit`]); 0 commits them by Poseidon in the circuit (`--params hashed`).
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub store: usize,
     /// Range checks in limbs of this many bits ([`limbs`]); 0 checks remainders and activations with
     /// whole-range lookup tables.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -54,6 +60,10 @@ fn is_zero(v: &u8) -> bool {
     *v == 0
 }
 
+fn is_zero_usize(v: &usize) -> bool {
+    *v == 0
+}
+
 fn one() -> usize {
     1
 }
@@ -72,7 +82,27 @@ fn is_true(v: &bool) -> bool {
 
 impl Default for CircuitParams {
     fn default() -> Self {
-        Self { width: 4, private: false, limb_bits: 0, act_table: true, interp: false, exact: false }
+        Self {
+            width: 4,
+            private: false,
+            store: 0,
+            limb_bits: 0,
+            act_table: true,
+            interp: false,
+            exact: false,
+        }
+    }
+}
+
+impl CircuitParams {
+    /// Whether the private parameters are committed by KZG (`--params private`).
+    pub fn committed(&self) -> bool {
+        self.private && self.store > 0
+    }
+
+    /// Whether the private parameters are committed by Poseidon in the circuit (`--params hashed`).
+    pub fn hashed(&self) -> bool {
+        self.private && self.store == 0
     }
 }
 
@@ -96,6 +126,17 @@ pub struct InferenceCircuit {
     pub spec: Arc<CircuitSpec>,
     /// The evaluation to prove (absent during key generation).
     pub witness: Option<Arc<Evaluation>>,
+    /// `--params private`, when proving: the values of the weight columns' hiding rows (fresh per proof).
+    pub tails: Option<Arc<StoreTails>>,
+}
+
+/// The hiding rows of the weight columns and what a proof puts there ([`crate::commit`]).
+#[derive(Clone, Debug)]
+pub struct StoreTails {
+    /// The rows ([`crate::commit::hiding_rows`]).
+    pub rows: [usize; crate::commit::HIDING_ROWS],
+    /// Per weight column, the value of each hiding row.
+    pub values: Vec<[Fr; crate::commit::HIDING_ROWS]>,
 }
 
 impl Circuit<Fr> for InferenceCircuit {
@@ -104,7 +145,7 @@ impl Circuit<Fr> for InferenceCircuit {
     type Params = CircuitParams;
 
     fn without_witnesses(&self) -> Self {
-        Self { spec: self.spec.clone(), witness: None }
+        Self { spec: self.spec.clone(), witness: None, tails: None }
     }
 
     fn params(&self) -> Self::Params {
@@ -126,8 +167,8 @@ impl Circuit<Fr> for InferenceCircuit {
         let value = |v: usize| -> Value<i128> {
             witness.map_or(Value::unknown(), |w| Value::known(w.values[v] as i128))
         };
-        // The commitment is laid out first so the parameter cells can be copied into its input cells.
-        let commitment = chip.assign_commitment(&mut layouter, witness.is_some())?;
+        // The commitment (or the weight columns) is laid out first so the parameter cells can be copied into it.
+        let commitment = chip.assign_commitment(&mut layouter, witness.is_some(), self.tails.as_deref())?;
         let cells = chip.assign_graph(&mut layouter, &value, witness, commitment.as_ref())?;
         chip.expose_instances(&mut layouter, &cells, commitment.as_ref())
     }
@@ -272,9 +313,12 @@ impl CircuitSpec {
     pub fn layout_size(&self) -> LayoutSize {
         let w = self.params.width;
         let mut rows = self.inference_rows();
-        if self.params.private {
+        if self.params.hashed() {
             let plan = poseidon::PoseidonPlan::for_width(w.max(8));
             rows += plan.map_or(0, |p| p.rows_for(crate::params::count(&self.graph)));
+        }
+        if let Some(layout) = self.store_layout() {
+            rows = rows.max(layout.rows);
         }
         let tags = self.graph.acts.iter().filter(|a| self.in_act_table(a)).count()
             + usize::from(self.needs_identity());
@@ -286,17 +330,53 @@ impl CircuitSpec {
         }
     }
 
-    /// Public instances: the inputs, the outputs, with private parameters the commitment, and last the
-    /// fulfiller's address (bound by the transcript, see [`crate::proof`]).
+    /// Public instances: the inputs, the outputs, the weights commitment (`--params private`: four limbs
+    /// per weight column; `hashed`: one field element), and last the fulfiller's address (bound by the
+    /// transcript, see [`crate::proof`]).
     pub fn num_instances(&self) -> usize {
-        self.graph.num_inputs as usize + self.graph.outputs.len() + usize::from(self.params.private) + 1
+        self.graph.num_inputs as usize + self.graph.outputs.len() + self.commitment_words() + 1
+    }
+
+    /// Public instances that carry the weights commitment.
+    pub fn commitment_words(&self) -> usize {
+        if self.params.committed() {
+            self.params.store * crate::commit::WORDS_PER_POINT
+        } else {
+            usize::from(self.params.private)
+        }
+    }
+
+    /// Where the private parameters sit in the weight columns (`--params private`).
+    pub fn store_layout(&self) -> Option<crate::commit::StoreLayout> {
+        self.params
+            .committed()
+            .then(|| crate::commit::StoreLayout::new(crate::params::count(&self.graph), self.params.store))
     }
 
     /// The smallest `k` whose usable rows hold the layout, both tables and the instance column.
     pub fn min_k(&self) -> u32 {
+        self.min_k_for(self.layout_size()).0
+    }
+
+    /// `--params private`: as many weight columns as keep `k` where the rest of the circuit puts it (at least
+    /// one). A no-op for other parameters.
+    pub fn fit_store(&mut self) {
+        if !self.params.private {
+            return;
+        }
+        self.params.store = 1;
+        let mut size = self.layout_size();
+        size.rows = self.inference_rows();
+        let (k, blinding) = self.min_k_for(size);
+        let usable = (1usize << k) - blinding - 1;
+        self.params.store =
+            crate::commit::StoreLayout::columns_for(crate::params::count(&self.graph), usable);
+    }
+
+    /// The smallest `k` for `size` and the circuit's blinding rows.
+    fn min_k_for(&self, size: LayoutSize) -> (u32, usize) {
         let mut cs = ConstraintSystem::<Fr>::default();
         let _ = InferenceChip::configure(&mut cs, self.params);
-        let size = self.layout_size();
         let need = size
             .rows
             .max(size.act_table_rows)
@@ -309,7 +389,7 @@ impl CircuitSpec {
         while (1usize << k) < need.max(cs.minimum_rows()) {
             k += 1;
         }
-        k
+        (k, cs.blinding_factors())
     }
 }
 

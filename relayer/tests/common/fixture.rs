@@ -174,8 +174,7 @@ fn params(
     IInferenceOracle::ModelParams {
         verifier,
         vkDigest: vk_digest,
-        weightsCommitment: U256::ZERO,
-        hasWeightsCommitment: false,
+        weightsCommitment: vec![],
         inputLen: inl as u32,
         outputLen: outl as u32,
         inputScale: input_scale,

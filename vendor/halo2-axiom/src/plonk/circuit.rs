@@ -1638,6 +1638,11 @@ pub struct ConstraintSystem<F: Field> {
     pub(crate) constants: Vec<Column<Fixed>>,
 
     pub(crate) minimum_degree: Option<usize>,
+
+    // zkoracle patch: advice columns whose blinding rows the circuit assigns itself (see
+    // `set_blinding_by_circuit`). Not part of the pinned constraint system: it changes how a
+    // proof is made, not what a verifier checks.
+    pub(crate) circuit_blinded_advice: Vec<usize>,
 }
 
 /// Represents the minimal parameters that determine a `ConstraintSystem`.
@@ -1719,6 +1724,7 @@ impl<F: Field> Default for ConstraintSystem<F> {
             general_column_annotations: HashMap::new(),
             constants: vec![],
             minimum_degree: None,
+            circuit_blinded_advice: vec![],
         }
     }
 }
@@ -2188,6 +2194,25 @@ impl<F: Field> ConstraintSystem<F> {
     /// Allocate a new advice column at `FirstPhase`
     pub fn advice_column(&mut self) -> Column<Advice> {
         self.advice_column_in(FirstPhase)
+    }
+
+    /// zkoracle patch: the blinding rows (the last `blinding_factors() + 1` rows) of `column`
+    /// are assigned by the circuit instead of being filled with random values by the prover.
+    ///
+    /// The circuit is then responsible for their values: a column whose blinding rows are left
+    /// unassigned is zero there, and its commitment and openings reveal the usable rows. This is
+    /// for columns whose commitment must agree with an externally known commitment up to a
+    /// combination of blinding-row Lagrange commitments (zkoracle's committed weights); the
+    /// prover must then give every such column fresh random values in enough blinding rows.
+    pub fn set_blinding_by_circuit(&mut self, column: Column<Advice>) {
+        if !self.circuit_blinded_advice.contains(&column.index()) {
+            self.circuit_blinded_advice.push(column.index());
+        }
+    }
+
+    /// zkoracle patch: the advice columns given to [`Self::set_blinding_by_circuit`], by index.
+    pub fn circuit_blinded_advice(&self) -> &[usize] {
+        &self.circuit_blinded_advice
     }
 
     /// Allocate a new advice column in given phase

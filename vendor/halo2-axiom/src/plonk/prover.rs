@@ -181,7 +181,11 @@ where
     // Fill blinding rows and draw commitment blinds in the same rng order as
     // `create_proof` (per-column tail blinders, then one Blind per column).
     let unusable_rows_start = n - (meta.blinding_factors() + 1);
-    for col in advice.iter_mut() {
+    for (index, col) in advice.iter_mut().enumerate() {
+        // zkoracle patch: columns blinded by the circuit keep the caller's blinding rows.
+        if meta.circuit_blinded_advice.contains(&index) {
+            continue;
+        }
         for cell in &mut col[unusable_rows_start..] {
             *cell = Scheme::Scalar::random(&mut rng);
         }

@@ -206,6 +206,7 @@ where
             column_indices: column_indices.clone(),
             challenge_indices: challenge_indices.clone(),
             unusable_rows_start,
+            circuit_blinded: meta.circuit_blinded_advice.clone(),
             _marker: PhantomData,
         };
 
@@ -264,6 +265,8 @@ where
     pub column_indices: [Vec<usize>; 3],
     pub challenge_indices: [Vec<usize>; 3],
     pub unusable_rows_start: usize,
+    /// zkoracle patch: `ConstraintSystem::circuit_blinded_advice`.
+    pub circuit_blinded: Vec<usize>,
     pub _marker: PhantomData<(P, E)>,
 }
 
@@ -331,8 +334,9 @@ where
     ) -> Value<&'v Assigned<F>> {
         // debug_assert_eq!(self.current_phase, column.column_type().phase);
 
+        // zkoracle patch: a column blinded by the circuit may also be assigned in its blinding rows.
         debug_assert!(
-            self.usable_rows.contains(&row),
+            self.usable_rows.contains(&row) || self.circuit_blinded.contains(&column.index()),
             "{:?}",
             Error::not_enough_rows_available(self.params.k())
         );
@@ -442,8 +446,12 @@ where
                 .map(|column_index| &self.advice[*column_index][..])
                 .collect(),
         );
-        // Add blinding factors to advice columns
-        for advice_values in &mut advice_values {
+        // Add blinding factors to advice columns (zkoracle patch: except those the circuit blinds
+        // itself, `ConstraintSystem::set_blinding_by_circuit`)
+        for (advice_values, column_index) in advice_values.iter_mut().zip(&self.column_indices[phase]) {
+            if self.circuit_blinded.contains(column_index) {
+                continue;
+            }
             for cell in &mut advice_values[self.unusable_rows_start..] {
                 *cell = F::random(&mut self.rng);
             }
