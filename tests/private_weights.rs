@@ -13,7 +13,8 @@ use common::*;
 use serde_json::Value;
 use zkoracle_relayer::IInferenceOracle::{self, IInferenceOracleErrors, RequestStatus};
 
-/// Covers a private fulfilment (about 707k gas) at anvil's gas price with the relayer's 20% margin.
+/// Covers a private fulfilment (the knowledge proof and weight columns add about 100k gas to the verifier)
+/// at anvil's gas price with the relayer's 20% margin.
 const FEE_WEI: u128 = 3_000_000_000_000_000;
 
 fn ints(v: &[i64]) -> Vec<I256> {

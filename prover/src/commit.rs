@@ -2,9 +2,10 @@
 //! and the per-proof knowledge proof that ties a proof's blinded columns to it. docs/HIDDEN_WEIGHTS.md has
 //! the construction and the security argument; in short:
 //!
-//! * The private parameters (in [`crate::params::collect`] order, then one zero) sit column-major in `J`
-//!   dedicated advice columns, at rows `0..rows` ([`StoreLayout`]); the circuit copies each into the cell
-//!   of the dot-product row that uses it. Every other usable row of these columns is zero.
+//! * The private parameters sit in the `J` operand-weight advice columns of the dot-product rows, each beside
+//!   the operand it multiplies (a neuron's bias in its first slot), at positions fixed by the architecture
+//!   ([`crate::circuit::CircuitSpec::weight_cells`]); these columns hold weights only (every other usable row
+//!   is zero) and only the dot-product gates query them, at the current row.
 //! * Two rows past the usable ones ([`hiding_rows`]: `n − 2`, `n − 1`) carry two scalars per column that the
 //!   circuit assigns itself (halo2-axiom patch `ConstraintSystem::set_blinding_by_circuit`). The registered
 //!   commitment `C_j` has the owner's secret salt there; every proof puts fresh random values there, so its
@@ -23,7 +24,6 @@ use halo2_proofs::poly::commitment::{Blind, Params};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::{LagrangeCoeff, Polynomial};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 
 use crate::circuit::to_field;
@@ -47,47 +47,21 @@ pub fn hiding_rows(k: u32) -> [usize; HIDING_ROWS] {
     [n - 2, n - 1]
 }
 
-/// Where the private parameters sit in the weight columns: parameter `i` (and the zero slot, index
-/// `count`) in column `i / rows`, row `i % rows`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreLayout {
-    /// Weight columns (`J`).
-    pub columns: usize,
-    /// Rows used in each column.
-    pub rows: usize,
-}
-
-impl StoreLayout {
-    /// The layout of `count` parameters (plus the zero slot) in `columns` columns.
-    pub fn new(count: usize, columns: usize) -> Self {
-        let columns = columns.max(1);
-        Self { columns, rows: (count + 1).div_ceil(columns) }
-    }
-
-    /// The fewest columns that hold `count` parameters and the zero slot in `rows` rows each.
-    pub fn columns_for(count: usize, rows: usize) -> usize {
-        (count + 1).div_ceil(rows.max(1)).max(1)
-    }
-
-    /// Column and row of slot `i`.
-    pub fn position(&self, i: usize) -> (usize, usize) {
-        (i / self.rows, i % self.rows)
-    }
-}
-
-/// The values of the weight columns (length `2^k` each): the parameters in their slots, `tails` (one pair
-/// per column) in the hiding rows, zero elsewhere.
+/// The values of `columns` weight columns (length `2^k` each): the weight `cells` (`(column, row, value)`,
+/// [`crate::circuit::CircuitSpec::weight_cells`]), `tails` (one pair per column) in the hiding rows, zero
+/// elsewhere.
 pub fn column_values(
-    values: &[i64],
-    layout: StoreLayout,
+    cells: &[(usize, usize, i64)],
+    columns: usize,
     k: u32,
     tails: &[[Fr; HIDING_ROWS]],
 ) -> Vec<Vec<Fr>> {
     let n = 1usize << k;
-    let mut cols = vec![vec![Fr::ZERO; n]; layout.columns];
-    for (i, v) in values.iter().enumerate() {
-        let (c, r) = layout.position(i);
-        cols[c][r] = to_field(i128::from(*v));
+    let mut cols = vec![vec![Fr::ZERO; n]; columns];
+    for &(c, r, v) in cells {
+        if let Some(cell) = cols.get_mut(c).and_then(|col| col.get_mut(r)) {
+            *cell = to_field(i128::from(v));
+        }
     }
     for (col, tail) in cols.iter_mut().zip(tails) {
         for (row, t) in hiding_rows(k).into_iter().zip(tail) {
@@ -100,12 +74,12 @@ pub fn column_values(
 /// KZG commitments of the weight columns with `tails` in their hiding rows.
 pub fn commit_columns(
     params: &ParamsKZG<Bn256>,
-    values: &[i64],
-    layout: StoreLayout,
+    cells: &[(usize, usize, i64)],
+    columns: usize,
     tails: &[[Fr; HIDING_ROWS]],
 ) -> Vec<G1Affine> {
     let k = params.k();
-    column_values(values, layout, k, tails)
+    column_values(cells, columns, k, tails)
         .into_iter()
         .map(|col| {
             params.commit_lagrange(&Polynomial::<Fr, LagrangeCoeff>::new(col), Blind::default()).to_affine()
@@ -347,12 +321,11 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let params = ParamsKZG::<Bn256>::setup(5, ChaCha20Rng::seed_from_u64(9));
         let bases = hiding_bases(&params);
-        let layout = StoreLayout::new(40, 2);
-        let values: Vec<i64> = (0..40).map(|i| i * 3 - 50).collect();
+        let values: Vec<(usize, usize, i64)> = (0..40).map(|i| (i % 2, i / 2, i as i64 * 3 - 50)).collect();
         let salt = random_tails(2, &mut rng);
-        let registered = commit_columns(&params, &values, layout, &salt);
+        let registered = commit_columns(&params, &values, 2, &salt);
         let blind = random_tails(2, &mut rng);
-        let proof_cols = commit_columns(&params, &values, layout, &blind);
+        let proof_cols = commit_columns(&params, &values, 2, &blind);
         let deltas: Vec<_> = blind.iter().zip(&salt).map(|(b, s)| [b[0] - s[0], b[1] - s[1]]).collect();
         let st = Statement { bases: &bases, registered: &registered, proof_columns: &proof_cols };
         let pok = KnowledgeProof::prove(st, &deltas, &mut rng);
@@ -360,8 +333,8 @@ mod tests {
         assert_eq!(KnowledgeProof::from_bytes(&pok.to_bytes()), Some(pok));
         // Other weights: the difference is not in the span of the hiding rows' Lagrange commitments.
         let mut other = values.clone();
-        other[3] += 1;
-        let other_cols = commit_columns(&params, &other, layout, &blind);
+        other[3].2 += 1;
+        let other_cols = commit_columns(&params, &other, 2, &blind);
         let st_other = Statement { proof_columns: &other_cols, ..st };
         assert!(!KnowledgeProof::prove(st_other, &deltas, &mut rng).verify(st_other));
         // A tampered response or nonce.

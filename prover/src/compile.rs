@@ -364,9 +364,13 @@ fn candidates(
         let k = spec.min_k();
         let size = spec.layout_size();
         drop(spec);
-        // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); private parameters
-        // add `w + 1` advice columns (and the weight columns), all in the permutation.
-        let advice = if private { 2 * w as u64 + 2 + params.store as u64 } else { w as u64 + 1 };
+        // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); hashed parameters
+        // add `w + 1` advice columns, private ones `w` and the weight columns, all in the permutation.
+        let advice = match (private, hashed) {
+            (false, _) => w as u64 + 1,
+            (true, true) => 2 * w as u64 + 2,
+            (true, false) => 2 * w as u64 + 1 + params.store as u64,
+        };
         // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
         // coefficient, permutation), five with private parameters.
         // The interpolation lookup: three more committed polynomials.

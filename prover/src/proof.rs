@@ -19,7 +19,7 @@ use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 
 use crate::circuit::{to_field, CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
-use crate::commit::{self, KnowledgeProof, Statement, StoreLayout, WeightsCommitment, HIDING_ROWS};
+use crate::commit::{self, KnowledgeProof, Statement, WeightsCommitment, HIDING_ROWS};
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk, vk_digest};
 use crate::params::PrivateWeights;
@@ -163,7 +163,7 @@ struct Committed {
 pub fn store_columns(params: crate::circuit::CircuitParams) -> Vec<usize> {
     let mut cs = halo2_proofs::plonk::ConstraintSystem::<Fr>::default();
     let config = InferenceChip::configure(&mut cs, params);
-    config.private.map(|p| p.store.iter().map(|c| c.index()).collect()).unwrap_or_default()
+    config.private.map(|p| p.committed_columns().iter().map(|c| c.index()).collect()).unwrap_or_default()
 }
 
 /// The proof's commitments of the advice columns `columns` (phase-0 advice commitments open the proof, one
@@ -213,7 +213,11 @@ pub fn registered_commitment(
             salt.len()
         )));
     }
-    Ok(WeightsCommitment(commit::commit_columns(params, values, StoreLayout::new(values.len(), store), salt)))
+    let mut graph = settings.graph.clone();
+    crate::params::fill(&mut graph, values)?;
+    let spec =
+        CircuitSpec { graph, scale: settings.scale, bound: settings.bound, params: settings.circuit_params };
+    Ok(WeightsCommitment(commit::commit_columns(params, &spec.weight_cells(), store, salt)))
 }
 
 impl std::fmt::Debug for ProvingModel {

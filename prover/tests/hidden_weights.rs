@@ -132,8 +132,8 @@ fn weights_json_keeps_the_salt_and_a_fresh_compile_draws_another() {
 /// Why every proof must blind the weight columns afresh: with the same polynomial in every proof (EZKL's
 /// `polycommit`, or ours with the blinding equal to the salt) each proof opens it at a fresh point, and as
 /// many proofs as it has unknown rows interpolate it — the weights leak. The same attack on our proofs
-/// recovers nothing. A one-neuron model keeps the unknowns (three weights, the zero slot, the two hiding
-/// rows) and so the proofs few.
+/// recovers nothing. A one-neuron model keeps the unknowns (the attacked column's weight and its two hiding
+/// rows) and so the proofs few; a real model needs as many proofs as a column has weights.
 #[test]
 fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
@@ -153,7 +153,7 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     use snark_verifier::verifier::SnarkVerifier;
     use std::sync::Arc;
     use zkoracle_prover::circuit::{to_field, CircuitParams, CircuitSpec, InferenceCircuit, StoreTails};
-    use zkoracle_prover::commit::{self, StoreLayout};
+    use zkoracle_prover::commit;
     use zkoracle_prover::ir::{Graph, Neuron, NeuronOp};
     use zkoracle_prover::signed_msm::{create_proof_signed, SignedParams};
 
@@ -172,7 +172,7 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     let params = CircuitParams {
         width: 4,
         private: true,
-        store: 1,
+        store: 4,
         limb_bits: 8,
         act_table: false,
         ..Default::default()
@@ -184,12 +184,13 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     let keygen_circuit = InferenceCircuit { spec: spec.clone(), witness: None, tails: None };
     let vk = keygen_vk(&srs, &keygen_circuit).expect("vk");
     let pk = keygen_pk(&srs, vk.clone(), &keygen_circuit).expect("pk");
-    let values = zkoracle_prover::params::collect(&spec.graph);
-    assert_eq!(values, weights);
-    let layout = StoreLayout::new(values.len(), 1);
-    let salt = commit::random_tails(1, &mut rng);
-    let registered = commit::WeightsCommitment(commit::commit_columns(&srs, &values, layout, &salt));
-    let column = store_columns(params)[0];
+    // The bias sits in the first weight column, the coefficients 3 and -2 in the next two: attack the second.
+    let cells = spec.weight_cells();
+    let (_, row, value) = cells[1];
+    assert_eq!((cells[1].0, value), (1, weights[0]));
+    let salt = commit::random_tails(4, &mut rng);
+    let registered = commit::WeightsCommitment(commit::commit_columns(&srs, &cells, 4, &salt));
+    let column = store_columns(params)[1];
     let num_instances = spec.num_instances();
     let protocol = protocol_of(&srs, &vk, Config::kzg().with_num_instance(vec![num_instances]));
     // snark-verifier numbers polynomials fixed and permutation first, then the instance column, then advice.
@@ -203,14 +204,14 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     let signed = SignedParams::new(srs.clone());
 
     // One published proof: the challenge x and the weight column's claimed evaluation there.
-    let opening = |tail: [Fr; 2], rng: &mut ChaCha20Rng| -> (Fr, Fr) {
+    let opening = |tail: Vec<[Fr; 2]>, rng: &mut ChaCha20Rng| -> (Fr, Fr) {
         let input = [i64::from(rng.next_u32() % 200) - 100, i64::from(rng.next_u32() % 200) - 100];
         let ev = spec.graph.evaluate(&input, spec.scale, Some(spec.bound)).expect("evaluate");
         let mut inst: Vec<Fr> =
             input.iter().chain(&ev.outputs(&spec.graph)).map(|&v| to_field(i128::from(v))).collect();
         inst.extend(registered.words());
         inst.push(Fr::ZERO);
-        let tails = StoreTails { rows: commit::hiding_rows(k), values: vec![tail] };
+        let tails = StoreTails { rows: commit::hiding_rows(k), values: tail };
         let circuit = InferenceCircuit {
             spec: spec.clone(),
             witness: Some(Arc::new(ev)),
@@ -226,11 +227,12 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
         (p.z, p.evaluations[eval_at])
     };
 
-    // The attacker knows the layout (the architecture is public): unknowns are the four usable rows and the
-    // two hiding rows; ℓ_i(x) = ω^i (x^n − 1) / (n (x − ω^i)).
+    // The attacker knows the layout (the architecture is public): unknowns are the weight's row and the two
+    // hiding rows; ℓ_i(x) = ω^i (x^n − 1) / (n (x − ω^i)).
     let n = 1u64 << k;
     let omega = halo2_proofs::poly::EvaluationDomain::<Fr>::new(1, k).get_omega();
-    let rows: Vec<u64> = (0..layout.rows as u64).chain(commit::hiding_rows(k).map(|r| r as u64)).collect();
+    let rows: Vec<u64> =
+        std::iter::once(row as u64).chain(commit::hiding_rows(k).map(|r| r as u64)).collect();
     let lagrange = |x: Fr, i: u64| -> Fr {
         let wi = omega.pow_vartime([i]);
         wi * (x.pow_vartime([n]) - Fr::ONE)
@@ -262,15 +264,15 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
         (solution, predicted == v)
     };
     let count = rows.len() + 1;
-    let unblinded: Vec<_> = (0..count).map(|_| opening(salt[0], &mut rng)).collect();
+    let unblinded: Vec<_> = (0..count).map(|_| opening(salt.clone(), &mut rng)).collect();
     let (recovered, consistent) = attack(&unblinded);
     assert!(consistent, "the unblinded openings are one polynomial's");
-    let leaked: Vec<Fr> = weights.iter().map(|&w| to_field(i128::from(w))).collect();
-    assert_eq!(&recovered[..3], &leaked[..], "the weights were not interpolated from unblinded openings");
-    assert_eq!(&recovered[4..], &salt[0][..], "the salt was not interpolated either");
+    let leaked = to_field(i128::from(weights[0]));
+    assert_eq!(recovered[0], leaked, "the weight was not interpolated from unblinded openings");
+    assert_eq!(&recovered[1..], &salt[1][..], "the salt was not interpolated either");
 
-    let ours: Vec<_> = (0..count).map(|_| opening(commit::random_tails(1, &mut rng)[0], &mut rng)).collect();
+    let ours: Vec<_> = (0..count).map(|_| opening(commit::random_tails(4, &mut rng), &mut rng)).collect();
     let (recovered, consistent) = attack(&ours);
     assert!(!consistent, "our openings fit one polynomial");
-    assert!(recovered[..3].iter().zip(&leaked).all(|(r, w)| r != w), "a weight leaked from blinded openings");
+    assert_ne!(recovered[0], leaked, "the weight leaked from blinded openings");
 }

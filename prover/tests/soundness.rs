@@ -1,8 +1,9 @@
 //! The mutation suite: no assigned witness cell is free.
 //!
 //! For a small model of every op family the lowering supports, in both range-check modes (whole-range tables
-//! and limbs), with fixed and with private parameters (at every width the compiler can choose for private
-//! models: 8, 16, 32), the real circuit is synthesized with its honest witness and public instances; then one
+//! and limbs), with fixed parameters, with private ones (`--params private`: every cell but those of the weight
+//! columns, which the registered KZG commitment fixes outside the circuit) and with hashed ones (at every width
+//! the compiler can choose for hashed models: 8, 16, 32), the real circuit is synthesized with its honest witness and public instances; then one
 //! assigned advice cell at a time is changed to another value, as a dishonest prover would, the public
 //! instances kept honest, and `MockProver` must reject every mutation. Circuits of up to [`FULL_LIMIT`]
 //! assigned cells are mutated cell by cell; larger ones on a seeded random sample of [`SAMPLE`] cells.
@@ -51,7 +52,10 @@ struct Case {
     model: &'static str,
     limbs: bool,
     private: bool,
-    /// Operand columns (private models: 8, 16 or 32); `None` lets the compiler choose.
+    /// With `private`: the weights in KZG-committed weight columns (`--params private`) instead of hashed by
+    /// Poseidon (`--params hashed`).
+    committed: bool,
+    /// Operand columns (hashed models: 8, 16 or 32); `None` lets the compiler choose.
     width: Option<usize>,
     /// Precise non-linear functions (limbs): interpolated lookups, exact reciprocal and square root.
     precise: bool,
@@ -83,14 +87,18 @@ const FAMILIES: [(&str, &str); 11] = [
     ("select, gather (trees)", "tree_trav_forest"),
 ];
 
-/// Every case: each family in both modes, with fixed parameters and with private ones at widths 8, 16, 32.
+/// Every case: each family in both modes, with fixed parameters, committed private ones, and hashed ones at
+/// widths 8, 16, 32.
 fn all_cases() -> Vec<Case> {
     let mut cases = vec![];
     for (family, model) in FAMILIES {
         for limbs in [false, true] {
-            cases.push(Case { family, model, limbs, private: false, width: None, precise: false });
+            let base =
+                Case { family, model, limbs, private: false, committed: false, width: None, precise: false };
+            cases.push(base);
+            cases.push(Case { private: true, committed: true, ..base });
             for w in [8, 16, 32] {
-                cases.push(Case { family, model, limbs, private: true, width: Some(w), precise: false });
+                cases.push(Case { private: true, width: Some(w), ..base });
             }
         }
     }
@@ -99,11 +107,29 @@ fn all_cases() -> Vec<Case> {
 
 /// The cases `make test` runs: both modes, fixed and private (every private width), on the small models.
 fn fast_set() -> Vec<Case> {
-    let f =
-        |family, model, limbs, private, width| Case { family, model, limbs, private, width, precise: false };
-    let precise =
-        |family, model| Case { family, model, limbs: true, private: false, width: None, precise: true };
+    let f = |family, model, limbs, private, width| Case {
+        family,
+        model,
+        limbs,
+        private,
+        committed: false,
+        width,
+        precise: false,
+    };
+    let precise = |family, model| Case {
+        family,
+        model,
+        limbs: true,
+        private: false,
+        committed: false,
+        width: None,
+        precise: true,
+    };
+    let committed =
+        |family, model, limbs| Case { private: true, committed: true, ..f(family, model, limbs, true, None) };
     vec![
+        committed("linear (Gemm, MatMul)", "spread_mlp", true),
+        committed("linear (Gemm, MatMul)", "spread_mlp", false),
         f("linear (Gemm, MatMul)", "spread_mlp", false, false, None),
         f("linear (Gemm, MatMul)", "spread_mlp", true, false, None),
         f("linear (Gemm, MatMul)", "spread_mlp", true, true, Some(8)),
@@ -122,7 +148,11 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
     let onnx = models().join(format!("{}.onnx", case.model));
     let input = models().join(format!("{}.input.json", case.model));
     let opts = CompileOptions {
-        params: if case.private { ParamsVisibility::Hashed } else { ParamsVisibility::Fixed },
+        params: match (case.private, case.committed) {
+            (false, _) => ParamsVisibility::Fixed,
+            (true, true) => ParamsVisibility::Private,
+            (true, false) => ParamsVisibility::Hashed,
+        },
         limb_bits: Some(if case.limbs { 8 } else { 0 }),
         width: case.width,
         precise: Some(case.precise),
@@ -134,7 +164,10 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
     let ev = s.graph.evaluate(&q, s.scale, Some(s.bound)).map_err(|e| e.to_string())?;
     let mut instances: Vec<Fr> =
         q.iter().chain(&ev.outputs(&s.graph)).map(|&v| to_field(i128::from(v))).collect();
-    if case.private {
+    if case.committed {
+        // The commitment's words: no gate reads them (the verifier's knowledge proof does).
+        instances.extend(std::iter::repeat_n(Fr::ZERO, s.spec().commitment_words()));
+    } else if case.private {
         instances.push(params::commitment(&params::collect(&s.graph)));
     }
     instances.push(address_to_field(Address::repeat_byte(0xf1)));
@@ -146,10 +179,13 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
 }
 
 /// Mutates the assigned advice cells of `prover` (all, or a seeded sample of [`SAMPLE`] above
-/// [`FULL_LIMIT`]) one at a time and records which mutations `verify` rejects.
-fn mutate(prover: &mut MockProver<Fr>, k: u32, seed: u64) -> Outcome {
+/// [`FULL_LIMIT`]) one at a time and records which mutations `verify` rejects. Cells of `bound_columns`
+/// are left alone: the weight columns of `--params private`, which the registered KZG commitment fixes
+/// outside the circuit (prover/tests/hidden_weights.rs); every cell that uses a weight is mutated.
+fn mutate(prover: &mut MockProver<Fr>, k: u32, seed: u64, bound_columns: &[usize]) -> Outcome {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let cells = prover.assigned_advice_cells();
+    let mut cells = prover.assigned_advice_cells();
+    cells.retain(|(col, _)| !bound_columns.contains(col));
     let chosen: Vec<(usize, usize)> = if cells.len() <= FULL_LIMIT {
         cells.clone()
     } else {
@@ -182,10 +218,11 @@ fn mutate(prover: &mut MockProver<Fr>, k: u32, seed: u64) -> Outcome {
 
 fn run_case(case: &Case) -> Result<Outcome, String> {
     let (circuit, instances, k) = build(case)?;
+    let bound = zkoracle_prover::proof::store_columns(circuit.spec.params);
     let mut prover = MockProver::run(k, &circuit, vec![instances]).map_err(|e| format!("mock: {e:?}"))?;
     prover.verify().map_err(|e| format!("honest witness rejected: {e:?}"))?;
     prover.enable_mutation_mode();
-    Ok(mutate(&mut prover, k, 0x50_0d_5e_ed))
+    Ok(mutate(&mut prover, k, 0x50_0d_5e_ed, &bound))
 }
 
 fn label(case: &Case) -> String {
@@ -194,8 +231,10 @@ fn label(case: &Case) -> String {
         (true, false) => "limbs",
         _ => "tables",
     };
-    let params = match (case.private, case.width) {
-        (true, Some(w)) => format!("private w{w}"),
+    let params = match (case.private, case.committed, case.width) {
+        (true, true, _) => "private".into(),
+        (true, false, Some(w)) => format!("hashed w{w}"),
+        (true, false, None) => "hashed".into(),
         _ => "fixed".into(),
     };
     format!("| {} | {} | {mode} | {params} |", case.family, case.model)
@@ -235,7 +274,7 @@ fn every_mutated_cell_is_rejected_fast_set() {
     run_table(&fast_set());
 }
 
-/// `make soundness`: every family, both modes, fixed and private at widths 8, 16 and 32.
+/// `make soundness`: every family, both modes, fixed, private, and hashed at widths 8, 16 and 32.
 #[test]
 #[ignore = "long: run by `make soundness`"]
 fn every_mutated_cell_is_rejected_all_families() {

@@ -55,17 +55,27 @@ pub struct InferenceConfig {
 pub struct PrivateConfig {
     /// Private coefficients, beside the operands they multiply.
     pub w: Vec<Column<Advice>>,
-    /// Private bias in a neuron's first row.
-    pub wb: Column<Advice>,
-    /// `acc = wb` (a private neuron's first row).
-    pub q_init_private: Selector,
+    /// `hashed`: the private bias in a neuron's first row.
+    pub wb: Option<Column<Advice>>,
+    /// `hashed`: `acc = wb` (a private neuron's first row).
+    pub q_init_private: Option<Selector>,
     /// `acc[+1] = acc + Σ x·w`.
     pub q_dot_private: Selector,
+    /// `private`: `acc[+1] = w[0] + Σ_{j≥1} x_j·w_j` (a neuron's first row: the bias in the first weight slot).
+    pub q_dot_first: Option<Selector>,
     /// `--params hashed`: the Poseidon commitment to the parameters.
     pub poseidon: Option<PoseidonConfig>,
-    /// `--params private`: the weight columns under the KZG commitment ([`crate::commit`]); only
-    /// copy-constrained, their hiding rows assigned by the circuit.
-    pub store: Vec<Column<Advice>>,
+}
+
+impl PrivateConfig {
+    /// `--params private`: the KZG-committed weight columns (the `w` columns themselves).
+    pub fn committed_columns(&self) -> &[Column<Advice>] {
+        if self.poseidon.is_some() {
+            &[]
+        } else {
+            &self.w
+        }
+    }
 }
 
 /// The cells every private parameter is copied to or from: the Poseidon gadget's inputs (`hashed`) or the
@@ -131,12 +141,27 @@ pub fn to_field(x: i128) -> Fr {
     }
 }
 
-/// Rows of a neuron's operands (its result rows follow).
-pub(crate) fn operand_rows(n: &Neuron, width: usize) -> usize {
+/// Rows of a neuron's operands (its result rows follow). A committed private neuron (`bias_slot`) puts its
+/// bias in the first weight slot.
+pub(crate) fn operand_rows(n: &Neuron, width: usize, bias_slot: bool) -> usize {
     match &n.op {
+        NeuronOp::Linear { terms, private: true, .. } if bias_slot => (terms.len() + 1).div_ceil(width),
         NeuronOp::Linear { terms, .. } => terms.len().div_ceil(width).max(1),
         NeuronOp::Mul { .. } => 1,
     }
+}
+
+/// The weight cells of a committed private neuron whose first operand row is `row`: `(column, row, value)`
+/// for the bias (slot 0) and every coefficient (slots 1..), row-major over `width` slots per row.
+pub(crate) fn committed_weight_cells(
+    (terms, bias): (&[(u32, i64)], i64),
+    row: usize,
+    width: usize,
+) -> impl Iterator<Item = (usize, usize, i64)> + '_ {
+    std::iter::once(bias)
+        .chain(terms.iter().map(|&(_, c)| c))
+        .enumerate()
+        .map(move |(slot, v)| (slot % width, row + slot / width, v))
 }
 
 impl InferenceChip {
@@ -285,8 +310,11 @@ impl InferenceChip {
                 (cfg.q_dot, 0)
             }
             Coefs::Private { pc, hash, first } => {
-                pc.q_init_private.enable(region, row)?;
-                let bias_cell = region.assign_advice(pc.wb, row, param(bias)).cell();
+                let (Some(q_init), Some(wb)) = (pc.q_init_private, pc.wb) else {
+                    return Err(PlonkError::Synthesis);
+                };
+                q_init.enable(region, row)?;
+                let bias_cell = region.assign_advice(wb, row, param(bias)).cell();
                 region.constrain_equal(bias_cell, hash.values[first + terms.len()]);
                 (pc.q_dot_private, first)
             }
@@ -339,38 +367,54 @@ impl InferenceChip {
         Ok(row)
     }
 
-    /// `--params private`: the weight columns, every parameter in its slot ([`crate::commit::StoreLayout`]),
-    /// the zero slot after them, and (when proving) the proof's values in the hiding rows. No gate reads
-    /// these cells: the registered commitment fixes them, the permutation carries them to the dot products.
-    fn assign_store(
+    /// `--params private`: an affine neuron over the committed weight columns. Slot 0 of the first row holds
+    /// the bias and `q_dot_first` starts the sum from it; the coefficients follow in the other slots, row by
+    /// row under `q_dot_private`. Weight cells are not copied anywhere: the registered commitment fixes every
+    /// one (padding slots to 0, which makes their unassigned operands irrelevant). Returns the result row.
+    fn assign_committed(
         &self,
-        layouter: &mut impl Layouter<Fr>,
+        region: &mut Region<'_, Fr>,
+        cells: &[Cell],
+        ctx: &NeuronCtx<'_>,
+        (terms, bias): (&[(u32, i64)], i64),
         pc: &PrivateConfig,
-        (values, layout): (&[i64], crate::commit::StoreLayout),
-        (known, tails): (bool, Option<&StoreTails>),
-    ) -> Result<ParamCells, PlonkError> {
-        layouter.assign_region(
-            || "weight columns",
-            |mut region| {
-                let mut cells = Vec::with_capacity(values.len() + 1);
-                for i in 0..=values.len() {
-                    let (c, r) = layout.position(i);
-                    let col = *pc.store.get(c).ok_or(PlonkError::Synthesis)?;
-                    let v = values.get(i).map_or(0, |v| i128::from(*v));
-                    let value = if known { Value::known(to_field(v)) } else { Value::unknown() };
-                    cells.push(region.assign_advice(col, r, value).cell());
-                }
-                if let Some(t) = tails {
-                    for (col, pair) in pc.store.iter().zip(&t.values) {
-                        for (row, v) in t.rows.iter().zip(pair) {
-                            region.assign_advice(*col, *row, Value::known(*v));
-                        }
-                    }
-                }
-                let zero = cells.pop().ok_or(PlonkError::Synthesis)?;
-                Ok(ParamCells { values: cells, zero, hash: None })
-            },
-        )
+    ) -> Result<usize, PlonkError> {
+        let cfg = &self.config;
+        let width = cfg.x.len();
+        let q_first = pc.q_dot_first.ok_or(PlonkError::Synthesis)?;
+        let known = ctx.witness.is_some();
+        let rows = (terms.len() + 1).div_ceil(width);
+        let mut acc = value_sum(ctx.witness.map(|_| i128::from(bias)));
+        for (k, (c, r, v)) in committed_weight_cells((terms, bias), ctx.row, width).enumerate() {
+            if c == 0 && r > ctx.row {
+                // A later row starts from the sum so far (the first row's is not used: `q_dot_first`).
+                region.assign_advice(cfg.acc, r, acc.map(to_field));
+            }
+            let w = if known { Value::known(to_field(i128::from(v))) } else { Value::unknown() };
+            region.assign_advice(pc.w[c], r, w);
+            if k == 0 {
+                continue;
+            }
+            let (src, _) = terms[k - 1];
+            let x = (ctx.value)(src as usize);
+            let xc = region.assign_advice(cfg.x[c], r, x.map(to_field));
+            region.constrain_equal(xc.cell(), cells[src as usize]);
+            acc = acc.zip(x).map(|(a, x)| a + x * i128::from(v));
+        }
+        for r in ctx.row..ctx.row + rows {
+            if r == ctx.row {
+                q_first.enable(region, r)?;
+            } else {
+                pc.q_dot_private.enable(region, r)?;
+            }
+            // Slots past the last coefficient: committed zeros.
+            let used = (terms.len() + 1).saturating_sub((r - ctx.row) * width).min(width);
+            for col in &pc.w[used..] {
+                let zero = if known { Value::known(Fr::zero()) } else { Value::unknown() };
+                region.assign_advice(*col, r, zero);
+            }
+        }
+        Ok(ctx.row + rows)
     }
 
     /// Lays out one neuron starting at `row`; returns the cell of its value and the next free row.
@@ -385,11 +429,17 @@ impl InferenceChip {
         match &n.op {
             NeuronOp::Linear { terms, bias, private } => {
                 let coefs = match (*private, cfg.private.as_ref(), ctx.commitment) {
-                    (false, ..) => Coefs::Fixed,
-                    (true, Some(pc), Some((hash, first))) => Coefs::Private { pc, hash, first },
+                    (false, ..) => Some(Coefs::Fixed),
+                    // `private`: the weights in the committed columns.
+                    (true, Some(pc), _) if pc.q_dot_first.is_some() => None,
+                    (true, Some(pc), Some((hash, first))) => Some(Coefs::Private { pc, hash, first }),
                     (true, ..) => return Err(PlonkError::Synthesis),
                 };
-                row = self.assign_linear(region, cells, &ctx, (terms, *bias), coefs)?;
+                row = match (coefs, cfg.private.as_ref()) {
+                    (Some(coefs), _) => self.assign_linear(region, cells, &ctx, (terms, *bias), coefs)?,
+                    (None, Some(pc)) => self.assign_committed(region, cells, &ctx, (terms, *bias), pc)?,
+                    (None, None) => return Err(PlonkError::Synthesis),
+                };
             }
             NeuronOp::Mul { a, b } => {
                 cfg.q_mul.enable(region, row)?;
@@ -441,8 +491,9 @@ impl InferenceChip {
     }
 }
 
-/// The private-parameter columns, their dot-product gates and the Poseidon gadget (`hashed`) or the weight
-/// columns (`private`: equality only, no gate queries them, their hiding rows set by the circuit).
+/// The private-parameter columns and their dot-product gates, with the Poseidon gadget (`hashed`: the
+/// parameters are copied into its inputs) or as the KZG-committed weight columns (`private`: only the dot
+/// products query them, at the current row; no equality; their hiding rows set by the circuit).
 fn configure_private(
     meta: &mut ConstraintSystem<Fr>,
     x: &[Column<Advice>],
@@ -451,24 +502,39 @@ fn configure_private(
     params: CircuitParams,
 ) -> PrivateConfig {
     let w: Vec<_> = (0..x.len()).map(|_| meta.advice_column()).collect();
-    let wb = meta.advice_column();
-    for col in w.iter().chain([&wb]) {
-        meta.enable_equality(*col);
-    }
-    let (q_init_private, q_dot_private) = (meta.selector(), meta.selector());
-    let selectors = (q_init_private, q_dot_private);
-    dot_gates(meta, ["dot_init_private", "dot_step_private"], selectors, (x, acc), (wb, &w));
+    let (wb, q_init_private, q_dot_private) = if params.hashed() {
+        let wb = meta.advice_column();
+        for col in w.iter().chain([&wb]) {
+            meta.enable_equality(*col);
+        }
+        let (q_init_private, q_dot_private) = (meta.selector(), meta.selector());
+        let selectors = (q_init_private, q_dot_private);
+        dot_gates(meta, ["dot_init_private", "dot_step_private"], selectors, (x, acc), (wb, &w));
+        (Some(wb), Some(q_init_private), q_dot_private)
+    } else {
+        // `private`: the weight columns are the committed ones, used in place (no copies, no equality); the
+        // circuit sets their hiding rows.
+        for col in &w {
+            meta.set_blinding_by_circuit(*col);
+        }
+        let q_dot_private = meta.selector();
+        dot_step_gate(meta, "dot_step_private", q_dot_private, (x, acc), &w);
+        (None, None, q_dot_private)
+    };
+    let q_dot_first = params.committed().then(|| {
+        let q = meta.selector();
+        meta.create_gate("dot_first_committed", |m| {
+            let q = m.query_selector(q);
+            let sum = x.iter().zip(&w).skip(1).fold(m.query_advice(w[0], Rotation::cur()), |s, (xc, wc)| {
+                s + m.query_advice(*xc, Rotation::cur()) * m.query_advice(*wc, Rotation::cur())
+            });
+            vec![q * (m.query_advice(acc, Rotation::next()) - sum)]
+        });
+        q
+    });
     let fixed: Vec<Column<Fixed>> = f.iter().copied().chain([c]).collect();
     let poseidon = params.hashed().then(|| PoseidonChip::configure(meta, x, &fixed));
-    let store: Vec<_> = (0..if params.committed() { params.store } else { 0 })
-        .map(|_| {
-            let col = meta.advice_column();
-            meta.enable_equality(col);
-            meta.set_blinding_by_circuit(col);
-            col
-        })
-        .collect();
-    PrivateConfig { w, wb, q_init_private, q_dot_private, poseidon, store }
+    PrivateConfig { w, wb, q_init_private, q_dot_private, q_dot_first, poseidon }
 }
 
 /// The dot-product gates over coefficient columns of one kind (fixed, or private advice): where `q_init`,
@@ -484,7 +550,18 @@ fn dot_gates<C: Into<Column<Any>> + Copy>(
         let q = m.query_selector(q_init);
         vec![q * (m.query_advice(acc, Rotation::cur()) - m.query_any(bias, Rotation::cur()))]
     });
-    meta.create_gate(step_name, |m| {
+    dot_step_gate(meta, step_name, q_dot, (x, acc), coefs);
+}
+
+/// The dot-product step over coefficient columns of one kind: where `q_dot`, `acc' = acc + Σ x_i·coef_i`.
+fn dot_step_gate<C: Into<Column<Any>> + Copy>(
+    meta: &mut ConstraintSystem<Fr>,
+    name: &'static str,
+    q_dot: Selector,
+    (x, acc): (&[Column<Advice>], Column<Advice>),
+    coefs: &[C],
+) {
+    meta.create_gate(name, |m| {
         let q = m.query_selector(q_dot);
         let sum = x.iter().zip(coefs).fold(Expression::Constant(Fr::zero()), |s, (xc, cc)| {
             s + m.query_advice(*xc, Rotation::cur()) * m.query_any(*cc, Rotation::cur())
@@ -620,12 +697,25 @@ impl InferenceInstructions for InferenceChip {
         tails: Option<&StoreTails>,
     ) -> Result<Option<ParamCells>, PlonkError> {
         let Some(pc) = &self.config.private else { return Ok(None) };
+        let Some(poseidon) = &pc.poseidon else {
+            // `private`: the weight cells are laid out with their neurons; here only the proof's values of the
+            // committed columns' hiding rows.
+            if let Some(t) = tails.filter(|_| known) {
+                layouter.assign_region(
+                    || "weight columns' hiding rows",
+                    |mut region| {
+                        for (col, pair) in pc.committed_columns().iter().zip(&t.values) {
+                            for (row, v) in t.rows.iter().zip(pair) {
+                                region.assign_advice(*col, *row, Value::known(*v));
+                            }
+                        }
+                        Ok(())
+                    },
+                )?;
+            }
+            return Ok(None);
+        };
         let values = crate::params::collect(&self.spec.graph);
-        if let Some(layout) = self.spec.store_layout() {
-            let tails = tails.filter(|_| known);
-            return self.assign_store(layouter, pc, (&values, layout), (known, tails)).map(Some);
-        }
-        let Some(poseidon) = &pc.poseidon else { return Err(PlonkError::Synthesis) };
         let params: Vec<Fr> = values.into_iter().map(|v| to_field(i128::from(v))).collect();
         let chip = PoseidonChip::new(poseidon.clone());
         let hash = layouter.assign_region(

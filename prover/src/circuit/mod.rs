@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use chip::{to_field, InferenceChip, InferenceConfig, InferenceInstructions, PrivateConfig};
 pub use nonlinear::Gadget;
 
-use crate::ir::{Activation, Evaluation, Graph, Neuron};
+use crate::ir::{Activation, Evaluation, Graph, Neuron, NeuronOp};
 
 /// Shape parameters of the circuit that the constraint system depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +35,8 @@ pub struct CircuitParams {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub private: bool,
     /// With private parameters: the number of weight columns under a KZG commitment (`--params private`,
-    /// [`crate::commit`]); 0 commits them by Poseidon in the circuit (`--params hashed`).
+    /// [`crate::commit`]: the operand-weight columns, one per operand column); 0 commits the parameters by
+    /// Poseidon in the circuit (`--params hashed`).
     #[serde(default, skip_serializing_if = "is_zero_usize")]
     pub store: usize,
     /// Range checks in limbs of this many bits ([`limbs`]); 0 checks remainders and activations with
@@ -230,7 +231,7 @@ impl CircuitSpec {
     }
 
     fn neuron_rows_with(&self, n: &Neuron, gadgets: &[Option<Gadget>]) -> usize {
-        chip::operand_rows(n, self.params.width) + self.result_rows(n, gadgets)
+        chip::operand_rows(n, self.params.width, self.params.committed()) + self.result_rows(n, gadgets)
     }
 
     /// Whether activation `a` is checked by the activation table.
@@ -317,9 +318,6 @@ impl CircuitSpec {
             let plan = poseidon::PoseidonPlan::for_width(w.max(8));
             rows += plan.map_or(0, |p| p.rows_for(crate::params::count(&self.graph)));
         }
-        if let Some(layout) = self.store_layout() {
-            rows = rows.max(layout.rows);
-        }
         let tags = self.graph.acts.iter().filter(|a| self.in_act_table(a)).count()
             + usize::from(self.needs_identity());
         LayoutSize {
@@ -346,37 +344,39 @@ impl CircuitSpec {
         }
     }
 
-    /// Where the private parameters sit in the weight columns (`--params private`).
-    pub fn store_layout(&self) -> Option<crate::commit::StoreLayout> {
-        self.params
-            .committed()
-            .then(|| crate::commit::StoreLayout::new(crate::params::count(&self.graph), self.params.store))
+    /// `--params private`: every weight cell of the committed columns, `(column, row, value)`: each private
+    /// neuron's bias and coefficients in its operand rows ([`chip::committed_weight_cells`]). Every other
+    /// usable cell of these columns is zero.
+    pub fn weight_cells(&self) -> Vec<(usize, usize, i64)> {
+        if !self.params.committed() {
+            return vec![];
+        }
+        let width = self.params.width.max(4);
+        let gadgets = self.gadgets();
+        let mut row = (self.graph.num_inputs as usize).div_ceil(width);
+        let mut out = vec![];
+        for n in &self.graph.neurons {
+            if let NeuronOp::Linear { terms, bias, private: true } = &n.op {
+                out.extend(chip::committed_weight_cells((terms, *bias), row, width));
+            }
+            row += self.neuron_rows_with(n, &gadgets);
+        }
+        out
+    }
+
+    /// `--params private`: the committed weight columns are the operand-weight columns, one per operand
+    /// column. A no-op for other parameters.
+    pub fn fit_store(&mut self) {
+        if self.params.private {
+            self.params.store = self.params.width.max(4);
+        }
     }
 
     /// The smallest `k` whose usable rows hold the layout, both tables and the instance column.
     pub fn min_k(&self) -> u32 {
-        self.min_k_for(self.layout_size()).0
-    }
-
-    /// `--params private`: as many weight columns as keep `k` where the rest of the circuit puts it (at least
-    /// one). A no-op for other parameters.
-    pub fn fit_store(&mut self) {
-        if !self.params.private {
-            return;
-        }
-        self.params.store = 1;
-        let mut size = self.layout_size();
-        size.rows = self.inference_rows();
-        let (k, blinding) = self.min_k_for(size);
-        let usable = (1usize << k) - blinding - 1;
-        self.params.store =
-            crate::commit::StoreLayout::columns_for(crate::params::count(&self.graph), usable);
-    }
-
-    /// The smallest `k` for `size` and the circuit's blinding rows.
-    fn min_k_for(&self, size: LayoutSize) -> (u32, usize) {
         let mut cs = ConstraintSystem::<Fr>::default();
         let _ = InferenceChip::configure(&mut cs, self.params);
+        let size = self.layout_size();
         let need = size
             .rows
             .max(size.act_table_rows)
@@ -389,7 +389,7 @@ impl CircuitSpec {
         while (1usize << k) < need.max(cs.minimum_rows()) {
             k += 1;
         }
-        (k, cs.blinding_factors())
+        k
     }
 }
 
@@ -434,6 +434,11 @@ mod tests {
                 }),
                 fixed,
                 "limbs, width {width}"
+            );
+            assert_eq!(
+                degree(CircuitParams { width, private: true, store: width, ..CircuitParams::default() }),
+                fixed,
+                "committed weight columns, width {width}"
             );
         }
     }
