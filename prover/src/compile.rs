@@ -346,33 +346,33 @@ fn candidates(
         matches!(a, Activation::RecipExact | Activation::RsqrtExact { .. } | Activation::SqrtExact)
     });
     let mut out = vec![];
-    for w in widths {
-        let params = CircuitParams {
-            width: w,
-            private,
-            store: 0,
-            limb_bits: shape.limb_bits,
-            act_table,
-            interp,
-            exact,
-        };
-        let mut spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
-        if private && !hashed {
-            spec.fit_store();
-        }
-        let params = spec.params;
+    // `--params private`: the weight columns (`store`: weights per dot-product row) — all the operand
+    // columns, or two (half the verifier's weight-column cost where the rows leave room).
+    let layouts: Vec<(usize, usize)> = widths
+        .iter()
+        .flat_map(|&w| {
+            let stores: Vec<usize> = if private && !hashed { vec![w, 2] } else { vec![0] };
+            stores.into_iter().map(move |j| (w, j))
+        })
+        .collect();
+    for (w, store) in layouts {
+        let params =
+            CircuitParams { width: w, private, store, limb_bits: shape.limb_bits, act_table, interp, exact };
+        let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
         let k = spec.min_k();
         let size = spec.layout_size();
         drop(spec);
         // Committed columns ≈ advice + lookups (6) + permutation products + quotient (4); hashed parameters
-        // add `w + 1` advice columns, private ones `w` and the weight columns, all in the permutation.
-        let advice = match (private, hashed) {
-            (false, _) => w as u64 + 1,
-            (true, true) => 2 * w as u64 + 2,
-            (true, false) => 2 * w as u64 + 1 + params.store as u64,
+        // add `w + 1` advice columns, all in the permutation, private ones the `store` weight columns (not in
+        // the permutation).
+        let (advice, permuted) = match (private, hashed) {
+            (false, _) => (w as u64 + 1, w as u64 + 1),
+            (true, true) => (2 * w as u64 + 2, 2 * w as u64 + 2),
+            (true, false) => (w as u64 + 1 + store as u64, w as u64 + 1),
         };
         // The verifier pays one ecMul per commitment: about three per operand column (advice, fixed
-        // coefficient, permutation), five with private parameters.
+        // coefficient, permutation), five with hashed parameters; two per private weight column (its
+        // commitment, its registered commitment in the knowledge proof).
         // The interpolation lookup: three more committed polynomials.
         let lookups = 6 + if interp { 3 } else { 0 };
         out.push(Candidate {
@@ -388,8 +388,8 @@ fn candidates(
             max_err,
             max_q,
             max_input,
-            prover_cost: (1u64 << k) * (advice + lookups + (advice + 1).div_ceil(3) + 4),
-            verifier_terms: if private { 5 } else { 3 } * w as u64,
+            prover_cost: (1u64 << k) * (advice + lookups + (permuted + 1).div_ceil(3) + 4),
+            verifier_terms: if hashed { 5 * w as u64 } else { 3 * w as u64 + 2 * store as u64 },
         });
     }
     Ok(out)
@@ -430,7 +430,8 @@ fn like_candidate(
     let precise = precise_of(&like.graph);
     let shape = Shape { width: Some(p.width), visibility, limb_bits: p.limb_bits, precise };
     let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
-        .pop()
+        .into_iter()
+        .find(|c| c.params.store == p.store)
         .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
     let ours = lowered_graph(model, (like.scale, like.weight_scale, precise), private)?
         .ok_or_else(|| Error::Input("--like: no candidate".into()))?

@@ -162,6 +162,9 @@ impl CircuitSettings {
         if self.params_visibility == ParamsVisibility::Hashed && self.circuit_params.store > 0 {
             return Err("hashed parameters have no weight columns".into());
         }
+        if self.circuit_params.store > self.circuit_params.width {
+            return Err("more weight columns than operand columns".into());
+        }
         if self.circuit_params.hashed() && self.circuit_params.width < 8 {
             return Err("hashed parameters need a width of at least 8".into());
         }

@@ -141,13 +141,14 @@ pub fn to_field(x: i128) -> Fr {
     }
 }
 
-/// Rows of a neuron's operands (its result rows follow). A committed private neuron (`bias_slot`) puts its
-/// bias in the first weight slot.
-pub(crate) fn operand_rows(n: &Neuron, width: usize, bias_slot: bool) -> usize {
-    match &n.op {
-        NeuronOp::Linear { terms, private: true, .. } if bias_slot => (terms.len() + 1).div_ceil(width),
-        NeuronOp::Linear { terms, .. } => terms.len().div_ceil(width).max(1),
-        NeuronOp::Mul { .. } => 1,
+/// Rows of a neuron's operands (its result rows follow). A committed private neuron (`committed_slots`: the
+/// weight columns) puts its bias in the first weight slot and as many terms in a row as there are weight
+/// columns.
+pub(crate) fn operand_rows(n: &Neuron, width: usize, committed_slots: Option<usize>) -> usize {
+    match (&n.op, committed_slots) {
+        (NeuronOp::Linear { terms, private: true, .. }, Some(j)) => (terms.len() + 1).div_ceil(j.max(1)),
+        (NeuronOp::Linear { terms, .. }, _) => terms.len().div_ceil(width).max(1),
+        (NeuronOp::Mul { .. }, _) => 1,
     }
 }
 
@@ -380,7 +381,7 @@ impl InferenceChip {
         pc: &PrivateConfig,
     ) -> Result<usize, PlonkError> {
         let cfg = &self.config;
-        let width = cfg.x.len();
+        let width = pc.w.len();
         let q_first = pc.q_dot_first.ok_or(PlonkError::Synthesis)?;
         let known = ctx.witness.is_some();
         let rows = (terms.len() + 1).div_ceil(width);
@@ -501,7 +502,9 @@ fn configure_private(
     (f, c): (&[Column<Fixed>], Column<Fixed>),
     params: CircuitParams,
 ) -> PrivateConfig {
-    let w: Vec<_> = (0..x.len()).map(|_| meta.advice_column()).collect();
+    // Hashed: one coefficient column per operand column; private: `store` weight columns.
+    let weights = if params.hashed() { x.len() } else { params.store.clamp(1, x.len()) };
+    let w: Vec<_> = (0..weights).map(|_| meta.advice_column()).collect();
     let (wb, q_init_private, q_dot_private) = if params.hashed() {
         let wb = meta.advice_column();
         for col in w.iter().chain([&wb]) {

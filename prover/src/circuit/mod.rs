@@ -35,8 +35,8 @@ pub struct CircuitParams {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub private: bool,
     /// With private parameters: the number of weight columns under a KZG commitment (`--params private`,
-    /// [`crate::commit`]: the operand-weight columns, one per operand column); 0 commits the parameters by
-    /// Poseidon in the circuit (`--params hashed`).
+    /// [`crate::commit`]), which is also the number of terms per dot-product row of a private neuron (at most
+    /// `width`); 0 commits the parameters by Poseidon in the circuit (`--params hashed`).
     #[serde(default, skip_serializing_if = "is_zero_usize")]
     pub store: usize,
     /// Range checks in limbs of this many bits ([`limbs`]); 0 checks remainders and activations with
@@ -231,7 +231,8 @@ impl CircuitSpec {
     }
 
     fn neuron_rows_with(&self, n: &Neuron, gadgets: &[Option<Gadget>]) -> usize {
-        chip::operand_rows(n, self.params.width, self.params.committed()) + self.result_rows(n, gadgets)
+        let committed_slots = self.params.committed().then_some(self.params.store);
+        chip::operand_rows(n, self.params.width, committed_slots) + self.result_rows(n, gadgets)
     }
 
     /// Whether activation `a` is checked by the activation table.
@@ -351,25 +352,16 @@ impl CircuitSpec {
         if !self.params.committed() {
             return vec![];
         }
-        let width = self.params.width.max(4);
         let gadgets = self.gadgets();
-        let mut row = (self.graph.num_inputs as usize).div_ceil(width);
+        let mut row = (self.graph.num_inputs as usize).div_ceil(self.params.width.max(4));
         let mut out = vec![];
         for n in &self.graph.neurons {
             if let NeuronOp::Linear { terms, bias, private: true } = &n.op {
-                out.extend(chip::committed_weight_cells((terms, *bias), row, width));
+                out.extend(chip::committed_weight_cells((terms, *bias), row, self.params.store));
             }
             row += self.neuron_rows_with(n, &gadgets);
         }
         out
-    }
-
-    /// `--params private`: the committed weight columns are the operand-weight columns, one per operand
-    /// column. A no-op for other parameters.
-    pub fn fit_store(&mut self) {
-        if self.params.private {
-            self.params.store = self.params.width.max(4);
-        }
     }
 
     /// The smallest `k` whose usable rows hold the layout, both tables and the instance column.
