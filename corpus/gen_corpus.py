@@ -509,6 +509,17 @@ def _linreg(seed):
     return skl(LinearRegression().fit(x, y), seed)
 
 
+@sk_model("sk_ridge_double", "linear regression", "Ridge exported in double precision (skl2onnx with a float64 "
+          "sample: double MatMul/Add, double input; zkoracle demotes doubles to f32 before tract)", 311)
+def _ridge_double(seed):
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import Ridge
+
+    x, y = tabular(seed, classes=None)
+    est = Ridge(alpha=0.5).fit(x.astype(np.float64), y.astype(np.float64))
+    return to_onnx(est, sample(seed, (1, N_FEATURES)).astype(np.float64), target_opset={"": OPSET}).SerializeToString()
+
+
 @sk_model("sk_random_forest", "random forest", "RandomForestClassifier(4 trees, depth 3, 3 classes), "
           "zipmap=False: TreeEnsembleClassifier", 304)
 def _rf(seed):
@@ -649,7 +660,7 @@ def run_ort(data: bytes, inputs: list[np.ndarray]):
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-    feed = {i.name: a for i, a in zip(sess.get_inputs(), inputs)}
+    feed = {i.name: (a.astype(np.float64) if i.type == "tensor(double)" else a) for i, a in zip(sess.get_inputs(), inputs)}
     names = [o.name for o in sess.get_outputs()]
     return names, sess.run(names, feed)
 

@@ -85,7 +85,11 @@ const CALIBRATION_SAMPLES: usize = 16;
 
 /// A loaded ONNX model: its bytes, protobuf and tract's float plan.
 pub struct OnnxModel {
+    /// The file as read (its keccak256 identifies the model).
     bytes: Vec<u8>,
+    /// What tract reads: the file, or its re-encoding with double-precision tensors demoted to f32
+    /// ([`crate::lower::demote_doubles`]).
+    tract_bytes: Vec<u8>,
     proto: tract_onnx::pb::ModelProto,
     file: String,
     /// The graph's input-independent tensors, computed once by tract's analysis.
@@ -96,9 +100,14 @@ impl OnnxModel {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let proto = crate::lower::onnx()
+        let mut proto = crate::lower::onnx()
             .proto_model_for_read(&mut bytes.as_slice())
             .map_err(|e| Error::Onnx { path: path.into(), message: format!("{e:#}") })?;
+        let tract_bytes = if crate::lower::demote_doubles(&mut proto) {
+            prost::Message::encode_to_vec(&proto)
+        } else {
+            bytes.clone()
+        };
         if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
             return Err(Error::Onnx { path: path.into(), message: "the model has no graph nodes".into() });
         }
@@ -107,13 +116,41 @@ impl OnnxModel {
             Ok(shapes) => Folded::analyse(&proto, &shapes),
             Err(_) => Folded::default(), // the lowering reports the malformed input
         };
-        Ok(Self { bytes, proto, file, folded })
+        Ok(Self { bytes, tract_bytes, proto, file, folded })
+    }
+
+    /// Sets the symbolic dimension of every graph input that has exactly one (its batch) to `n`, when every
+    /// input has one; re-analyses the input-independent tensors. A no-op for other models.
+    fn fix_symbolic_batch(&mut self, n: usize) {
+        use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+        use tract_onnx::pb::type_proto::Value as TV;
+        let Some(g) = self.proto.graph.as_mut() else { return };
+        let inits: std::collections::HashSet<String> = g.initializer.iter().map(|t| t.name.clone()).collect();
+        let symbolic = |d: &tract_onnx::pb::tensor_shape_proto::Dimension| !matches!(d.value, Some(Dim::DimValue(v)) if v > 0);
+        let mut dims = vec![];
+        for vi in g.input.iter_mut().filter(|vi| !inits.contains(&vi.name)) {
+            let Some(TV::TensorType(tt)) = vi.r#type.as_mut().and_then(|t| t.value.as_mut()) else { return };
+            let Some(shape) = tt.shape.as_mut() else { return };
+            let mut sym = shape.dim.iter_mut().filter(|d| symbolic(d));
+            match (sym.next(), sym.next()) {
+                (Some(d), None) => dims.push(d),
+                _ => return,
+            }
+        }
+        for d in dims {
+            d.value = Some(Dim::DimValue(n as i64));
+        }
+        self.tract_bytes = prost::Message::encode_to_vec(&self.proto);
+        self.folded = match input_shapes(&self.proto) {
+            Ok(shapes) => Folded::analyse(&self.proto, &shapes),
+            Err(_) => Folded::default(),
+        };
     }
 
     /// tract's typed model for inputs of `shapes`, and each input's type: inputs keep their ONNX type when it
     /// is boolean or integer (fed from their 0/1 or integer values); everything else is f32.
     fn typed_model(&self, shapes: &[Vec<usize>]) -> TractResult<(TypedModel, Vec<DatumType>)> {
-        let mut model = crate::lower::onnx().model_for_read(&mut self.bytes.as_slice())?;
+        let mut model = crate::lower::onnx().model_for_read(&mut self.tract_bytes.as_slice())?;
         let mut types = Vec::with_capacity(shapes.len());
         for (i, s) in shapes.iter().enumerate() {
             let declared = model.input_fact(i).ok().and_then(|f| f.datum_type.concretize());
@@ -575,9 +612,15 @@ fn choose(
 
 /// Compiles `model` with the sample input `data`.
 pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Result<CircuitSettings> {
-    let model = OnnxModel::load(model_path)?;
+    let mut model = OnnxModel::load(model_path)?;
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
+                                  // A symbolic batch holds as many samples as the data brings (one proof for all of them, as EZKL does).
+    let per_sample: usize =
+        input_shapes(&model.proto).map_or(0, |s| s.iter().map(|s| s.iter().product::<usize>()).sum());
+    if per_sample > 0 && sample.len() > per_sample && sample.len() % per_sample == 0 {
+        model.fix_symbolic_batch(sample.len() / per_sample);
+    }
     let max_k = opts.max_k.unwrap_or_else(default_max_k);
     // Size known before work: tract's multiply-accumulate count bounds the rows from below (a row holds at
     // most 32 terms), so a model far above --max-k is refused before it is lowered.

@@ -106,10 +106,39 @@ fn ml_and_attention_exports_prove_within_one_percent() {
         "topk",
         // Exact square root: its gates must be configured (setup failed with "halo2: Synthesis" before).
         "sqrt",
+        // skl2onnx in double precision: tract refused f64 next to f32 before the doubles were demoted.
+        "sk_ridge_double",
     ];
     for name in names {
         let bound = 0.01 * reference(name).iter().fold(1.0f64, |m, x| m.max(x.abs()));
         let err = prove_corpus_model(name);
         assert!(err <= bound, "{name}: max abs error {err} > {bound}");
+    }
+}
+
+/// A symbolic batch takes as many samples as the data brings (one proof for all, as EZKL does): two samples
+/// of scikit-learn's linear regression give the outputs that each sample gives alone.
+#[test]
+fn a_symbolic_batch_takes_the_samples_the_data_brings() {
+    let name = "sk_linear_regression";
+    let onnx = corpus().join(format!("{name}.onnx"));
+    let one = read_input(&corpus().join(format!("{name}.input.json"))).expect("input");
+    let other: Vec<f64> = one.iter().map(|x| -0.5 * x).collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut outputs = vec![];
+    for (tag, sample) in [("a", one.clone()), ("b", other.clone()), ("ab", [one.clone(), other].concat())] {
+        let data = dir.path().join(format!("{tag}.json"));
+        std::fs::write(&data, serde_json::json!({ "input_data": [sample] }).to_string()).expect("write");
+        let s = compile(&onnx, &data, &CompileOptions::default()).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        assert_eq!(s.input_len(), sample.len(), "{tag}");
+        let q = zkoracle_prover::input::quantize_inputs(&sample, s.scale).expect("quantize");
+        let ev = s.graph.evaluate(&q, s.scale, Some(s.bound)).expect("evaluate");
+        let div = f64::powi(2.0, i32::from(s.output_scale));
+        outputs.push(ev.outputs(&s.graph).iter().map(|&v| v as f64 / div).collect::<Vec<f64>>());
+    }
+    let batched = &outputs[2];
+    assert_eq!(batched.len(), 2 * outputs[0].len());
+    for (got, want) in batched.iter().zip(outputs[0].iter().chain(&outputs[1])) {
+        assert!((got - want).abs() < 1e-3, "batched {got} vs alone {want}");
     }
 }

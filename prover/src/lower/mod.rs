@@ -12,6 +12,7 @@ mod norm;
 #[cfg(test)]
 mod op_tests;
 mod pool;
+mod precision;
 mod recurrent;
 mod reference;
 mod resize;
@@ -27,6 +28,7 @@ use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
 pub use fold::Folded;
+pub use precision::demote_doubles;
 pub use reference::onnx;
 
 use crate::ir::{Activation, Graph, Neuron, NeuronOp, Var};
