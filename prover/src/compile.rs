@@ -610,16 +610,28 @@ fn choose(
         .ok_or_else(|| Error::Input("calibration produced no candidate".into()))
 }
 
+/// The number of samples `lengths` (values per `input_data` list: one list per graph input) hold for
+/// `model`'s inputs, when that is more than one for every input alike.
+fn batch_of(model: &OnnxModel, lengths: &[usize]) -> Option<usize> {
+    let per_input: Vec<usize> = input_shapes(&model.proto).ok()?.iter().map(|s| s.iter().product()).collect();
+    if lengths.len() != per_input.len() || per_input.contains(&0) {
+        return None;
+    }
+    let m = lengths[0] / per_input[0];
+    let same = lengths.iter().zip(&per_input).all(|(l, p)| *l == m * p);
+    (m > 1 && same).then_some(m)
+}
+
 /// Compiles `model` with the sample input `data`.
 pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Result<CircuitSettings> {
     let mut model = OnnxModel::load(model_path)?;
     let sample = read_input(data_path)?;
     quantize_inputs(&sample, 0)?; // finiteness
-                                  // A symbolic batch holds as many samples as the data brings (one proof for all of them, as EZKL does).
-    let per_sample: usize =
-        input_shapes(&model.proto).map_or(0, |s| s.iter().map(|s| s.iter().product::<usize>()).sum());
-    if per_sample > 0 && sample.len() > per_sample && sample.len() % per_sample == 0 {
-        model.fix_symbolic_batch(sample.len() / per_sample);
+                                  // A symbolic batch holds as many samples as the data brings (one proof for all of them, as EZKL does),
+                                  // when the data has one list per graph input, each `m` samples long.
+    let lengths = crate::input::input_list_lengths(data_path)?.unwrap_or_else(|| vec![sample.len()]);
+    if let Some(m) = batch_of(&model, &lengths) {
+        model.fix_symbolic_batch(m);
     }
     let max_k = opts.max_k.unwrap_or_else(default_max_k);
     // Size known before work: tract's multiply-accumulate count bounds the rows from below (a row holds at

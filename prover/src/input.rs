@@ -7,21 +7,46 @@ use crate::{Error, Result};
 
 /// Reads the flattened input values of `path`; every value must be a finite number.
 pub fn read_input(path: &Path) -> Result<Vec<f64>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))?;
-    let data = match &v {
-        serde_json::Value::Object(o) => o.get("input_data").ok_or_else(|| {
-            Error::json(path, "missing `input_data` (EZKL format: {\"input_data\": [[...]]})")
-        })?,
-        arr @ serde_json::Value::Array(_) => arr,
-        _ => return Err(Error::json(path, "expected an object with `input_data` or an array of numbers")),
-    };
+    let v = read_json(path)?;
+    let data = input_data(&v, path)?;
     let mut out = Vec::new();
     flatten(data, &mut out).map_err(|m| Error::json(path, format!("input_data: {m}")))?;
     if out.is_empty() {
         return Err(Error::json(path, "input_data is empty"));
     }
     Ok(out)
+}
+
+/// How many values each top-level list of `input_data` holds (EZKL's format: one list per graph input);
+/// `None` when `input_data` is one flat list of numbers.
+pub fn input_list_lengths(path: &Path) -> Result<Option<Vec<usize>>> {
+    let v = read_json(path)?;
+    let serde_json::Value::Array(items) = input_data(&v, path)? else { return Ok(None) };
+    if !items.iter().all(serde_json::Value::is_array) {
+        return Ok(None);
+    }
+    let mut lengths = Vec::with_capacity(items.len());
+    for item in items {
+        let mut out = Vec::new();
+        flatten(item, &mut out).map_err(|m| Error::json(path, format!("input_data: {m}")))?;
+        lengths.push(out.len());
+    }
+    Ok(Some(lengths))
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
+}
+
+fn input_data<'v>(v: &'v serde_json::Value, path: &Path) -> Result<&'v serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o) => o.get("input_data").ok_or_else(|| {
+            Error::json(path, "missing `input_data` (EZKL format: {\"input_data\": [[...]]})")
+        }),
+        arr @ serde_json::Value::Array(_) => Ok(arr),
+        _ => Err(Error::json(path, "expected an object with `input_data` or an array of numbers")),
+    }
 }
 
 fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) -> std::result::Result<(), String> {
