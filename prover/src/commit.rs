@@ -26,7 +26,7 @@ use halo2_proofs::poly::{LagrangeCoeff, Polynomial};
 use rand::RngCore;
 use sha3::{Digest, Keccak256};
 
-use crate::circuit::to_field;
+use crate::field::{fr_to_be_bytes, to_field};
 
 /// Rows of a weight column that hide it: the number of random scalars per proof. One more than the
 /// number of points the column is opened at (it is only copy-constrained, so the permutation argument
@@ -109,12 +109,6 @@ fn fq_be(f: &Fq) -> [u8; 32] {
     b
 }
 
-fn fr_be(f: &Fr) -> [u8; 32] {
-    let mut b: [u8; 32] = f.to_repr();
-    b.reverse();
-    b
-}
-
 /// 32 big-endian bytes as a scalar reduced mod p (Solidity's `mod(x, p)`).
 fn fr_from_be_reduced(be: &[u8; 32]) -> Fr {
     let mut wide = [0u8; 64];
@@ -179,7 +173,7 @@ impl WeightsCommitment {
             return None;
         }
         let limb = |f: &Fr| -> Option<[u8; 16]> {
-            let be = fr_be(f);
+            let be = fr_to_be_bytes(f);
             be[..16].iter().all(|b| *b == 0).then(|| be[16..].try_into().ok()).flatten()
         };
         words
@@ -232,7 +226,7 @@ impl KnowledgeProof {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = point_be(&self.r).to_vec();
         for z in &self.z {
-            out.extend(fr_be(z));
+            out.extend(fr_to_be_bytes(z));
         }
         out
     }

@@ -45,7 +45,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{to_field, InferenceCircuit};
+use crate::circuit::InferenceCircuit;
+use crate::field::to_field;
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk};
 use crate::settings::CircuitSettings;

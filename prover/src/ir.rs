@@ -522,6 +522,29 @@ impl Evaluation {
 }
 
 impl Graph {
+    /// The private parameters (`--params private` / `hashed`): neuron by neuron in graph order, every
+    /// private affine neuron's coefficients in term order followed by its bias.
+    pub fn private_params(&self) -> Vec<i64> {
+        self.private_linears()
+            .flat_map(|(terms, bias)| terms.iter().map(|(_, c)| *c).chain(std::iter::once(bias)))
+            .collect()
+    }
+
+    /// Number of private parameters.
+    pub fn private_param_count(&self) -> usize {
+        self.private_linears().map(|(terms, _)| terms.len() + 1).sum()
+    }
+
+    /// Every private affine neuron's terms and bias.
+    fn private_linears(&self) -> impl Iterator<Item = (&[(Var, i64)], i64)> {
+        self.neurons.iter().filter_map(|n| match &n.op {
+            NeuronOp::Linear { terms, bias, private: true } => Some((terms.as_slice(), *bias)),
+            _ => None,
+        })
+    }
+}
+
+impl Graph {
     /// Adds an activation (deduplicated) and returns its index.
     pub fn act_id(&mut self, act: Activation) -> u16 {
         if let Some(i) = self.acts.iter().position(|a| *a == act) {

@@ -15,6 +15,7 @@ pub mod circuit;
 pub mod commit;
 pub mod compile;
 mod error;
+pub mod field;
 pub mod floor;
 pub mod fsutil;
 pub mod input;

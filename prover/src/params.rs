@@ -13,10 +13,10 @@ use std::path::Path;
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{poseidon, to_field};
+use crate::circuit::poseidon;
 use crate::commit::HIDING_ROWS;
+use crate::field::{fr_from_hex, fr_to_hex, to_field};
 use crate::ir::{Graph, NeuronOp};
-use crate::proof::{fr_from_hex, fr_to_hex};
 use crate::{Error, Result};
 
 /// Version of the `weights.json` format of `--params hashed` (values and their Poseidon commitment).
@@ -24,27 +24,14 @@ pub const WEIGHTS_VERSION: u32 = 1;
 /// Version of the `weights.json` format of `--params private` (values and the commitment's secret salt).
 pub const WEIGHTS_VERSION_COMMITTED: u32 = 2;
 
-/// The private parameters of `graph`, in commitment order.
+/// The private parameters of `graph`, in commitment order ([`Graph::private_params`]).
 pub fn collect(graph: &Graph) -> Vec<i64> {
-    graph
-        .neurons
-        .iter()
-        .flat_map(|n| private_of(&n.op))
-        .flat_map(|(terms, bias)| terms.iter().map(|(_, c)| *c).chain(std::iter::once(bias)))
-        .collect()
+    graph.private_params()
 }
 
-/// Number of private parameters of `graph`.
+/// Number of private parameters of `graph` ([`Graph::private_param_count`]).
 pub fn count(graph: &Graph) -> usize {
-    graph.neurons.iter().flat_map(|n| private_of(&n.op)).map(|(terms, _)| terms.len() + 1).sum()
-}
-
-/// A private affine neuron's terms and bias.
-fn private_of(op: &NeuronOp) -> Option<(&[(crate::ir::Var, i64)], i64)> {
-    match op {
-        NeuronOp::Linear { terms, bias, private: true } => Some((terms, *bias)),
-        _ => None,
-    }
+    graph.private_param_count()
 }
 
 /// Every private parameter of `graph`, mutably, in commitment order.
@@ -122,11 +109,11 @@ impl PrivateWeights {
 
     /// The secret half of a freshly compiled private model: committed weights with a fresh salt (from the
     /// OS) for `--params private`, the Poseidon commitment for `--params hashed`.
-    pub fn for_settings(settings: &crate::settings::CircuitSettings) -> Self {
-        if settings.circuit_params.committed() {
-            Self::committed_from_graph(&settings.graph, settings.circuit_params.store, rand::rngs::OsRng)
+    pub fn for_circuit(graph: &Graph, params: crate::circuit::CircuitParams) -> Self {
+        if params.committed() {
+            Self::committed_from_graph(graph, params.store, rand::rngs::OsRng)
         } else {
-            Self::from_graph(&settings.graph)
+            Self::from_graph(graph)
         }
     }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{sol, SolCall};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{verify_proof, CosetCacheStats, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -18,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 
-use crate::circuit::{to_field, CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
+use crate::circuit::{CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
 use crate::commit::{self, KnowledgeProof, Statement, WeightsCommitment, HIDING_ROWS};
+use crate::field::to_field;
+pub use crate::field::{address_to_field, fr_from_hex, fr_to_be_bytes, fr_to_hex};
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk, vk_digest};
 use crate::params::PrivateWeights;
@@ -86,39 +87,6 @@ mod hex_bytes {
         let s = String::deserialize(d)?;
         hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)
     }
-}
-
-/// An address as the field element `uint256(uint160(address))` (160 bits: always below the modulus).
-pub fn address_to_field(a: Address) -> Fr {
-    let mut le = [0u8; 32];
-    le[..20].copy_from_slice(a.as_slice());
-    le[..20].reverse();
-    Fr::from_bytes(&le).unwrap_or(Fr::zero())
-}
-
-/// A field element as 32 big-endian bytes (the EVM's `uint256`).
-pub fn fr_to_be_bytes(f: &Fr) -> [u8; 32] {
-    let mut b = f.to_repr();
-    b.reverse();
-    b
-}
-
-/// A field element as 0x-hex big-endian.
-pub fn fr_to_hex(f: &Fr) -> String {
-    format!("0x{}", hex::encode(fr_to_be_bytes(f)))
-}
-
-/// Parses a 0x-hex big-endian field element; values at or above the modulus are rejected.
-pub fn fr_from_hex(s: &str) -> Option<Fr> {
-    let raw = hex::decode(s.trim_start_matches("0x")).ok()?;
-    if raw.len() > 32 {
-        return None;
-    }
-    let mut le = [0u8; 32];
-    for (i, b) in raw.iter().rev().enumerate() {
-        le[i] = *b;
-    }
-    Option::from(Fr::from_repr(le))
 }
 
 /// ABI-encodes `verifyProof(proof, instances)`.

@@ -25,7 +25,9 @@ fn private_model(onnx: &str, like: Option<CircuitSettings>, dir: &Path) -> Circu
     let opts = CompileOptions { params: ParamsVisibility::Private, like, ..CompileOptions::default() };
     let s = compile(&models().join(onnx), &models().join("spread_mlp.input.json"), &opts).expect("compile");
     std::fs::create_dir_all(dir).expect("dir");
-    PrivateWeights::for_settings(&s).write(&dir.join(files::WEIGHTS)).expect("weights");
+    PrivateWeights::for_circuit(&s.graph, s.circuit_params)
+        .write(&dir.join(files::WEIGHTS))
+        .expect("weights");
     s.write(&dir.join(files::CIRCUIT)).expect("circuit");
     setup(dir, None).expect("setup");
     s
@@ -113,7 +115,10 @@ fn weights_json_keeps_the_salt_and_a_fresh_compile_draws_another() {
     let opts = CompileOptions { params: ParamsVisibility::Private, ..CompileOptions::default() };
     let s = compile(&models().join("spread_mlp.onnx"), &models().join("spread_mlp.input.json"), &opts)
         .expect("compile");
-    let (w1, w2) = (PrivateWeights::for_settings(&s), PrivateWeights::for_settings(&s));
+    let (w1, w2) = (
+        PrivateWeights::for_circuit(&s.graph, s.circuit_params),
+        PrivateWeights::for_circuit(&s.graph, s.circuit_params),
+    );
     assert!(w1.is_committed() && w1.commitment.is_empty());
     assert_eq!(w1.values, w2.values);
     assert_eq!(w1.salt.len(), s.circuit_params.store);

@@ -106,7 +106,7 @@ impl CompileArgs {
         let path = self.output.join(files::CIRCUIT);
         if settings.is_private() {
             // The secret half first: a circuit.json never exists without its weights.
-            let weights = PrivateWeights::for_settings(&settings);
+            let weights = PrivateWeights::for_circuit(&settings.graph, settings.circuit_params);
             weights.write(&self.output.join(files::WEIGHTS)).wrap_err("writing weights.json")?;
             let commitment = if weights.is_committed() {
                 format!(

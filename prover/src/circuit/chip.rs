@@ -14,6 +14,7 @@ use super::limbs::{self, LimbConfig, PostAct};
 use super::nonlinear::{self, Gadget};
 use super::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::{CircuitParams, CircuitSpec, StoreTails};
+pub use crate::field::to_field;
 use crate::ir::{rescale, Evaluation, Neuron, NeuronOp};
 
 /// Columns, selectors and tables of the inference circuit.
@@ -82,7 +83,7 @@ impl PrivateConfig {
 /// weight columns' slots (`private`).
 #[derive(Clone, Debug)]
 pub struct ParamCells {
-    /// One cell per parameter, in [`crate::params::collect`] order.
+    /// One cell per parameter, in [`crate::ir::Graph::private_params`] order.
     pub values: Vec<Cell>,
     /// A cell constrained (hashed) or committed (private) to zero.
     pub zero: Cell,
@@ -127,18 +128,6 @@ pub struct InferenceChip {
     spec: Arc<CircuitSpec>,
     /// The gadget of each activation checked by one (`CircuitSpec::gadgets`).
     gadgets: Vec<Option<Gadget>>,
-}
-
-/// A signed integer as a field element (negative values are `p − |x|`).
-pub fn to_field(x: i128) -> Fr {
-    // One Montgomery multiplication; `PrimeField::from_u128` doubles 64 times (it was 5% of mlp_784's prove).
-    let m = x.unsigned_abs();
-    let f = Fr::from_raw([m as u64, (m >> 64) as u64, 0, 0]);
-    if x < 0 {
-        -f
-    } else {
-        f
-    }
 }
 
 /// Rows of a neuron's operands (its result rows follow). A committed private neuron (`committed_slots`: the
@@ -718,7 +707,7 @@ impl InferenceInstructions for InferenceChip {
             }
             return Ok(None);
         };
-        let values = crate::params::collect(&self.spec.graph);
+        let values = self.spec.graph.private_params();
         let params: Vec<Fr> = values.into_iter().map(|v| to_field(i128::from(v))).collect();
         let chip = PoseidonChip::new(poseidon.clone());
         let hash = layouter.assign_region(

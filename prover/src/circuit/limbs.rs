@@ -24,8 +24,8 @@ use halo2_proofs::plonk::{
 };
 use halo2_proofs::poly::Rotation;
 
-use super::chip::to_field;
 use super::nonlinear::{self, Gadget, NonlinearConfig};
+use crate::field::to_field;
 use crate::ir::{rescale, Activation};
 
 /// Selectors of the limb-decomposed checks.

@@ -317,7 +317,7 @@ impl CircuitSpec {
         let mut rows = self.inference_rows();
         if self.params.hashed() {
             let plan = poseidon::PoseidonPlan::for_width(w.max(8));
-            rows += plan.map_or(0, |p| p.rows_for(crate::params::count(&self.graph)));
+            rows += plan.map_or(0, |p| p.rows_for(self.graph.private_param_count()));
         }
         let tags = self.graph.acts.iter().filter(|a| self.in_act_table(a)).count()
             + usize::from(self.needs_identity());

@@ -33,8 +33,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Error as PlonkError, Expression, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 
-use super::chip::to_field;
 use super::limbs::{range_chain, Columns, LimbConfig};
+use crate::field::to_field;
 use crate::ir::{interp_node, interpolate, recip_exact, rsqrt_exact, rsqrt_offset, sqrt_exact, Activation};
 
 /// Selectors and table of the precise non-linear gadgets.
