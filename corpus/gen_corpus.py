@@ -314,6 +314,63 @@ def _topk():
     return Lambda(f, fc=nn().Linear(6, 6))
 
 
+def int_model(name: str, family: str, covers: str, seed: int):
+    """Register a PyTorch module whose inputs include int64 tensors: `fn()` returns (module, inputs)."""
+
+    def deco(fn):
+        def make():
+            import torch
+
+            torch.manual_seed(seed)
+            module, inputs = fn(np.random.default_rng(seed))
+            return torch_export(module, inputs), inputs
+
+        REGISTRY.append(Model(name, family, "torch.onnx.export", make, covers))
+        return fn
+
+    return deco
+
+
+@int_model("int_floor_div", "Div (integer)", "x // 3 and x // -2 on an int64 input (ONNX integer Div, then Cast)",
+           158)
+def _int_div(rng):
+    x = rng.integers(-20, 20, size=(1, 2, 8)).astype(np.int64)
+    return Lambda(lambda s, x: (x // 3).float() * 0.5 + (x // -2).float()), [x]
+
+
+@int_model("gather_input_index", "GatherElements (input indices)",
+           "torch.gather(Linear(6,6)(x), 1, idx) with idx an int64 graph input", 159)
+def _gather_idx(rng):
+    torch = torch_()
+    x = sample(1590, (3, 6))
+    idx = rng.integers(0, 6, size=(3, 4)).astype(np.int64)
+    return Lambda(lambda s, x, i: torch.gather(s.fc(x), 1, i), fc=nn().Linear(6, 6)), [x, idx]
+
+
+@int_model("scatter_input_index", "ScatterElements (input indices)",
+           "torch.scatter(x, 1, idx, src) with idx an int64 graph input (distinct per row)", 160)
+def _scatter_idx(rng):
+    torch = torch_()
+    x = sample(1600, (2, 6))
+    idx = np.stack([rng.permutation(6)[:3] for _ in range(2)]).astype(np.int64)
+    src = sample(1601, (2, 3))
+    return Lambda(lambda s, x, i, u: torch.scatter(x * 2, 1, i, u)), [x, idx, src]
+
+
+@tmodel("constant_output", "Constant output", "(Linear(4,2)(x), torch.arange(0, 10, 2) * 0.5): an output that "
+        "does not depend on the input (EZKL's arange)", [(1, 4)], 161)
+def _const_out():
+    torch = torch_()
+    return Lambda(lambda s, x: (s.fc(x), torch.arange(0, 10, 2).float() * 0.5), fc=nn().Linear(4, 2))
+
+
+@tmodel("arange_no_input", "Constant output (no input)", "forward() = torch.arange(0, 10, 2): a model without "
+        "inputs, `{\"input_data\": []}` (EZKL's arange)", [], 162)
+def _arange():
+    torch = torch_()
+    return Lambda(lambda s: torch.arange(0, 10, 2))
+
+
 @tmodel("onehot", "OneHot", "F.one_hot(argmax(Linear(6,4)(x)), 4).float() * 2 + x[:, :4]", [(1, 6)], 156)
 def _onehot():
     import torch.nn.functional as F

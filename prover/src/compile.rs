@@ -164,6 +164,21 @@ impl OnnxModel {
         Ok((model.into_typed()?, types))
     }
 
+    /// Per flattened input element: whether its input is integer or boolean (all `false` when tract cannot
+    /// type the model).
+    pub fn exact_inputs(&self, shapes: &[Vec<usize>]) -> Vec<bool> {
+        let types = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.typed_model(shapes)))
+            .ok()
+            .and_then(|r| r.ok())
+            .map(|(_, types)| types);
+        let Some(types) = types else { return vec![] };
+        shapes
+            .iter()
+            .zip(types)
+            .flat_map(|(s, dt)| std::iter::repeat_n(dt != DatumType::F32, s.iter().product()))
+            .collect()
+    }
+
     /// tract's count of the model's multiply-accumulates for inputs of `shapes` (`None` when tract cannot
     /// type the model or a cost is symbolic).
     pub fn multiply_accumulates(&self, shapes: &[Vec<usize>]) -> Option<u64> {
@@ -253,7 +268,9 @@ struct Candidate {
     verifier_terms: u64,
 }
 
-fn calibration_inputs(sample: &[f64]) -> Vec<Vec<f64>> {
+/// The sample and perturbed copies of it. Elements of integer or boolean inputs (`exact`: indices, masks,
+/// token ids) keep the sample's values: a perturbed index could leave its axis.
+fn calibration_inputs(sample: &[f64], exact: &[bool]) -> Vec<Vec<f64>> {
     let mut rng = ChaCha20Rng::seed_from_u64(0x7a6b_6f72_6163_6c65);
     let amp = sample.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-3);
     let mut out = vec![sample.to_vec()];
@@ -261,7 +278,15 @@ fn calibration_inputs(sample: &[f64]) -> Vec<Vec<f64>> {
         out.push(
             sample
                 .iter()
-                .map(|&x| x * (1.0 + rng.gen_range(-0.5..0.5)) + amp * rng.gen_range(-0.1..0.1))
+                .enumerate()
+                .map(|(i, &x)| {
+                    let (r, a) = (rng.gen_range(-0.5..0.5), rng.gen_range(-0.1..0.1));
+                    if exact.get(i).copied().unwrap_or(false) {
+                        x
+                    } else {
+                        x * (1.0 + r) + amp * a
+                    }
+                })
                 .collect(),
         );
     }
@@ -307,10 +332,10 @@ struct Shape {
 }
 
 /// The graph with its activations in their precise forms ([`Activation::precise`]); `None` when none has one.
-fn make_precise(mut graph: Graph, bits: u8) -> Option<Graph> {
+fn make_precise(mut graph: Graph, bits: u8, scale: u8) -> Option<Graph> {
     let mut changed = false;
     for a in &mut graph.acts {
-        if let Some(p) = a.precise(bits) {
+        if let Some(p) = a.precise(bits, scale) {
             *a = p;
             changed = true;
         }
@@ -442,7 +467,7 @@ fn lowered_graph(
     let lowered = lower_model(&model.proto, &model.folded, LowerOptions { scale, weight_scale, private })?;
     let mut graph = lowered.graph;
     if let Some(bits) = precise {
-        match make_precise(graph, bits) {
+        match make_precise(graph, bits, scale) {
             Some(g) => graph = g,
             None => return Ok(None),
         }
@@ -617,7 +642,8 @@ fn batch_of(model: &OnnxModel, lengths: &[usize]) -> Option<usize> {
     if lengths.len() != per_input.len() || per_input.contains(&0) {
         return None;
     }
-    let m = lengths[0] / per_input[0];
+    let (Some(&first), Some(&per_first)) = (lengths.first(), per_input.first()) else { return None };
+    let m = first / per_first;
     let same = lengths.iter().zip(&per_input).all(|(l, p)| *l == m * p);
     (m > 1 && same).then_some(m)
 }
@@ -664,7 +690,8 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
             probe.input_shapes
         )));
     }
-    let cal: Vec<(Vec<f64>, Vec<f64>)> = calibration_inputs(&sample)
+    let exact = model.exact_inputs(&probe.input_shapes);
+    let cal: Vec<(Vec<f64>, Vec<f64>)> = calibration_inputs(&sample, &exact)
         .into_iter()
         .map(|x| model.float_inference(&probe.input_shapes, &x).map(|f| (x, f)))
         .collect::<Result<_>>()?;

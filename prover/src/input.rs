@@ -5,15 +5,14 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Reads the flattened input values of `path`; every value must be a finite number.
+/// Reads the flattened input values of `path`; every value must be a finite number. No values at all
+/// (`[[]]`) is the input of a model without inputs (EZKL's arange); a model that has inputs refuses it by
+/// count.
 pub fn read_input(path: &Path) -> Result<Vec<f64>> {
     let v = read_json(path)?;
     let data = input_data(&v, path)?;
     let mut out = Vec::new();
     flatten(data, &mut out).map_err(|m| Error::json(path, format!("input_data: {m}")))?;
-    if out.is_empty() {
-        return Err(Error::json(path, "input_data is empty"));
-    }
     Ok(out)
 }
 

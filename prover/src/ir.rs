@@ -398,16 +398,40 @@ impl Activation {
         }
     }
 
-    /// The precise form of this activation (docs/NONLINEAR.md): interpolation over `bits` low bits for the
-    /// smooth functions, witness and check for the reciprocal and the reciprocal square root; `None` when
-    /// it keeps its table.
-    pub fn precise(&self, bits: u8) -> Option<Self> {
+    /// The precise form of this activation at `scale` (docs/NONLINEAR.md): interpolation over `bits` low
+    /// bits for the smooth functions and for the piecewise ones whose kinks fall on the interpolation nodes
+    /// ([`Activation::kinks_on_nodes`]), witness and check for the reciprocal and the reciprocal square
+    /// root; `None` when it keeps its table.
+    pub fn precise(&self, bits: u8, scale: u8) -> Option<Self> {
         match *self {
             Self::Recip => Some(Self::RecipExact),
             Self::Rsqrt { eps } => Some(Self::RsqrtExact { eps }),
             Self::Unary { op: UnaryOp::Sqrt, .. } => Some(Self::SqrtExact),
-            _ if self.interpolable() => Some(Self::Interp { func: Box::new(self.clone()), bits }),
+            _ if self.interpolable() || self.kinks_on_nodes(bits, scale) => {
+                Some(Self::Interp { func: Box::new(self.clone()), bits })
+            }
             _ => None,
+        }
+    }
+
+    /// Whether this is Clip, HardSigmoid or HardSwish with every kink on a node of the `2^bits` grid at
+    /// `scale`: between nodes Clip and HardSigmoid are linear (interpolation is exact up to rounding) and
+    /// HardSwish is linear or `x²/6 + x/2` (error at most `h²/24`, `h = 2^(bits − scale)`), so only the
+    /// kinks could put a node interval off the function.
+    pub fn kinks_on_nodes(&self, bits: u8, scale: u8) -> bool {
+        let on_grid = |x: f64| {
+            let q = x * f64::powi(2.0, i32::from(scale));
+            let step = f64::powi(2.0, i32::from(bits));
+            q.is_finite() && q.abs() < 1e15 && q.fract() == 0.0 && (q / step).fract() == 0.0
+        };
+        let bounded = |x: f64| x > -1e300 && x < 1e300;
+        match *self {
+            Self::Clip { min, max } => [min, max].into_iter().filter(|x| bounded(*x)).all(on_grid),
+            Self::Unary { op: UnaryOp::HardSigmoid, alpha, beta } if alpha != 0.0 => {
+                on_grid(-beta / alpha) && on_grid((1.0 - beta) / alpha)
+            }
+            Self::Unary { op: UnaryOp::HardSwish, .. } => on_grid(-3.0) && on_grid(3.0),
+            _ => false,
         }
     }
 
@@ -777,6 +801,34 @@ impl NeuronOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn piecewise_functions_interpolate_exactly_when_their_kinks_are_nodes() {
+        let (scale, bits) = (8u8, 6u8);
+        let relu6 = Activation::Clip { min: 0.0, max: 6.0 };
+        let hsig = Activation::Unary { op: UnaryOp::HardSigmoid, alpha: 0.2, beta: 0.5 };
+        let hswish = Activation::Unary { op: UnaryOp::HardSwish, alpha: 0.0, beta: 0.0 };
+        for a in [&relu6, &hsig, &hswish] {
+            assert!(a.kinks_on_nodes(bits, scale), "{a:?}");
+            assert!(matches!(a.precise(bits, scale), Some(Activation::Interp { .. })), "{a:?}");
+        }
+        for q in -4096i64..4096 {
+            for a in [&relu6, &hsig] {
+                assert!((interpolate(a, bits, q, scale) - a.apply(q, scale)).abs() <= 1, "{a:?} at {q}");
+            }
+            // x²/6 + x/2 between the kinks: at most h²/24 (h = 2^(bits − scale)) plus rounding, in units.
+            let err = (interpolate(&hswish, bits, q, scale) - hswish.apply(q, scale)).abs();
+            assert!(err <= 2, "HardSwish at {q}: {err}");
+        }
+        // A kink between nodes keeps the table.
+        let off = Activation::Clip { min: 0.3, max: 1.0 };
+        assert!(!off.kinks_on_nodes(bits, scale));
+        assert_eq!(off.precise(bits, scale), None);
+        assert!(
+            Activation::Clip { min: f64::MIN, max: 6.0 }.kinks_on_nodes(bits, scale),
+            "an open side has no kink"
+        );
+    }
 
     #[test]
     fn rescale_rounds_half_up_for_both_signs() {

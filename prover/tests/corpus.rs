@@ -46,8 +46,9 @@ fn prove_corpus_model(name: &str) -> f64 {
 /// Exports whose first ops were ConstantOfShape / Shape chains (folded by tract's analysis), Expand, Tile and
 /// Pad in its three modes, PyTorch's LSTM with its computed zero initial state, the unary table functions,
 /// PRelu, variadic Max/Min/Sum, ArgMax, division by a computed tensor, Split, DepthToSpace, Trilu,
-/// Resize (nearest, bilinear), ReduceMin/L2/LogSumExp, OneHot, 1-D Conv/pooling
-/// and scikit-learn's LinearRegressor.
+/// Resize (nearest, bilinear), ReduceMin/L2/LogSumExp, OneHot, 1-D and 3-D Conv/pooling, integer Div
+/// (truncating), GatherElements/ScatterElements whose indices are graph inputs, an output that does not
+/// depend on the input, a model without inputs, and scikit-learn's LinearRegressor.
 #[test]
 fn real_exports_prove_within_one_percent() {
     let names = [
@@ -73,6 +74,12 @@ fn real_exports_prove_within_one_percent() {
         "reduce_min_l2_lse",
         "onehot",
         "conv1d_pool",
+        "conv3d_pool",
+        "int_floor_div",
+        "gather_input_index",
+        "scatter_input_index",
+        "constant_output",
+        "arange_no_input",
         "sk_linear_regression",
     ];
     for name in names {

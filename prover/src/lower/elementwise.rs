@@ -7,7 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn, Zip};
 
 use super::{attr_f, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::{Activation, UnaryOp};
+use crate::ir::{Activation, UnaryOp, Var};
 use crate::Result;
 
 pub(crate) struct Elementwise;
@@ -246,6 +246,7 @@ fn bcast<T: Clone>(node: &NodeProto, a: &ArrayD<T>, shape: &[usize]) -> Result<A
 
 fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Value> {
     let op = node.op_type.as_str();
+    let integer = node.output.first().is_some_and(|o| cx.folded.is_integer(o));
     let shape = broadcast_shape(node, a.shape(), b.shape())?;
     Ok(match (a, b) {
         (Value::Const(x), Value::Const(y)) => {
@@ -268,6 +269,11 @@ fn binary(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
                     "Add" => cx.affine_params(&[(v, 1.0)], c),
                     "Sub" => cx.affine_params(&[(v, 1.0)], -c),
                     "Mul" => cx.affine_params(&[(v, c)], 0.0),
+                    // ONNX's integer Div truncates toward zero.
+                    _ if integer => {
+                        let ratio = cx.affine(&[(v, 1.0 / c)], 0.0);
+                        trunc(cx, ratio)
+                    }
                     _ => cx.affine_params(&[(v, 1.0 / c)], 0.0),
                 });
             }
@@ -337,23 +343,24 @@ fn modulo(cx: &mut Ctx<'_>, node: &NodeProto, a: &Value, b: &Value) -> Result<Va
         return Err(invalid(node, "modulo by a constant zero"));
     }
     let floor = Activation::Unary { op: UnaryOp::Floor, alpha: 0.0, beta: 0.0 };
-    let ceil = Activation::Unary { op: UnaryOp::Ceil, alpha: 0.0, beta: 0.0 };
     let mut out = Vec::with_capacity(x.len());
     for (&v, &q) in x.iter().zip(d.iter()) {
         let ratio = cx.affine_params(&[(v, 1.0 / q)], 0.0);
-        let whole = if fmod {
-            // trunc(r) = ceil(r) + [r >= 0]·(floor(r) − ceil(r))
-            let (f, c) = (cx.activation(ratio, floor.clone()), cx.activation(ratio, ceil.clone()));
-            let nonneg = cx.activation(ratio, Activation::Step);
-            let diff = cx.affine(&[(f, 1.0), (c, -1.0)], 0.0);
-            let pick = cx.mul(nonneg, diff);
-            cx.affine(&[(c, 1.0), (pick, 1.0)], 0.0)
-        } else {
-            cx.activation(ratio, floor.clone())
-        };
+        let whole = if fmod { trunc(cx, ratio) } else { cx.activation(ratio, floor.clone()) };
         out.push(cx.affine_params(&[(v, 1.0), (whole, -q)], 0.0));
     }
     Ok(Value::Dyn(from_vec(node, &shape, out)?))
+}
+
+/// `trunc(r) = ceil(r) + [r >= 0]·(floor(r) − ceil(r))`, floor and ceiling by table.
+fn trunc(cx: &mut Ctx<'_>, ratio: Var) -> Var {
+    let floor = Activation::Unary { op: UnaryOp::Floor, alpha: 0.0, beta: 0.0 };
+    let ceil = Activation::Unary { op: UnaryOp::Ceil, alpha: 0.0, beta: 0.0 };
+    let (f, c) = (cx.activation(ratio, floor), cx.activation(ratio, ceil));
+    let nonneg = cx.activation(ratio, Activation::Step);
+    let diff = cx.affine(&[(f, 1.0), (c, -1.0)], 0.0);
+    let pick = cx.mul(nonneg, diff);
+    cx.affine(&[(c, 1.0), (pick, 1.0)], 0.0)
 }
 
 pub(crate) fn from_vec<T>(node: &NodeProto, shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {

@@ -4,7 +4,7 @@
 //! with ONNX's own semantics and types, and the lowering takes it as a constant: its node needs no lowering
 //! family and costs nothing in the circuit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb;
 use tract_onnx::prelude::tract_ndarray::ArrayD;
@@ -15,6 +15,9 @@ use tract_onnx::tract_hir::infer::Factoid;
 #[derive(Clone, Debug, Default)]
 pub struct Folded {
     values: HashMap<String, ArrayD<f64>>,
+    /// The tensors whose ONNX type is an integer type (their arithmetic follows ONNX's integer rules:
+    /// `Div` truncates).
+    integers: HashSet<String>,
 }
 
 impl Folded {
@@ -36,7 +39,14 @@ impl Folded {
         let _ = m.analyse(false);
         let inputs: Vec<OutletId> = m.input_outlets()?.to_vec();
         let mut values = HashMap::new();
+        let mut integers = HashSet::new();
         for node in m.nodes() {
+            for (slot, output) in node.outputs.iter().enumerate() {
+                let integer = output.fact.datum_type.concretize().is_some_and(|dt| dt.is_integer());
+                if let Some(label) = m.outlet_label(OutletId::new(node.id, slot)).filter(|_| integer) {
+                    integers.insert(label.to_string());
+                }
+            }
             if node.inputs.is_empty() {
                 continue; // inputs, initializers and Constant nodes: the lowering reads them itself
             }
@@ -52,7 +62,12 @@ impl Folded {
                 values.insert(label.to_string(), view.to_owned());
             }
         }
-        Ok(Self { values })
+        Ok(Self { values, integers })
+    }
+
+    /// Whether the tensor `name` has an integer ONNX type (as tract's analysis typed it).
+    pub(crate) fn is_integer(&self, name: &str) -> bool {
+        self.integers.contains(name)
     }
 
     /// The constant values of `outputs` when every one of them is input-independent.

@@ -4,6 +4,8 @@
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
 
+use super::pool::ndindex;
+use super::window::Window;
 use super::{attr_f, attr_i, attr_ints, const_input, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::Var;
 use crate::Result;
@@ -19,7 +21,8 @@ impl OpLowering for Linear {
         let out = match node.op_type.as_str() {
             "Gemm" => gemm(cx, node, inputs)?,
             "MatMul" => matmul(cx, node, inputs)?,
-            // 1-D convolution: the 2-D one over a height-1 image.
+            "Conv" => conv(cx, node, inputs)?,
+            // 1-D transposed convolution: the 2-D one over a height-1 image.
             _ if matches!(inputs.first(), Some(Some(x)) if x.shape().len() == 3) => {
                 let lifted: Vec<Option<Value>> = inputs
                     .iter()
@@ -29,14 +32,8 @@ impl OpLowering for Linear {
                     })
                     .collect();
                 let lifted_node = super::lift_1d(node);
-                let out = if node.op_type == "Conv" {
-                    conv(cx, &lifted_node, &lifted)?
-                } else {
-                    conv_transpose(cx, &lifted_node, &lifted)?
-                };
-                super::with_unit_axis(&out, 2, false)
+                super::with_unit_axis(&conv_transpose(cx, &lifted_node, &lifted)?, 2, false)
             }
-            "Conv" => conv(cx, node, inputs)?,
             _ => conv_transpose(cx, node, inputs)?,
         };
         Ok(vec![out])
@@ -223,15 +220,11 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
         return Err(invalid(node, "the convolved tensor must be computed"));
     };
     let w = const_input(node, inputs, 1)?;
-    if x.ndim() != 4 || w.ndim() != 4 {
-        return Err(invalid(node, "only 2-D convolutions (NCHW) are supported"));
+    if x.ndim() < 3 || w.ndim() != x.ndim() {
+        return Err(invalid(node, "expects N x C x spatial... with weights M x C/group x kernel..."));
     }
-    let auto_pad = node.get_attr_opt::<String>("auto_pad").ok().flatten().unwrap_or_default();
-    if !auto_pad.is_empty() && auto_pad != "NOTSET" && auto_pad != "VALID" {
-        return Err(invalid(node, format!("auto_pad {auto_pad} is not supported; export explicit pads")));
-    }
-    let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (m, cg, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let (m, cg) = (w.shape()[0], w.shape()[1]);
     let group = attr_i(node, "group", 1)? as usize;
     if group == 0 || c != cg * group || !m.is_multiple_of(group) {
         return Err(invalid(
@@ -239,57 +232,37 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
             format!("channels {c} do not match weights {:?} with group {group}", w.shape()),
         ));
     }
-    let strides = attr_ints(node, "strides")?.unwrap_or_else(|| vec![1, 1]);
-    let dil = attr_ints(node, "dilations")?.unwrap_or_else(|| vec![1, 1]);
-    let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0, 0, 0, 0]);
-    if strides.len() != 2 || dil.len() != 2 || pads.len() != 4 || strides.iter().chain(&dil).any(|&s| s < 1) {
-        return Err(invalid(node, "strides/dilations/pads must describe a 2-D convolution"));
-    }
+    let win = Window::of(node, &x.shape()[2..], w.shape()[2..].to_vec())?;
     let bias = match inputs.get(2).and_then(|b| b.as_ref()) {
         None => vec![0.0; m],
         Some(Value::Const(b)) if b.len() == m => b.iter().copied().collect(),
         Some(_) => return Err(invalid(node, "bias must be a constant of length M")),
     };
-    let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
-    let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
-    let eff_h = dh * (kh - 1) + 1;
-    let eff_w = dw * (kw - 1) + 1;
-    if h + pt + pb < eff_h || wd + pl + pr < eff_w {
-        return Err(invalid(node, "kernel larger than the padded input"));
-    }
-    let oh = (h + pt + pb - eff_h) / sh + 1;
-    let ow = (wd + pl + pr - eff_w) / sw + 1;
+    let taps = ndindex(&win.kernel);
+    let positions = ndindex(&win.output);
     let mg = m / group;
-    let mut out = Vec::with_capacity(n * m * oh * ow);
+    let mut out = Vec::with_capacity(n * m * positions.len());
+    let (mut xi, mut wi) = (vec![0; x.ndim()], vec![0; w.ndim()]);
     for b in 0..n {
-        for oc in 0..m {
+        for (oc, &b_oc) in bias.iter().enumerate() {
             let g = oc / mg;
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut terms = Vec::with_capacity(cg * kh * kw);
-                    for ic in 0..cg {
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                let iy = (oy * sh + ky * dh) as isize - pt as isize;
-                                let ix = (ox * sw + kx * dw) as isize - pl as isize;
-                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
-                                    continue;
-                                }
-                                terms.push((
-                                    x[[b, g * cg + ic, iy as usize, ix as usize]],
-                                    w[[oc, ic, ky, kx]],
-                                ));
-                            }
-                        }
+            for pos in &positions {
+                let mut terms = Vec::with_capacity(cg * taps.len());
+                for ic in 0..cg {
+                    for tap in &taps {
+                        let Some(at) = win.at(pos, tap) else { continue };
+                        (xi[0], xi[1], wi[0], wi[1]) = (b, g * cg + ic, oc, ic);
+                        xi[2..].copy_from_slice(&at);
+                        wi[2..].copy_from_slice(tap);
+                        terms.push((x[IxDyn(&xi)], w[IxDyn(&wi)]));
                     }
-                    out.push(cx.affine_params(&terms, bias[oc]));
                 }
+                out.push(cx.affine_params(&terms, b_oc));
             }
         }
     }
-    Ok(Value::Dyn(
-        ArrayD::from_shape_vec(IxDyn(&[n, m, oh, ow]), out).map_err(|e| invalid(node, e.to_string()))?,
-    ))
+    let shape: Vec<usize> = [n, m].into_iter().chain(win.output.iter().copied()).collect();
+    Ok(Value::Dyn(ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| invalid(node, e.to_string()))?))
 }
 
 /// 2-D transposed convolution with constant weights `[C, M/group, kH, kW]`: every output pixel is one

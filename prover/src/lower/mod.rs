@@ -21,6 +21,7 @@ mod select;
 mod shape;
 mod trees;
 mod variadic;
+mod window;
 
 use std::collections::HashMap;
 
@@ -97,6 +98,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) private: bool,
     /// One-hot vectors `[idx == j]` of computed gather indices, by `(idx, axis size)` (`select.rs`).
     pub(crate) one_hots: HashMap<(Var, usize), Vec<Var>>,
+    /// The input-independent tensors and the ONNX types tract's analysis found.
+    pub(crate) folded: &'a Folded,
 }
 
 /// How a model is quantized and lowered.
@@ -343,10 +346,7 @@ pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) 
         env.insert(vi.name.clone(), Value::Dyn(arr));
         input_shapes.push(shape);
     }
-    if graph.num_inputs == 0 {
-        return Err(Error::Input("the ONNX model has no non-constant input".into()));
-    }
-    let mut cx = Ctx { graph: &mut graph, scale, weight_scale, private, one_hots: HashMap::new() };
+    let mut cx = Ctx { graph: &mut graph, scale, weight_scale, private, one_hots: HashMap::new(), folded };
     for node in &g.node {
         // Input-independent outputs are constants (tract's analysis computed them): no family needed.
         if node.op_type != "Constant" {
@@ -377,19 +377,23 @@ pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) 
             env.insert(name.clone(), value);
         }
     }
-    let mut output_shapes = vec![];
+    let (mut output_shapes, mut outputs) = (vec![], vec![]);
     for vo in &g.output {
         match env.get(&vo.name) {
             Some(Value::Dyn(arr)) => {
                 output_shapes.push(arr.shape().to_vec());
-                graph.outputs.extend(arr.iter().copied());
+                outputs.extend(arr.iter().copied());
             }
-            Some(Value::Const(_)) => {
-                return Err(Error::Input(format!("graph output `{}` does not depend on the input", vo.name)))
+            // An input-independent output is still a claim the proof makes: constant neurons (the circuit
+            // fixes their values), as EZKL proves torch.arange.
+            Some(Value::Const(c)) => {
+                output_shapes.push(c.shape().to_vec());
+                outputs.extend(c.iter().map(|&v| cx.affine(&[], v)));
             }
             None => return Err(Error::Input(format!("graph output `{}` is never produced", vo.name))),
         }
     }
+    graph.outputs = outputs;
     graph.fuse_activations();
     Ok(Lowered { graph, input_shapes, output_shapes })
 }

@@ -1,10 +1,11 @@
-//! Pooling and reductions: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceSum, ReduceMean,
+//! Pooling and reductions: MaxPool, AveragePool (1-D, 2-D, 3-D, …), GlobalAveragePool, GlobalMaxPool, ReduceSum, ReduceMean,
 //! ReduceMax. Sums and means are single affine neurons; maxima are chains of `relu(a − b) + b`.
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
 use super::elementwise::from_vec;
+use super::window::Window;
 use super::{attr_i, attr_ints, axis, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::{Activation, UnaryOp, Var};
 use crate::Result;
@@ -34,12 +35,6 @@ impl OpLowering for Pooling {
             return Err(invalid(node, "constant input: nothing to prove"));
         };
         let out = match node.op_type.as_str() {
-            // 1-D pooling: the 2-D pooling over a height-1 image.
-            "MaxPool" | "AveragePool" if x.ndim() == 3 => {
-                let lifted = x.clone().insert_axis(tract_onnx::prelude::tract_ndarray::Axis(2));
-                pool(cx, &super::lift_1d(node), &lifted)?
-                    .remove_axis(tract_onnx::prelude::tract_ndarray::Axis(2))
-            }
             "MaxPool" | "AveragePool" => pool(cx, node, x)?,
             "GlobalAveragePool" | "GlobalMaxPool" => {
                 if x.ndim() < 3 {
@@ -165,64 +160,53 @@ fn reduce(
     from_vec(node, &out_shape, out)
 }
 
+/// MaxPool / AveragePool over any number of spatial dims (`N × C × spatial…`).
 fn pool(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<Var>> {
-    if x.ndim() != 4 {
-        return Err(invalid(node, "only 2-D pooling (NCHW) is supported"));
+    if x.ndim() < 3 {
+        return Err(invalid(node, "expects N x C x spatial..."));
     }
     let kernel = attr_ints(node, "kernel_shape")?.ok_or_else(|| invalid(node, "kernel_shape is required"))?;
-    let strides = attr_ints(node, "strides")?.unwrap_or_else(|| vec![1, 1]);
-    let pads = attr_ints(node, "pads")?.unwrap_or_else(|| vec![0, 0, 0, 0]);
-    let dil = attr_ints(node, "dilations")?.unwrap_or_else(|| vec![1, 1]);
     if attr_i(node, "ceil_mode", 0)? != 0 {
         return Err(invalid(node, "ceil_mode = 1 is not supported"));
     }
-    if kernel.len() != 2 || strides.len() != 2 || pads.len() != 4 || dil.len() != 2 {
-        return Err(invalid(node, "kernel/strides/pads must describe 2-D pooling"));
+    if kernel.iter().any(|&k| k < 1) {
+        return Err(invalid(node, "kernel_shape must be positive"));
     }
+    let win = Window::of(node, &x.shape()[2..], kernel.into_iter().map(|k| k as usize).collect())?;
     let include_pad = attr_i(node, "count_include_pad", 0)? != 0;
     let is_max = node.op_type == "MaxPool";
-    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
-    let (sh, sw) = (strides[0].max(1) as usize, strides[1].max(1) as usize);
-    let (dh, dw) = (dil[0].max(1) as usize, dil[1].max(1) as usize);
-    let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
-    let (eh, ew) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-    if kh == 0 || kw == 0 || h + pt + pb < eh || w + pl + pr < ew {
-        return Err(invalid(node, "kernel larger than the padded input"));
-    }
-    let (oh, ow) = ((h + pt + pb - eh) / sh + 1, (w + pl + pr - ew) / sw + 1);
-    let mut out = Vec::with_capacity(n * c * oh * ow);
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let taps = ndindex(&win.kernel);
+    let positions = ndindex(&win.output);
+    let mut out = Vec::with_capacity(n * c * positions.len());
+    let mut xi = vec![0; x.ndim()];
     for b in 0..n {
         for ch in 0..c {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut win = vec![];
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let iy = (oy * sh + ky * dh) as isize - pt as isize;
-                            let ix = (ox * sw + kx * dw) as isize - pl as isize;
-                            if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                win.push(x[[b, ch, iy as usize, ix as usize]]);
-                            }
-                        }
+            for pos in &positions {
+                let mut vals = vec![];
+                for tap in &taps {
+                    if let Some(at) = win.at(pos, tap) {
+                        (xi[0], xi[1]) = (b, ch);
+                        xi[2..].copy_from_slice(&at);
+                        vals.push(x[IxDyn(&xi)]);
                     }
-                    if win.is_empty() {
-                        return Err(invalid(node, "a pooling window lies entirely in the padding"));
-                    }
-                    let mode = if is_max {
-                        Mode::Max
-                    } else {
-                        Mode::Mean(if include_pad { kh * kw } else { win.len() })
-                    };
-                    out.push(combine(cx, &win, mode));
                 }
+                if vals.is_empty() {
+                    return Err(invalid(node, "a pooling window lies entirely in the padding"));
+                }
+                let mode = if is_max {
+                    Mode::Max
+                } else {
+                    Mode::Mean(if include_pad { taps.len() } else { vals.len() })
+                };
+                out.push(combine(cx, &vals, mode));
             }
         }
     }
-    from_vec(node, &[n, c, oh, ow], out)
+    let shape: Vec<usize> = [n, c].into_iter().chain(win.output.iter().copied()).collect();
+    from_vec(node, &shape, out)
 }
 
-/// All multi-indices of `shape` in row-major order.
 /// Row-major strides of `shape` (the flat offset of one step along each axis).
 pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
@@ -232,6 +216,7 @@ pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// All multi-indices of `shape` in row-major order.
 pub(crate) fn ndindex(shape: &[usize]) -> Vec<Vec<usize>> {
     let total: usize = shape.iter().product();
     let mut out = Vec::with_capacity(total);
