@@ -230,7 +230,7 @@ impl OnnxModel {
             let data: Vec<f32> = inputs[offset..offset + n].iter().map(|&x| x as f32).collect();
             offset += n;
             let t = tract_ndarray::ArrayD::from_shape_vec(tract_ndarray::IxDyn(s), data)
-                .map_err(|e| Error::Input(e.to_string()))?;
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
             let t = Tensor::from(t);
             tensors.push(
                 if *dt == DatumType::F32 { t } else { t.cast_to_dt(*dt).map_err(err)?.into_owned() }.into(),
@@ -485,7 +485,7 @@ fn like_candidate(
     visibility: ParamsVisibility,
 ) -> Result<Candidate> {
     if like.weights_visibility() != visibility {
-        return Err(Error::Input("--like: the reference was compiled with other --params".into()));
+        return Err(Error::InvalidOption("--like: the reference was compiled with other --params".into()));
     }
     let private = visibility != ParamsVisibility::Fixed;
     let p = like.circuit_params;
@@ -494,21 +494,21 @@ fn like_candidate(
     let mut c = candidates(model, (like.scale, like.weight_scale), cal, shape)?
         .into_iter()
         .find(|c| c.params.store == p.store)
-        .ok_or_else(|| Error::Input("--like: no candidate".into()))?;
+        .ok_or_else(|| Error::InvalidOption("--like: no candidate".into()))?;
     let ours = lowered_graph(model, (like.scale, like.weight_scale, precise), private)?
-        .ok_or_else(|| Error::Input("--like: no candidate".into()))?
+        .ok_or_else(|| Error::InvalidOption("--like: no candidate".into()))?
         .0;
     let (mut ours, mut theirs) = (ours, like.graph.clone());
     crate::params::strip(&mut ours);
     crate::params::strip(&mut theirs);
     if ours != theirs || c.output_scale != like.output_scale {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidOption(format!(
             "--like: this model's architecture differs from the reference's ({})",
             like.model.file
         )));
     }
     if c.max_q >= like.bound {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidOption(format!(
             "--like: this model's values reach {} on the calibration inputs, beyond the reference's range \
              [-{b}, {b}); recompile the reference with wider calibration data",
             c.max_q,
@@ -518,7 +518,7 @@ fn like_candidate(
     // With limbs, this model's own range covers every input the oracle accepts; a reference range that is
     // narrower would leave some valid requests unprovable.
     if p.limb_bits > 0 && c.bound > like.bound {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidOption(format!(
             "--like: this model's values can reach [-{}, {}) for inputs within its accepted range, beyond the \
              reference's range [-{b}, {b}); some requests could not be proved",
             c.bound,
@@ -632,7 +632,7 @@ fn choose(
         .into_iter()
         .filter(|c| 2 * c.prover_cost <= 3 * least_work)
         .min_by(|a, b| key(a).cmp(&key(b)).then(b.scale.cmp(&a.scale)))
-        .ok_or_else(|| Error::Input("calibration produced no candidate".into()))
+        .ok_or_else(|| Error::InvalidModel("calibration produced no candidate".into()))
 }
 
 /// The number of samples `lengths` (values per `input_data` list: one list per graph input) hold for
@@ -683,7 +683,7 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
     }
     let n_in: usize = probe.input_shapes.iter().map(|s| s.iter().product::<usize>()).sum();
     if sample.len() != n_in {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidInput(format!(
             "{}: {} values, but the model takes {n_in} ({:?})",
             data_path.display(),
             sample.len(),
@@ -701,7 +701,7 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         None => choose(&model, opts, &cal, max_k)?,
     };
     let (graph, _) = lowered_graph(&model, (chosen.scale, chosen.weight_scale, chosen.precise), private)?
-        .ok_or_else(|| Error::Input("calibration produced no candidate".into()))?;
+        .ok_or_else(|| Error::InvalidModel("calibration produced no candidate".into()))?;
     // Inputs, outputs, the commitment (private parameters) and the fulfiller.
     let spec = CircuitSpec { graph, scale: chosen.scale, bound: chosen.bound, params: chosen.params };
     let num_instances = spec.num_instances();

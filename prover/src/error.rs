@@ -48,9 +48,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// The input data does not fit the model.
+    /// The model cannot be proved as given: a graph the lowering cannot read (no graph, an input without a
+    /// shape, an output never produced), or no calibration candidate.
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+    /// The input data does not fit the model (count, finiteness), or the private weights do not fit it.
     #[error("input: {0}")]
-    Input(String),
+    InvalidInput(String),
+    /// A command-line option contradicts the model or another option (`--like` with another `--params`).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
     /// The circuit would exceed `--max-k`: refused before it is built.
     #[error(
         "model too large: {what} need k = {k} ({rows} rows), above --max-k {max_k} (estimated proving memory \
@@ -88,12 +95,26 @@ pub enum Error {
         /// The circuit's k.
         need: u32,
     },
+    /// halo2 could not serialize the proving key into memory.
+    #[error("proving key serialization: {0}")]
+    KeySerialization(#[source] std::io::Error),
+    /// The proving key halo2 wrote disagrees with what zkoracle recomputes on load (the key is not written).
+    #[error("proving key: {0}")]
+    KeyMismatch(String),
     /// halo2 failed to synthesize, key or prove the circuit.
     #[error("halo2: {0}")]
-    Halo2(String),
+    Halo2(#[from] halo2_proofs::plonk::Error),
     /// The proof did not verify.
     #[error("proof verification failed: {0}")]
     Verification(String),
+    /// The proof verified, but commits to other weights than the owner's `weights.json`.
+    #[error("proof verification failed: the proof commits to other weights than {} ({ours})", path.display())]
+    OtherWeights {
+        /// The owner's weights file.
+        path: PathBuf,
+        /// The commitment those weights give.
+        ours: String,
+    },
     /// A field of `proof.json` that a reader reads disagrees with what the proof verified.
     #[error("proof.json field `{field}` does not match the verified proof: {reason}")]
     BundleField {
@@ -122,10 +143,10 @@ impl Error {
     pub fn json(path: impl Into<PathBuf>, message: impl ToString) -> Self {
         Self::Json { path: path.into(), message: message.to_string() }
     }
-}
 
-impl From<halo2_proofs::plonk::Error> for Error {
-    fn from(e: halo2_proofs::plonk::Error) -> Self {
-        Self::Halo2(format!("{e:?}"))
+    /// Whether the failure may pass on a retry of the same work: an I/O error (a file being replaced, an
+    /// interrupted read, a full disk) rather than something about the model, the input or the keys.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Io { .. })
     }
 }

@@ -77,7 +77,7 @@ pub fn quantize_inputs(values: &[f64], scale: u8) -> Result<Vec<i64>> {
         .enumerate()
         .map(|(i, &x)| {
             if !x.is_finite() {
-                return Err(Error::Input(format!("value #{i} is {x}; inputs must be finite")));
+                return Err(Error::InvalidInput(format!("value #{i} is {x}; inputs must be finite")));
             }
             let q = (x * s).round();
             if q.abs() > (1u64 << 52) as f64 {

@@ -588,7 +588,7 @@ impl Graph {
     /// pre-activation must lie in `[-L, L)`, as the circuit's lookup tables require.
     pub fn evaluate(&self, inputs: &[i64], scale: u8, bound: Option<i64>) -> Result<Evaluation> {
         if inputs.len() != self.num_inputs as usize {
-            return Err(Error::Input(format!(
+            return Err(Error::InvalidInput(format!(
                 "expected {} input values, got {}",
                 self.num_inputs,
                 inputs.len()

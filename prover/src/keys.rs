@@ -139,7 +139,7 @@ fn lagrange_polys_bytes(vk: &VerifyingKey<G1Affine>) -> std::io::Result<Vec<u8>>
 /// fails (rather than writing a key that would not read back) if halo2's own copies differ from the
 /// recomputed ones. halo2 serializes straight into the file's buffer (one allocation of the key's size).
 fn framed_compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
-    let err = |e: std::io::Error| Error::Halo2(format!("proving key: {e}"));
+    let err = Error::KeySerialization;
     let vk = pk.get_vk();
     let vk_len = vk.to_bytes(SerdeFormat::RawBytes).len();
     let derived = lagrange_polys_bytes(vk).map_err(err)?;
@@ -152,8 +152,8 @@ fn framed_compact_pk(pk: &ProvingKey<G1Affine>) -> Result<Vec<u8>> {
     pk.write(&mut buf, SerdeFormat::RawBytes).map_err(err)?;
     let (start, end) = (HEADER_LEN + vk_len, HEADER_LEN + vk_len + derived.len());
     if buf.len() < end || buf[start..end] != derived[..] {
-        return Err(Error::Halo2(
-            "proving key: halo2's l_0/l_last/l_active_row differ from their recomputation".into(),
+        return Err(Error::KeyMismatch(
+            "halo2's l_0/l_last/l_active_row differ from their recomputation".into(),
         ));
     }
     buf.drain(start..end);
@@ -241,7 +241,10 @@ mod tests {
         let mut old = std::fs::read(&path).expect("read");
         old[7] = 1;
         std::fs::write(&path, &old).expect("write");
-        let err = read_pk(&path, &settings).expect_err("version 1 accepted").to_string();
-        assert!(err.contains("run `zkoracle setup` again"), "{err}");
+        let err = read_pk(&path, &settings).expect_err("version 1 accepted");
+        assert!(
+            matches!(&err, Error::Corrupt { path: p, message } if *p == path && message.contains("run `zkoracle setup` again")),
+            "{err}"
+        );
     }
 }

@@ -57,7 +57,7 @@ pub fn strip(graph: &mut Graph) {
 pub fn fill(graph: &mut Graph, values: &[i64]) -> Result<()> {
     let expected = count(graph);
     if values.len() != expected {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidInput(format!(
             "{} private parameters given, the graph has {expected}",
             values.len()
         )));
@@ -125,7 +125,7 @@ impl PrivateWeights {
     /// The Poseidon commitment as a field element (`--params hashed`).
     pub fn commitment_fr(&self) -> Result<Fr> {
         fr_from_hex(&self.commitment).ok_or_else(|| {
-            Error::Input(format!("weights commitment `{}` is not a field element", self.commitment))
+            Error::InvalidInput(format!("weights commitment `{}` is not a field element", self.commitment))
         })
     }
 
@@ -137,7 +137,7 @@ impl PrivateWeights {
                 let [a, b] = pair;
                 match (fr_from_hex(a), fr_from_hex(b)) {
                     (Some(a), Some(b)) => Ok([a, b]),
-                    _ => Err(Error::Input(format!(
+                    _ => Err(Error::InvalidInput(format!(
                         "weights salt `{a}`, `{b}` is not a pair of field elements"
                     ))),
                 }

@@ -176,7 +176,7 @@ pub fn registered_commitment(
 ) -> Result<WeightsCommitment> {
     let store = settings.circuit_params.store;
     if salt.len() != store {
-        return Err(Error::Input(format!(
+        return Err(Error::InvalidInput(format!(
             "weights.json has a salt for {} weight columns, the circuit has {store}",
             salt.len()
         )));
@@ -360,7 +360,7 @@ impl ProvingModel {
     ) -> Result<ProofBundle> {
         let s = &self.settings;
         if input.len() != s.input_len() {
-            return Err(Error::Input(format!(
+            return Err(Error::InvalidInput(format!(
                 "expected {} input values, got {}",
                 s.input_len(),
                 input.len()
@@ -510,10 +510,7 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
             fr_to_hex(&w.commitment_fr()?)
         };
         if commitment_hex(&settings, &instances).as_deref() != Some(ours.as_str()) {
-            return Err(Error::Verification(format!(
-                "the proof commits to other weights than {} ({ours})",
-                weights_path.display()
-            )));
+            return Err(Error::OtherWeights { path: weights_path, ours });
         }
     }
     let halo2 = if settings.circuit_params.committed() {

@@ -399,7 +399,7 @@ fn de_opt_u256<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Op
 }
 
 /// Parses a decimal or `0x`-hex unsigned 256-bit integer.
-pub fn parse_u256(s: &str) -> std::result::Result<U256, String> {
+pub(crate) fn parse_u256(s: &str) -> std::result::Result<U256, String> {
     let s = s.trim();
     let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => U256::from_str_radix(hex, 16),

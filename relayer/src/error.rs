@@ -89,18 +89,25 @@ pub enum Error {
         actual: u64,
     },
     /// A model could not be loaded.
-    #[error("model {model_id} from {dir}: {reason}")]
+    #[error("model {model_id} from {}: {source}", dir.display())]
     ModelLoad {
         /// The model id.
         model_id: String,
         /// The model directory.
         dir: PathBuf,
-        /// Why.
-        reason: String,
+        /// The prover's error.
+        #[source]
+        source: zkoracle_prover::Error,
     },
+    /// A request names a model this relayer does not serve.
+    #[error("model {0} is not served by this relayer")]
+    NotServed(alloy::primitives::U256),
     /// Proving failed.
     #[error("proving failed: {0}")]
-    Prove(String),
+    Prove(#[source] zkoracle_prover::Error),
+    /// The prover returned no output or no proof.
+    #[error("proving failed: the prover returned an empty output or proof")]
+    EmptyProof,
     /// Signing a transaction failed.
     #[error("signing: {0}")]
     Sign(String),
@@ -118,7 +125,30 @@ pub enum Error {
     Task(String),
 }
 
+/// What the relayer does with a request whose proving failed, by the failure's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Transient (an I/O error, a proving task that died): prove again after a backoff.
+    Retry,
+    /// The request cannot be proved by this relayer's model as asked (its input does not fit, the model is not
+    /// served): skipped, as the dispatcher's checks skip.
+    Skip,
+    /// Permanent: the model or its keys cannot prove this request; marked `failed`.
+    Fail,
+}
+
 impl Error {
+    /// How a proving failure is handled ([`Disposition`]).
+    pub fn disposition(&self) -> Disposition {
+        use zkoracle_prover::Error as P;
+        match self {
+            Self::Task(_) => Disposition::Retry,
+            Self::Prove(e) if e.is_transient() => Disposition::Retry,
+            Self::Prove(P::InvalidInput(_) | P::OutOfRange(_)) | Self::NotServed(_) => Disposition::Skip,
+            _ => Disposition::Fail,
+        }
+    }
+
     /// Whether the shared state itself failed (SQLite or PostgreSQL): tasks stop on such errors instead of
     /// retrying around them.
     pub fn is_db(&self) -> bool {

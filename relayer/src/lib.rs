@@ -34,15 +34,16 @@ mod txmgr;
 
 pub use chain::{decode_revert, IInferenceOracle, OnChainStatus};
 pub use config::{
-    parse_u256, Config, FleetConfig, GasConfig, HttpConfig, ModelConfig, ProfitConfig, ProveApiConfig,
-    SignerConfig, DEFAULT_MAX_FEE_PER_GAS_WEI, MIN_FEE_BUMP_BPS, MIN_TOKEN_LEN,
+    Config, FleetConfig, GasConfig, HttpConfig, ModelConfig, ProfitConfig, ProveApiConfig, SignerConfig,
+    DEFAULT_MAX_FEE_PER_GAS_WEI, MIN_FEE_BUMP_BPS, MIN_TOKEN_LEN,
 };
 pub use db::{
     is_postgres_url, Attempt, Db, FleetStats, InstanceStats, Mined, NewRequest, OpenSubmission, RequestRow,
     ScanBatch, State, Store, Upsert,
 };
-pub use error::{Error, Result};
+pub use error::{Disposition, Error, Result};
 pub use metrics::Metrics;
+pub use policy::BadInput;
 pub use prover::{
     check_input, ModelLoader, Models, Proof, ProofTask, Prover, ProverPool, ProvingModelLoader,
 };

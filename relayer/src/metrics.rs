@@ -43,6 +43,8 @@ pub struct Metrics {
     pub requests_fulfilled: Counter,
     /// Requests that failed (proving error or reverted fulfilment).
     pub requests_failed: Counter,
+    /// Proofs attempted again after a transient proving failure ([`crate::Disposition::Retry`]).
+    pub prove_retries: Counter,
     /// Requests skipped, by reason (`unknown_model`, `bad_input`, `expired`, `not_pending`, `callback_gas`,
     /// `unprofitable`, `cancelled`).
     pub requests_skipped: Family<SkipLabels, Counter>,
@@ -94,6 +96,7 @@ impl Metrics {
             requests_seen: Counter::default(),
             requests_fulfilled: Counter::default(),
             requests_failed: Counter::default(),
+            prove_retries: Counter::default(),
             requests_skipped: Family::default(),
             requests_dropped: Counter::default(),
             txs_sent: Counter::default(),
@@ -120,6 +123,11 @@ impl Metrics {
             m.requests_fulfilled.clone(),
         );
         registry.register("requests_failed", "Requests that failed", m.requests_failed.clone());
+        registry.register(
+            "prove_retries",
+            "Proofs attempted again after a transient proving failure",
+            m.prove_retries.clone(),
+        );
         registry.register("requests_skipped", "Requests skipped, by reason", m.requests_skipped.clone());
         registry.register(
             "requests_dropped",

@@ -9,14 +9,19 @@ use crate::{
     chain::{Chain, OnChainStatus},
     config::ProfitConfig,
     db::{RequestRow, State, Store},
-    error::Result,
-    policy::{check_fee, FeeCheck, Skip},
-    prover::{check_input, ProverPool},
+    error::{Disposition, Error, Result},
+    policy::{check_fee, BadInput, FeeCheck, Skip},
+    prover::{check_input, Proof, ProverPool},
     Shared,
 };
 use alloy::primitives::{Address, U256};
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tokio::sync::{mpsc, Mutex};
+
+/// Retries of a proof that failed transiently, before it goes back to the backlog.
+const PROVE_RETRIES: u32 = 3;
+/// Wait before the first retry; doubled for each next one.
+const PROVE_BACKOFF: Duration = Duration::from_millis(250);
 
 /// One proving job.
 #[derive(Debug)]
@@ -175,7 +180,7 @@ impl Worker {
             self.shared.wake_dispatcher.notify_one();
             let id = job.request_id;
             tracing::debug!(request_id = %id, model_id = %job.model_id, "proving");
-            match self.pool.prove(job.model_id, job.input).await {
+            match self.prove(&job).await {
                 Ok((proof, took)) => {
                     let expected = self.pool.models().get(job.model_id).map(|p| p.output_len());
                     if expected != Some(proof.outputs_quantized.len()) {
@@ -196,9 +201,50 @@ impl Worker {
                         tracing::info!(request_id = %id, "request left `proving` meanwhile (reorg or expired lease); proof discarded");
                     }
                 }
-                Err(e) => self.fail(id, &e.to_string()).await?,
+                Err(e) => self.give_up(id, &e).await?,
             }
         }
+    }
+
+    /// Proves `job`, again after a backoff while the failure is transient ([`Disposition::Retry`]), at most
+    /// [`PROVE_RETRIES`] times.
+    async fn prove(&self, job: &Job) -> Result<(Proof, Duration)> {
+        let (mut wait, mut attempt) = (PROVE_BACKOFF, 0);
+        loop {
+            match self.pool.prove(job.model_id, job.input.clone()).await {
+                Err(e) if e.disposition() == Disposition::Retry && attempt < PROVE_RETRIES => {
+                    attempt += 1;
+                    self.shared.metrics.prove_retries.inc();
+                    tracing::warn!(request_id = %job.request_id, error = %e, ?wait, "transient proving failure; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A proving failure, handled by its kind: a transient one that outlived its retries goes back to `seen`
+    /// (any instance proves it later), a bad input is skipped, anything else marks the request `failed`.
+    async fn give_up(&self, id: U256, e: &Error) -> Result<()> {
+        match e.disposition() {
+            Disposition::Retry => {
+                tracing::warn!(request_id = %id, error = %e, "proving still failing; back to the backlog");
+                self.db.transition(id, vec![State::Proving], State::Seen, None).await?;
+            }
+            Disposition::Skip => {
+                let skip = match e {
+                    Error::NotServed(model) => Skip::UnknownModel(*model),
+                    other => Skip::BadInput(BadInput::Refused(other.to_string())),
+                };
+                if self.db.skip(id, vec![State::Proving], skip.to_string(), skip.code()).await? {
+                    self.shared.metrics.skipped(skip.code());
+                    tracing::warn!(request_id = %id, reason = %skip, "request skipped");
+                }
+            }
+            Disposition::Fail => self.fail(id, &e.to_string()).await?,
+        }
+        Ok(())
     }
 
     async fn fail(&self, id: U256, reason: &str) -> Result<()> {

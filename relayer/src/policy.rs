@@ -2,8 +2,43 @@
 //! database, a readable reason for operators) and the profitability policy.
 
 use crate::{chain::OnChainStatus, config::ProfitConfig};
-use alloy::primitives::U256;
+use alloy::primitives::{I256, U256};
 use std::fmt;
+
+/// Why a request's input cannot be proved by its model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadInput {
+    /// The input has the wrong number of values.
+    Length {
+        /// Values the model takes.
+        expected: usize,
+        /// Values the request carries.
+        got: usize,
+    },
+    /// A value lies outside the range the circuit was calibrated for.
+    OutOfRange {
+        /// Its position in the input.
+        index: usize,
+        /// The value.
+        value: I256,
+        /// The largest |value| the model accepts.
+        max: i64,
+    },
+    /// The prover refused the input after these checks passed (its own reason).
+    Refused(String),
+}
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Length { expected, got } => write!(f, "wrong input length: expected {expected}, got {got}"),
+            Self::OutOfRange { index, value, max } => {
+                write!(f, "input[{index}] = {value} is outside the calibrated range ±{max}")
+            }
+            Self::Refused(reason) => f.write_str(reason),
+        }
+    }
+}
 
 /// Why a request is not answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +46,7 @@ pub(crate) enum Skip {
     /// The model is not in this relayer's config (re-checked when the served models change).
     UnknownModel(U256),
     /// The input does not fit the model.
-    BadInput(String),
+    BadInput(BadInput),
     /// The deadline is too close (or past).
     Expired {
         /// The request's deadline.
@@ -61,7 +96,7 @@ impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownModel(id) => write!(f, "unknown model {id} (not in this relayer's config)"),
-            Self::BadInput(reason) => f.write_str(reason),
+            Self::BadInput(reason) => reason.fmt(f),
             Self::Expired { deadline, now, margin } => {
                 write!(f, "expired: deadline {deadline} is within {margin}s of the latest block time {now}")
             }

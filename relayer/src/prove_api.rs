@@ -113,7 +113,7 @@ async fn prove(
     let as_i256: Vec<I256> = body.input.iter().map(|&v| I256::try_from(v).unwrap_or(I256::MAX)).collect();
     let input = match check_input(prover.as_ref(), &as_i256) {
         Ok(i) => i,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
     let task = match api.pool.try_prove(model_id, input, body.fulfiller) {
         Ok(Some(task)) => task,

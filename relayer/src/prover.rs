@@ -4,6 +4,7 @@
 use crate::{
     error::{Error, Result},
     metrics::Metrics,
+    policy::BadInput,
 };
 use alloy::primitives::{Address, B256, I256, U256};
 use serde::Serialize;
@@ -48,7 +49,11 @@ pub trait Prover: Send + Sync + 'static {
     /// Runs the model on `input` and proves it for `fulfiller`, the account that will send `fulfill`: the
     /// proof is bound to that address (its last public instance) and fails for any other sender
     /// (blocking, 0.1–5 s).
-    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> std::result::Result<Proof, String>;
+    fn prove_quantized(
+        &self,
+        input: &[i64],
+        fulfiller: Address,
+    ) -> std::result::Result<Proof, zkoracle_prover::Error>;
     /// Input and output fixed-point scales, when known (checked against the registry).
     fn scales(&self) -> Option<(u8, u8)> {
         None
@@ -68,7 +73,7 @@ pub trait Prover: Send + Sync + 'static {
 /// Loads a model directory (made by `zkoracle compile` + `zkoracle setup`) into a [`Prover`].
 pub trait ModelLoader: Send + Sync {
     /// Loads `dir`; called once per configured model, on a blocking thread.
-    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, String>;
+    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, zkoracle_prover::Error>;
 }
 
 /// The models this relayer serves, keyed by on-chain model id.
@@ -93,10 +98,10 @@ impl Models {
             let loaded = tokio::task::spawn_blocking(move || loader.load(&dir))
                 .await
                 .map_err(|e| Error::Task(format!("loading model {}: {e}", m.model_id)))?
-                .map_err(|reason| Error::ModelLoad {
+                .map_err(|source| Error::ModelLoad {
                     model_id: m.model_id.to_string(),
                     dir: m.dir.clone(),
-                    reason,
+                    source,
                 })?;
             tracing::info!(
                 model_id = %m.model_id,
@@ -129,9 +134,9 @@ impl Models {
 
 /// Checks an on-chain input against a model: length, i64 representability and calibrated range.
 /// Returns the input as `i64`s or the reason to skip the request.
-pub fn check_input(prover: &dyn Prover, input: &[I256]) -> std::result::Result<Vec<i64>, String> {
+pub fn check_input(prover: &dyn Prover, input: &[I256]) -> std::result::Result<Vec<i64>, BadInput> {
     if input.len() != prover.input_len() {
-        return Err(format!("wrong input length: expected {}, got {}", prover.input_len(), input.len()));
+        return Err(BadInput::Length { expected: prover.input_len(), got: input.len() });
     }
     let max = prover.max_abs_input();
     input
@@ -139,7 +144,7 @@ pub fn check_input(prover: &dyn Prover, input: &[I256]) -> std::result::Result<V
         .enumerate()
         .map(|(i, v)| match i64::try_from(*v) {
             Ok(x) if x.checked_abs().is_some_and(|a| a <= max) => Ok(x),
-            _ => Err(format!("input[{i}] = {v} is outside the calibrated range ±{max}")),
+            _ => Err(BadInput::OutOfRange { index: i, value: *v, max }),
         })
         .collect()
 }
@@ -170,10 +175,7 @@ impl ProverPool {
     }
 
     fn prover(&self, model_id: U256) -> Result<Arc<dyn Prover>> {
-        self.models
-            .get(model_id)
-            .cloned()
-            .ok_or_else(|| Error::Prove(format!("model {model_id} is not served by this relayer")))
+        self.models.get(model_id).cloned().ok_or(Error::NotServed(model_id))
     }
 
     fn spawn(
@@ -190,7 +192,7 @@ impl ProverPool {
             let took = started.elapsed();
             metrics.proving_seconds.observe(took.as_secs_f64());
             if out.outputs_quantized.is_empty() || out.proof.is_empty() {
-                return Err(Error::Prove("prover returned an empty output or proof".into()));
+                return Err(Error::EmptyProof);
             }
             Ok((out, took))
         })
@@ -236,9 +238,10 @@ impl ProvingModelLoader {
 }
 
 impl ModelLoader for ProvingModelLoader {
-    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, String> {
-        let mut model = zkoracle_prover::ProvingModel::load(dir).map_err(|e| e.to_string())?;
-        let mut left = self.cache_left.lock().map_err(|_| "coset cache budget lock poisoned".to_string())?;
+    fn load(&self, dir: &Path) -> std::result::Result<Arc<dyn Prover>, zkoracle_prover::Error> {
+        let mut model = zkoracle_prover::ProvingModel::load(dir)?;
+        // A poisoned lock still holds a consistent count (it is only ever replaced whole).
+        let mut left = self.cache_left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
         let stats = model.cache_cosets(*left);
         *left = left.saturating_sub(stats.bytes());
@@ -281,8 +284,12 @@ impl Prover for zkoracle_prover::ProvingModel {
         Self::vk_digest(self).parse().ok()
     }
 
-    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> std::result::Result<Proof, String> {
-        let b = Self::prove_quantized(self, input, fulfiller).map_err(|e| e.to_string())?;
+    fn prove_quantized(
+        &self,
+        input: &[i64],
+        fulfiller: Address,
+    ) -> std::result::Result<Proof, zkoracle_prover::Error> {
+        let b = Self::prove_quantized(self, input, fulfiller)?;
         Ok(Proof {
             outputs: b.outputs,
             outputs_quantized: b.outputs_quantized,

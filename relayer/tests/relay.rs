@@ -16,7 +16,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use common::{fixture, Chain, Daemon, Proxy};
-use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zkoracle_relayer::{IInferenceOracle::RequestStatus, State};
 
@@ -131,6 +131,32 @@ async fn happy_path_api_metrics_and_unknown_model() {
         http(api, "POST", "/v1/prove", Some(r#"{"model": 77, "input": [1, 2, 3, 4, 5, 6, 7, 8]}"#)).await;
     assert_eq!(code, 404);
 
+    daemon.stop().await;
+}
+
+/// A transient proving failure (an I/O error) is retried with backoff, not turned into a `failed` request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_proving_failures_are_retried() {
+    let mut chain = Chain::start().await;
+    chain.start_miner(Duration::from_millis(250));
+    let model = fixture::register_spread(&chain, alloy::primitives::U256::from(fixture::FEE)).await;
+    let flaky = Arc::new(fixture::Wrapped::flaky(fixture::spread().model.clone(), 2));
+    let models =
+        zkoracle_relayer::Models::from_provers([(model, flaky.clone() as Arc<dyn zkoracle_relayer::Prover>)]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.sqlite");
+    let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port()).parse().unwrap();
+    let cfg = common::config(&chain, &chain.anvil.endpoint(), &db, &models, Some(addr));
+    let daemon = Daemon::start(cfg, models);
+
+    let (id, _) = chain.request(model, &fixture::input(3)).await;
+    wait_state(&db, id, State::Confirmed, MINUTE).await;
+    assert_eq!(flaky.failures_left(), 0, "both injected failures were met");
+    assert_eq!(chain.status(id).await, RequestStatus::Fulfilled);
+    assert_eq!(chain.fulfil_count(id).await, 1);
+    let (_, body) = http(addr, "GET", "/metrics", None).await;
+    assert!(body.contains("zkoracle_relayer_prove_retries_total 2"), "{body}");
+    assert!(body.contains("zkoracle_relayer_requests_failed_total 0"), "{body}");
     daemon.stop().await;
 }
 

@@ -291,19 +291,20 @@ fn tensor_to_f64(t: &pb::TensorProto, what: &str) -> Result<ArrayD<f64>> {
     let resolver = tract_onnx::data_resolver::MmapDataResolver;
     let tensor = tract_onnx::tensor::load_tensor(&resolver, t, None)
         .and_then(|t| t.cast_to::<f64>().map(|c| c.into_owned()))
-        .map_err(|e| Error::Input(format!("tensor `{what}`: {e}")))?;
-    let arr =
-        tensor.to_plain_array_view::<f64>().map_err(|e| Error::Input(format!("tensor `{what}`: {e}")))?;
+        .map_err(|e| Error::InvalidModel(format!("tensor `{what}`: {e}")))?;
+    let arr = tensor
+        .to_plain_array_view::<f64>()
+        .map_err(|e| Error::InvalidModel(format!("tensor `{what}`: {e}")))?;
     Ok(arr.to_owned())
 }
 
 fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
     use pb::type_proto::Value as TV;
     let Some(TV::TensorType(tt)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-        return Err(Error::Input(format!("graph input `{}` is not a tensor", vi.name)));
+        return Err(Error::InvalidModel(format!("graph input `{}` is not a tensor", vi.name)));
     };
     let Some(shape) = tt.shape.as_ref() else {
-        return Err(Error::Input(format!("graph input `{}` has no shape", vi.name)));
+        return Err(Error::InvalidModel(format!("graph input `{}` has no shape", vi.name)));
     };
     Ok(shape
         .dim
@@ -318,7 +319,7 @@ fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
 
 /// The shapes the lowering gives the graph's inputs (symbolic dimensions are 1: one sample per proof).
 pub fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
-    let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
+    let g = model.graph.as_ref().ok_or_else(|| Error::InvalidModel("the ONNX model has no graph".into()))?;
     let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
     g.input.iter().filter(|vi| !inits.contains(vi.name.as_str())).map(value_info_shape).collect()
 }
@@ -327,7 +328,7 @@ pub fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
 /// `opts.weight_scale`; `folded` holds the input-independent tensors ([`Folded::analyse`]).
 pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) -> Result<Lowered> {
     let LowerOptions { scale, weight_scale, private } = opts;
-    let g = model.graph.as_ref().ok_or_else(|| Error::Input("the ONNX model has no graph".into()))?;
+    let g = model.graph.as_ref().ok_or_else(|| Error::InvalidModel("the ONNX model has no graph".into()))?;
     let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };
     let mut env: HashMap<String, Value> = HashMap::new();
     for init in &g.initializer {
@@ -342,7 +343,8 @@ pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) 
         let start = graph.num_inputs;
         let vars: Vec<Var> = (start..start + n as u32).collect();
         graph.num_inputs += n as u32;
-        let arr = ArrayD::from_shape_vec(IxDyn(&shape), vars).map_err(|e| Error::Input(e.to_string()))?;
+        let arr =
+            ArrayD::from_shape_vec(IxDyn(&shape), vars).map_err(|e| Error::InvalidModel(e.to_string()))?;
         env.insert(vi.name.clone(), Value::Dyn(arr));
         input_shapes.push(shape);
     }
@@ -390,7 +392,7 @@ pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) 
                 output_shapes.push(c.shape().to_vec());
                 outputs.extend(c.iter().map(|&v| cx.affine(&[], v)));
             }
-            None => return Err(Error::Input(format!("graph output `{}` is never produced", vo.name))),
+            None => return Err(Error::InvalidModel(format!("graph output `{}` is never produced", vo.name))),
         }
     }
     graph.outputs = outputs;

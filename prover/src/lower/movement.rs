@@ -38,7 +38,7 @@ impl OpLowering for Movement {
 /// Applies an index move to a constant or computed tensor.
 fn apply(x: &Value, f: impl Fn(&ArrayD<usize>) -> Result<ArrayD<usize>>) -> Result<Value> {
     let idx = ArrayD::from_shape_vec(IxDyn(x.shape()), (0..x.shape().iter().product()).collect())
-        .map_err(|e| crate::Error::Input(e.to_string()))?;
+        .map_err(|e| crate::Error::InvalidModel(e.to_string()))?;
     let moved = f(&idx)?;
     Ok(match x {
         Value::Const(c) => {

@@ -189,7 +189,10 @@ fn unknown_model_skips_are_requeued_when_the_model_is_served() {
     expired.model_id = U256::from(9);
     db.apply_scan(scan(&db, 4, vec![new.clone(), expired.clone()])).unwrap();
     assert!(skip(new.request_id, crate::policy::Skip::UnknownModel(new.model_id)));
-    assert!(skip(expired.request_id, crate::policy::Skip::BadInput("too long".into())));
+    assert!(skip(
+        expired.request_id,
+        crate::policy::Skip::BadInput(crate::policy::BadInput::Refused("too long".into()))
+    ));
     assert_eq!(db.skip_code(new.request_id).unwrap().as_deref(), Some("unknown_model"));
 
     assert!(db.requeue_unknown_models(vec![U256::from(5)]).unwrap().is_empty());

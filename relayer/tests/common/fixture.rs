@@ -61,6 +61,8 @@ pub struct Wrapped {
     inner: Arc<zkoracle_prover::ProvingModel>,
     delay: Duration,
     gate: Option<Gate>,
+    /// Proofs still to fail with a transient I/O error before the real prover runs.
+    failures: std::sync::atomic::AtomicUsize,
 }
 
 /// The prover's ends of a gate.
@@ -80,16 +82,29 @@ impl Wrapped {
     pub const HOLD: i64 = 4242;
 
     pub fn slow(inner: Arc<zkoracle_prover::ProvingModel>, delay: Duration) -> Self {
-        Self { inner, delay, gate: None }
+        Self { inner, delay, gate: None, failures: 0.into() }
+    }
+
+    /// The real prover behind `failures` transient failures (an I/O error, as a proving key being replaced
+    /// on disk would give): the relayer must retry them, not fail the request.
+    pub fn flaky(inner: Arc<zkoracle_prover::ProvingModel>, failures: usize) -> Self {
+        Self { inner, delay: Duration::ZERO, gate: None, failures: failures.into() }
+    }
+
+    /// Transient failures not yet served.
+    pub fn failures_left(&self) -> usize {
+        self.failures.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn gated(inner: Arc<zkoracle_prover::ProvingModel>) -> (Self, GateHandle) {
         let (started_tx, started) = mpsc::channel();
         let (release, release_rx) = mpsc::channel();
         let gate = Some(Gate { started: Mutex::new(started_tx), release: Mutex::new(release_rx) });
-        (Self { inner, delay: Duration::ZERO, gate }, GateHandle { started, release })
+        (Self { inner, delay: Duration::ZERO, gate, failures: 0.into() }, GateHandle { started, release })
     }
 }
+
+use std::sync::atomic::Ordering::SeqCst;
 
 impl Prover for Wrapped {
     fn input_len(&self) -> usize {
@@ -101,8 +116,13 @@ impl Prover for Wrapped {
     fn max_abs_input(&self) -> i64 {
         Prover::max_abs_input(self.inner.as_ref())
     }
-    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> Result<Proof, String> {
+    fn prove_quantized(&self, input: &[i64], fulfiller: Address) -> Result<Proof, zkoracle_prover::Error> {
         std::thread::sleep(self.delay);
+        let fail = self.failures.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
+        if fail {
+            let injected = std::io::Error::new(std::io::ErrorKind::Interrupted, "injected transient failure");
+            return Err(zkoracle_prover::Error::io("pk.bin", injected));
+        }
         if let Some(gate) = self.gate.as_ref().filter(|_| input.first() == Some(&Self::HOLD)) {
             let _ = gate.started.lock().unwrap().send(());
             let _ = gate.release.lock().unwrap().recv();
