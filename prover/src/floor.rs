@@ -49,6 +49,7 @@ use crate::circuit::InferenceCircuit;
 use crate::field::to_field;
 use crate::input::quantize_inputs;
 use crate::keys::{files, read_pk, read_vk};
+use crate::model_dir::ModelDir;
 use crate::settings::CircuitSettings;
 use crate::{Error, Result};
 
@@ -301,7 +302,7 @@ pub fn witness_columns(dir: &Path, input: &[f64]) -> Result<WitnessColumns> {
     let s = model.settings();
     let q = quantize_inputs(input, s.scale)?;
     let evaluation = s.graph.evaluate(&q, s.scale, Some(s.bound))?;
-    let pk = read_pk(&dir.join(files::PK), s)?;
+    let pk = read_pk(&ModelDir::new(dir).pk(), s)?;
     let (_, params) = crate::proof::load_settings_and_srs(dir)?;
     // Instance values enter only the (uncommitted) instance column; the circuit never reads them.
     let instance: Vec<Fr> = q.iter().map(|&v| to_field(i128::from(v))).collect();
@@ -392,7 +393,7 @@ fn keyed(
     dir: &Path,
     settings: &CircuitSettings,
 ) -> Result<(VerifyingKey<G1Affine>, ParamsKZG<Bn256>, String)> {
-    let (vk_path, srs_path) = (dir.join(files::VK), dir.join(files::SRS));
+    let (vk_path, srs_path) = (ModelDir::new(dir).vk(), ModelDir::new(dir).srs());
     if vk_path.exists() && srs_path.exists() {
         let (_, params) = crate::proof::load_settings_and_srs(dir)?;
         let vk = read_vk(&vk_path, settings)?;
@@ -407,7 +408,7 @@ fn keyed(
 /// `zkoracle floor`: counts and times the MSMs and FFTs of a proof for the compiled model in `dir`, with the
 /// witness of `input` (real values; the model must be set up) or, without one, dense random scalars.
 pub fn floor(dir: &Path, input: Option<&[f64]>, repeats: usize) -> Result<Floor> {
-    let settings = CircuitSettings::read(&dir.join(files::CIRCUIT))?;
+    let settings = ModelDir::new(dir).read_settings()?;
     let (vk, params, source) = keyed(dir, &settings)?;
     // The circuit's own configuration must agree with the keyed constraint system (selectors aside).
     let mut configured = ConstraintSystem::<Fr>::default();
@@ -418,14 +419,17 @@ pub fn floor(dir: &Path, input: Option<&[f64]>, repeats: usize) -> Result<Floor>
         && configured.lookups().len() == cs.lookups().len()
         && configured.permutation().get_columns().len() == cs.permutation().get_columns().len();
     if !same {
-        return Err(Error::corrupt(dir.join(files::VK), "constraint system does not match circuit.json"));
+        return Err(Error::corrupt(ModelDir::new(dir).vk(), "constraint system does not match circuit.json"));
     }
     let domain = vk.get_domain();
     let counts = count(cs, domain);
     if vk.permutation().commitments().len() != counts.equality_columns
         || vk.fixed_commitments().len() != counts.fixed_columns
     {
-        return Err(Error::corrupt(dir.join(files::VK), "column counts disagree with the constraint system"));
+        return Err(Error::corrupt(
+            ModelDir::new(dir).vk(),
+            "column counts disagree with the constraint system",
+        ));
     }
     let witness = input.map(|x| witness_columns(dir, x)).transpose()?;
     let seconds = measure(&counts, &params, domain, witness.as_ref(), repeats);

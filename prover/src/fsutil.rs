@@ -1,5 +1,5 @@
 //! Atomic file writes: a temporary file in the same directory, then a rename, so no half-written artifact
-//! is ever left behind.
+//! is ever left behind; the file and then its directory are synced, so a written artifact survives a crash.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,7 +20,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable only once the directory entry is (as reth's fs-util does).
+        std::fs::File::open(dir)?.sync_all()
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -21,6 +21,7 @@ use sha3::{Digest, Keccak256};
 
 use crate::circuit::InferenceCircuit;
 use crate::fsutil::write_atomic;
+use crate::model_dir::ModelDir;
 use crate::settings::CircuitSettings;
 use crate::{Error, Result};
 
@@ -31,18 +32,7 @@ const PK_MAGIC: &[u8; 8] = b"ZKOPK\x00\x00\x02";
 const VK_MAGIC: &[u8; 8] = b"ZKOVK\x00\x00\x02";
 
 /// File names inside a model directory.
-pub mod files {
-    /// Compiled settings.
-    pub const CIRCUIT: &str = "circuit.json";
-    /// Proving key.
-    pub const PK: &str = "pk.bin";
-    /// Verifying key.
-    pub const VK: &str = "vk.bin";
-    /// The SRS cut to the circuit's k (what prove and verify use).
-    pub const SRS: &str = "kzg.srs";
-    /// The private parameters and their commitment (`--params private`); keep it secret.
-    pub const WEIGHTS: &str = "weights.json";
-}
+pub use crate::model_dir::files;
 
 /// Bytes before a key file's payload: magic and SHA-256 digest.
 const HEADER_LEN: usize = 40;
@@ -105,9 +95,10 @@ pub fn verifying_key(
 
 /// Writes `pk.bin` and `vk.bin` into `dir` atomically.
 pub fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Affine>) -> Result<()> {
+    let dir = ModelDir::new(dir);
     let pk_file = framed_compact_pk(pk)?;
-    write_atomic(&dir.join(files::VK), &frame(VK_MAGIC, &vk.to_bytes(SerdeFormat::RawBytes)))?;
-    write_atomic(&dir.join(files::PK), &pk_file)
+    write_atomic(&dir.vk(), &frame(VK_MAGIC, &vk.to_bytes(SerdeFormat::RawBytes)))?;
+    write_atomic(&dir.pk(), &pk_file)
 }
 
 /// halo2's serialization of `l_0`, `l_last` and `l_active_row` for `vk`'s domain and blinding rows,

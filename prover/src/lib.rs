@@ -22,6 +22,7 @@ pub mod input;
 pub mod ir;
 pub mod keys;
 pub mod lower;
+mod model_dir;
 pub mod params;
 pub mod proof;
 pub mod settings;
@@ -32,6 +33,7 @@ use std::path::Path;
 
 pub use error::{Error, Result};
 pub use halo2_proofs::plonk::CosetCacheStats;
+pub use model_dir::{files, ModelDir};
 pub use proof::{ProofBundle, ProvingModel};
 pub use settings::CircuitSettings;
 
@@ -50,20 +52,19 @@ pub struct SetupReport {
 
 /// `zkoracle setup`: keys for the compiled model in `dir`, with the SRS at `srs` or the development SRS.
 pub fn setup(dir: &Path, srs: Option<&Path>) -> Result<SetupReport> {
-    use keys::files;
-    let settings = CircuitSettings::read(&dir.join(files::CIRCUIT))?;
+    let dir = ModelDir::new(dir);
+    let settings = dir.read_settings()?;
     let (params, dev) = match srs {
         Some(p) => (srs::fit_srs(srs::read_srs(p)?, settings.k, p)?, false),
         None => (srs::dev_srs(settings.k)?, true),
     };
     let (pk, vk) = keys::generate_keys(&settings, &params)?;
-    srs::write_srs(&dir.join(files::SRS), &params)?;
-    keys::write_keys(dir, &pk, &vk)?;
-    let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+    srs::write_srs(&dir.srs(), &params)?;
+    keys::write_keys(dir.root(), &pk, &vk)?;
     Ok(SetupReport {
         vk_digest: format!("0x{}", hex::encode(keys::vk_digest(&vk))),
         dev_srs: dev,
-        pk_bytes: size(files::PK),
-        vk_bytes: size(files::VK),
+        pk_bytes: dir.size(files::PK),
+        vk_bytes: dir.size(files::VK),
     })
 }

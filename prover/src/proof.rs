@@ -22,7 +22,8 @@ use crate::commit::{self, KnowledgeProof, Statement, WeightsCommitment, HIDING_R
 use crate::field::to_field;
 pub use crate::field::{address_to_field, fr_from_hex, fr_to_be_bytes, fr_to_hex};
 use crate::input::quantize_inputs;
-use crate::keys::{files, read_pk, read_vk, vk_digest};
+use crate::keys::{read_pk, read_vk, vk_digest};
+use crate::model_dir::ModelDir;
 use crate::params::PrivateWeights;
 use crate::settings::CircuitSettings;
 use crate::signed_msm::{create_proof_signed, SignedParams};
@@ -196,8 +197,9 @@ impl std::fmt::Debug for ProvingModel {
 
 /// Loads `circuit.json` and the SRS of a model directory.
 pub fn load_settings_and_srs(dir: &Path) -> Result<(CircuitSettings, ParamsKZG<Bn256>)> {
-    let settings = CircuitSettings::read(&dir.join(files::CIRCUIT))?;
-    let srs_path = dir.join(files::SRS);
+    let dir = ModelDir::new(dir);
+    let settings = dir.read_settings()?;
+    let srs_path = dir.srs();
     let params = read_srs(&srs_path)?;
     if params.k() != settings.k {
         return Err(Error::corrupt(
@@ -215,7 +217,7 @@ impl ProvingModel {
         let (mut settings, params) = load_settings_and_srs(dir)?;
         let weights =
             if settings.is_private() {
-                let path = dir.join(files::WEIGHTS);
+                let path = ModelDir::new(dir).weights();
                 let w = PrivateWeights::read(&path)?;
                 crate::params::fill(&mut settings.graph, &w.values)
                     .map_err(|e| Error::corrupt(&path, e.to_string()))?;
@@ -241,7 +243,7 @@ impl ProvingModel {
             } else {
                 Weights::Fixed
             };
-        let pk = read_pk(&dir.join(files::PK), &settings)?;
+        let pk = read_pk(&ModelDir::new(dir).pk(), &settings)?;
         let vk_digest = format!("0x{}", hex::encode(vk_digest(pk.get_vk())));
         let params = SignedParams::new(params);
         Ok(Self {
@@ -484,7 +486,7 @@ pub struct VerifiedBundle {
 /// against those verified instances and the directory's keys.
 pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle> {
     let (settings, params) = load_settings_and_srs(dir)?;
-    let vk = read_vk(&dir.join(files::VK), &settings)?;
+    let vk = read_vk(&ModelDir::new(dir).vk(), &settings)?;
     if bundle.instances.len() != settings.num_instances {
         return Err(Error::Verification(format!(
             "{} instances, the circuit has {}",
@@ -501,7 +503,7 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
         })
         .collect::<Result<_>>()?;
     // A private model's owner also checks that the proof is about *these* weights.
-    let weights_path = dir.join(files::WEIGHTS);
+    let weights_path = ModelDir::new(dir).weights();
     if settings.is_private() && weights_path.exists() {
         let w = PrivateWeights::read(&weights_path)?;
         let ours = if settings.circuit_params.committed() {

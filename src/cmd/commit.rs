@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use eyre::{bail, WrapErr};
-use zkoracle_prover::keys::files;
 use zkoracle_prover::params::PrivateWeights;
 use zkoracle_prover::proof::{fr_to_hex, load_settings_and_srs, registered_commitment};
-use zkoracle_prover::settings::CircuitSettings;
+use zkoracle_prover::{files, ModelDir};
 
 /// Arguments of `zkoracle commit`.
 #[derive(Debug, Args)]
@@ -19,7 +18,8 @@ pub(crate) struct CommitArgs {
 
 impl CommitArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
-        let settings = CircuitSettings::read(&self.dir.join(files::CIRCUIT))?;
+        let dir = ModelDir::new(&self.dir);
+        let settings = dir.read_settings()?;
         if !settings.is_private() {
             bail!(
                 "{}: the model's weights are fixed into the verifying key (compiled with --params fixed); \
@@ -27,7 +27,7 @@ impl CommitArgs {
                 self.dir.display()
             );
         }
-        let path = self.dir.join(files::WEIGHTS);
+        let path = dir.weights();
         // `read` recomputes a hashed commitment from the stored values and rejects a mismatch.
         let weights = PrivateWeights::read(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
         let mut graph = settings.graph.clone();

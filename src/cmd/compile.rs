@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use eyre::WrapErr;
 use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
-use zkoracle_prover::keys::files;
 use zkoracle_prover::params::PrivateWeights;
-use zkoracle_prover::settings::{CircuitSettings, ParamsVisibility};
+use zkoracle_prover::settings::ParamsVisibility;
+use zkoracle_prover::ModelDir;
 
 /// Arguments of `zkoracle compile`.
 #[derive(Debug, Args)]
@@ -85,7 +85,7 @@ impl CompileArgs {
         let like = self
             .like
             .as_ref()
-            .map(|dir| CircuitSettings::read(&dir.join(files::CIRCUIT)))
+            .map(|dir| ModelDir::new(dir).read_settings())
             .transpose()
             .wrap_err("reading the --like directory")?;
         let opts = CompileOptions {
@@ -103,11 +103,11 @@ impl CompileArgs {
             precise: self.precise,
         };
         let settings = compile(&self.model, &self.data, &opts)?;
-        let path = self.output.join(files::CIRCUIT);
+        let out = ModelDir::new(&self.output);
         if settings.is_private() {
             // The secret half first: a circuit.json never exists without its weights.
             let weights = PrivateWeights::for_circuit(&settings.graph, settings.circuit_params);
-            weights.write(&self.output.join(files::WEIGHTS)).wrap_err("writing weights.json")?;
+            out.write_weights(&weights).wrap_err("writing weights.json")?;
             let commitment = if weights.is_committed() {
                 format!(
                     "{} weight column(s); `zkoracle commit {}` prints the commitment after setup",
@@ -120,10 +120,10 @@ impl CompileArgs {
             println!(
                 "private parameters: {} values in {} (keep it secret), {commitment}",
                 weights.values.len(),
-                self.output.join(files::WEIGHTS).display(),
+                out.weights().display(),
             );
         }
-        settings.write(&path).wrap_err("writing circuit.json")?;
+        out.write_settings(&settings).wrap_err("writing circuit.json")?;
         println!(
             "compiled {}: {} inputs, {} outputs, scale 2^{} (weights 2^{}), k = {}, width {}, {} rows, range [-{}, {}){}",
             settings.model.file,
@@ -148,7 +148,7 @@ impl CompileArgs {
             "max abs error vs float inference: {:.6} (over {} calibration inputs)",
             settings.calibration.max_abs_error, settings.calibration.samples
         );
-        println!("wrote {}", path.display());
+        println!("wrote {}", out.circuit().display());
         Ok(())
     }
 }

@@ -27,8 +27,8 @@ use clap::Args;
 use eyre::{bail, eyre, WrapErr};
 use serde::Serialize;
 use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::keys::files;
 use zkoracle_prover::CircuitSettings;
+use zkoracle_prover::ModelDir;
 
 use self::contracts::{IDemoToken, ISpreadGatedAMM};
 use self::deploy::{deploy_amm, deploy_oracle, deploy_v4, Deployment, ModelRegistration};
@@ -293,7 +293,7 @@ async fn prepare_model(ctx: &Ctx<'_>) -> eyre::Result<(PathBuf, CircuitSettings,
     let (settings, secs) = blocking("compiling the model into a circuit", move || {
         std::fs::create_dir_all(&d)?;
         let settings = compile(&onnx, &data, &CompileOptions::default())?;
-        settings.write(&d.join(files::CIRCUIT))?;
+        ModelDir::new(&d).write_settings(&settings)?;
         Ok(settings)
     })
     .await?;

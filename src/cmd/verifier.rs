@@ -9,8 +9,9 @@ use zkoracle_codegen::{
     write_verifier_files, CompiledVerifier, VerifierSource, VkPlacement, WeightsKnowledge, EIP170_LIMIT,
 };
 use zkoracle_prover::fsutil::write_atomic;
-use zkoracle_prover::keys::{files, read_vk};
+use zkoracle_prover::keys::read_vk;
 use zkoracle_prover::proof::{load_settings_and_srs, weights_knowledge_spec};
+use zkoracle_prover::ModelDir;
 
 use super::progress::Step;
 use super::toolchain::solc_path;
@@ -68,7 +69,7 @@ pub(crate) fn write_verifier(
     placement: Placement,
 ) -> eyre::Result<VerifierOutput> {
     let (settings, params) = load_settings_and_srs(dir)?;
-    let vk = read_vk(&dir.join(files::VK), &settings)?;
+    let vk = read_vk(&ModelDir::new(dir).vk(), &settings)?;
     let n = settings.num_instances;
     // A `--params private` verifier also checks the weights knowledge proof.
     let weights = weights_knowledge_spec(&settings, &params).map(|w| WeightsKnowledge {
