@@ -392,6 +392,7 @@ fn time_consuming<T: Clone>(times: usize, input: &T, mut op: impl FnMut(T)) -> f
 fn keyed(
     dir: &Path,
     settings: &CircuitSettings,
+    srs_cache: &Path,
 ) -> Result<(VerifyingKey<G1Affine>, ParamsKZG<Bn256>, String)> {
     let (vk_path, srs_path) = (ModelDir::new(dir).vk(), ModelDir::new(dir).srs());
     if vk_path.exists() && srs_path.exists() {
@@ -399,7 +400,7 @@ fn keyed(
         let vk = read_vk(&vk_path, settings)?;
         return Ok((vk, params, files::VK.to_string()));
     }
-    let params = crate::srs::dev_srs(settings.k)?;
+    let params = crate::srs::dev_srs(settings.k, srs_cache)?;
     let circuit = InferenceCircuit { spec: settings.spec().into(), witness: None, tails: None };
     let vk = crate::keys::verifying_key(&params, &circuit)?;
     Ok((vk, params, "keygen_vk (model not set up)".to_string()))
@@ -407,9 +408,11 @@ fn keyed(
 
 /// `zkoracle floor`: counts and times the MSMs and FFTs of a proof for the compiled model in `dir`, with the
 /// witness of `input` (real values; the model must be set up) or, without one, dense random scalars.
-pub fn floor(dir: &Path, input: Option<&[f64]>, repeats: usize) -> Result<Floor> {
+///
+/// A model not set up is keyed over the development SRS cached in `srs_cache`.
+pub fn floor(dir: &Path, input: Option<&[f64]>, repeats: usize, srs_cache: &Path) -> Result<Floor> {
     let settings = ModelDir::new(dir).read_settings()?;
-    let (vk, params, source) = keyed(dir, &settings)?;
+    let (vk, params, source) = keyed(dir, &settings, srs_cache)?;
     // The circuit's own configuration must agree with the keyed constraint system (selectors aside).
     let mut configured = ConstraintSystem::<Fr>::default();
     let _ = InferenceCircuit::configure_with_params(&mut configured, settings.circuit_params);
@@ -465,10 +468,10 @@ mod tests {
             let settings = compile(&m.join("spread_mlp.onnx"), &m.join("spread_mlp.input.json"), &opts)
                 .expect("compile");
             settings.write(&d.join(files::CIRCUIT)).expect("write");
-            std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
-            let bare = floor(d, None, 1).expect("floor before setup");
-            crate::setup(d, None).expect("setup");
-            let fl = floor(d, Some(&input), 1).expect("floor");
+            let cache = d.join("srs");
+            let bare = floor(d, None, 1, &cache).expect("floor before setup");
+            crate::setup(d, &crate::SrsSource::Dev { cache: cache.clone() }).expect("setup");
+            let fl = floor(d, Some(&input), 1, &cache).expect("floor");
             assert_eq!(bare.counts, fl.counts, "keygen and vk.bin disagree");
             assert_eq!(
                 (fl.source.as_str(), bare.scalars.as_str(), fl.scalars.as_str()),
@@ -493,7 +496,7 @@ mod tests {
         let w = witness_columns(d, input).expect("witness");
         assert_eq!((w.advice.len(), w.lookups.len()), (c.advice_columns, c.lookups));
         let settings = CircuitSettings::read(&d.join(files::CIRCUIT)).expect("settings");
-        let (vk, _, _) = keyed(d, &settings).expect("vk");
+        let (vk, _, _) = keyed(d, &settings, &d.join("srs")).expect("vk");
         let usable = (1usize << c.k) - (vk.cs().blinding_factors() + 1);
         let mut used = 0;
         for (i, [inp, table]) in w.lookups.iter().enumerate() {

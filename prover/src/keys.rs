@@ -217,7 +217,8 @@ mod tests {
         let opts = CompileOptions { width: Some(4), ..CompileOptions::default() };
         let settings = compile(&models.join("spread_mlp.onnx"), &models.join("spread_mlp.input.json"), &opts)
             .expect("compile");
-        let params = crate::srs::dev_srs(settings.k).expect("srs");
+        let cache = tempfile::tempdir().expect("tmp");
+        let params = crate::srs::dev_srs(settings.k, cache.path()).expect("srs");
         let (pk, vk) = generate_keys(&settings, &params).expect("keys");
         let dir = tempfile::tempdir().expect("tmp");
         write_keys(dir.path(), &pk, &vk).expect("write");

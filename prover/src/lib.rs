@@ -36,6 +36,7 @@ pub use halo2_proofs::plonk::CosetCacheStats;
 pub use model_dir::{files, ModelDir};
 pub use proof::{ProofBundle, ProvingModel};
 pub use settings::CircuitSettings;
+pub use srs::SrsSource;
 
 /// Result of [`setup`].
 #[derive(Clone, Debug)]
@@ -50,13 +51,13 @@ pub struct SetupReport {
     pub vk_bytes: u64,
 }
 
-/// `zkoracle setup`: keys for the compiled model in `dir`, with the SRS at `srs` or the development SRS.
-pub fn setup(dir: &Path, srs: Option<&Path>) -> Result<SetupReport> {
+/// `zkoracle setup`: keys for the compiled model in `dir`, over the SRS `srs` names.
+pub fn setup(dir: &Path, srs: &SrsSource) -> Result<SetupReport> {
     let dir = ModelDir::new(dir);
     let settings = dir.read_settings()?;
     let (params, dev) = match srs {
-        Some(p) => (srs::fit_srs(srs::read_srs(p)?, settings.k, p)?, false),
-        None => (srs::dev_srs(settings.k)?, true),
+        SrsSource::File(p) => (srs::fit_srs(srs::read_srs(p)?, settings.k, p)?, false),
+        SrsSource::Dev { cache } => (srs::dev_srs(settings.k, cache)?, true),
     };
     let (pk, vk) = keys::generate_keys(&settings, &params)?;
     srs::write_srs(&dir.srs(), &params)?;

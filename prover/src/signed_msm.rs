@@ -251,8 +251,7 @@ mod tests {
         let s = compile(&m.join("risk_mlp.onnx"), &m.join("risk_mlp.input.json"), &CompileOptions::default())
             .expect("compile");
         s.write(&d.join(files::CIRCUIT)).expect("write");
-        std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
-        crate::setup(d, None).expect("setup");
+        crate::setup(d, &crate::SrsSource::Dev { cache: d.join("srs") }).expect("setup");
         let (s, params) = load_settings_and_srs(d).expect("load");
         let pk = read_pk(&d.join(files::PK), &s).expect("pk");
         let input = crate::input::read_input(&m.join("risk_mlp.input.json")).expect("input");

@@ -27,13 +27,30 @@ pub fn srs_file_len(k: u32) -> u64 {
     4 + 128 * (1u64 << k) + 256
 }
 
-/// Directory of cached development SRS files: `$ZKORACLE_SRS_DIR`, else `$HOME/.cache/zkoracle/srs`.
-pub fn dev_srs_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ZKORACLE_SRS_DIR") {
-        return PathBuf::from(d);
-    }
+/// The default directory of cached development SRS files: `$HOME/.cache/zkoracle/srs` (the CLI's
+/// `--srs-cache`, or `$ZKORACLE_SRS_DIR`, names another).
+pub fn default_dev_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join(".cache").join("zkoracle").join("srs")
+}
+
+/// Where [`crate::setup`] takes its SRS from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SrsSource {
+    /// A ceremony file (`kzg{k}.srs`, Perpetual Powers of Tau format); a larger one is downsized.
+    File(PathBuf),
+    /// The insecure development SRS, generated once per `k` and cached in `cache`.
+    Dev {
+        /// The cache directory.
+        cache: PathBuf,
+    },
+}
+
+impl SrsSource {
+    /// The development SRS cached in [`default_dev_dir`].
+    pub fn dev() -> Self {
+        Self::Dev { cache: default_dev_dir() }
+    }
 }
 
 /// Reads a raw SRS file, checking its length and every point.
@@ -90,9 +107,9 @@ pub fn write_srs(path: &Path, params: &ParamsKZG<Bn256>) -> Result<()> {
     write_atomic(path, &buf)
 }
 
-/// The development SRS for `k`, generated once and cached.
-pub fn dev_srs(k: u32) -> Result<ParamsKZG<Bn256>> {
-    let path = dev_srs_dir().join(format!("dev-kzg{k}.srs"));
+/// The development SRS for `k`, generated once and cached in `cache`.
+pub fn dev_srs(k: u32, cache: &Path) -> Result<ParamsKZG<Bn256>> {
+    let path = cache.join(format!("dev-kzg{k}.srs"));
     if path.exists() {
         if let Ok(p) = read_srs(&path) {
             return Ok(p);

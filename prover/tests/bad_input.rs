@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::keys::files;
-use zkoracle_prover::{setup, Error, ProvingModel};
+use zkoracle_prover::{setup, Error, ProvingModel, SrsSource};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -21,8 +21,7 @@ fn spread_dir(dir: &Path) {
     let s = compile(&m.join("spread_mlp.onnx"), &m.join("spread_mlp.input.json"), &CompileOptions::default())
         .expect("compile");
     s.write(&dir.join(files::CIRCUIT)).expect("write");
-    std::env::set_var("ZKORACLE_SRS_DIR", dir.join("srs"));
-    setup(dir, None).expect("setup");
+    setup(dir, &SrsSource::Dev { cache: dir.join("srs") }).expect("setup");
 }
 
 #[test]
@@ -148,15 +147,21 @@ fn corrupt_keys_and_srs_are_named_and_small_srs_refused() {
     // An SRS smaller than the circuit's k.
     let small = d.join("small.srs");
     let k = zkoracle_prover::CircuitSettings::read(&d.join(files::CIRCUIT)).expect("settings").k;
-    zkoracle_prover::srs::write_srs(&small, &zkoracle_prover::srs::dev_srs(k - 1).expect("srs"))
-        .expect("write");
-    let err = setup(d, Some(&small)).expect_err("small srs");
+    zkoracle_prover::srs::write_srs(
+        &small,
+        &zkoracle_prover::srs::dev_srs(k - 1, &d.join("srs")).expect("srs"),
+    )
+    .expect("write");
+    let err = setup(d, &SrsSource::File(small.clone())).expect_err("small srs");
     assert!(matches!(err, Error::SrsTooSmall { .. }), "{err}");
     // A larger SRS is downsized, and keys match the ones made at exactly k.
     let big = d.join("big.srs");
-    zkoracle_prover::srs::write_srs(&big, &zkoracle_prover::srs::dev_srs(k + 1).expect("srs"))
-        .expect("write");
-    setup(d, Some(&big)).expect("downsized setup");
+    zkoracle_prover::srs::write_srs(
+        &big,
+        &zkoracle_prover::srs::dev_srs(k + 1, &d.join("srs")).expect("srs"),
+    )
+    .expect("write");
+    setup(d, &SrsSource::File(big.clone())).expect("downsized setup");
     ProvingModel::load(d).expect("load after downsized setup");
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::input::read_input;
 use zkoracle_prover::proof::verify_bundle;
-use zkoracle_prover::{setup, ProvingModel};
+use zkoracle_prover::{setup, ProvingModel, SrsSource};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
@@ -33,8 +33,7 @@ fn prove_corpus_model(name: &str) -> f64 {
     let settings =
         compile(&onnx, &data, &CompileOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     settings.write(&d.join("circuit.json")).expect("write");
-    std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
-    setup(d, None).unwrap_or_else(|e| panic!("{name}: setup: {e}"));
+    setup(d, &SrsSource::Dev { cache: d.join("srs") }).unwrap_or_else(|e| panic!("{name}: setup: {e}"));
     let model = ProvingModel::load(d).expect("load");
     let bundle = model.prove(&read_input(&data).expect("input"), Default::default()).expect("prove");
     verify_bundle(d, &bundle).unwrap_or_else(|e| panic!("{name}: verify: {e}"));

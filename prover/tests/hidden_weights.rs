@@ -14,7 +14,7 @@ use zkoracle_prover::proof::{
     verify_with, ProofBundle,
 };
 use zkoracle_prover::settings::ParamsVisibility;
-use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
+use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -29,7 +29,8 @@ fn private_model(onnx: &str, like: Option<CircuitSettings>, dir: &Path) -> Circu
         .write(&dir.join(files::WEIGHTS))
         .expect("weights");
     s.write(&dir.join(files::CIRCUIT)).expect("circuit");
-    setup(dir, None).expect("setup");
+    let cache = dir.parent().expect("under the test's root").join("srs");
+    setup(dir, &SrsSource::Dev { cache }).expect("setup");
     s
 }
 
@@ -47,7 +48,6 @@ fn verifies(dir: &Path, proof: &[u8], inst: &[Fr]) -> bool {
 #[test]
 fn private_proofs_verify_bind_the_registered_commitment_and_differ_every_time() {
     let root = tempfile::tempdir().expect("tmp");
-    std::env::set_var("ZKORACLE_SRS_DIR", root.path().join("srs"));
     let (a, b) = (root.path().join("a"), root.path().join("b"));
     let sa = private_model("spread_mlp.onnx", None, &a);
     assert!(sa.circuit_params.committed(), "{:?}", sa.circuit_params);
@@ -111,7 +111,6 @@ fn private_proofs_verify_bind_the_registered_commitment_and_differ_every_time() 
 #[test]
 fn weights_json_keeps_the_salt_and_a_fresh_compile_draws_another() {
     let root = tempfile::tempdir().expect("tmp");
-    std::env::set_var("ZKORACLE_SRS_DIR", root.path().join("srs"));
     let opts = CompileOptions { params: ParamsVisibility::Private, ..CompileOptions::default() };
     let s = compile(&models().join("spread_mlp.onnx"), &models().join("spread_mlp.input.json"), &opts)
         .expect("compile");

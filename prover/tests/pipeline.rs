@@ -11,7 +11,7 @@ use zkoracle_prover::circuit::{to_field, InferenceCircuit};
 use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
 use zkoracle_prover::input::{quantize_inputs, read_input};
 use zkoracle_prover::proof::{address_to_field, fr_from_hex, verify_bundle, verify_with, write_bundle};
-use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
+use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -173,8 +173,7 @@ fn real_proof_verifies_and_tampering_fails() {
     let d = dir.path();
     let settings = compiled("spread_mlp", &CompileOptions::default());
     settings.write(&d.join("circuit.json")).expect("write");
-    std::env::set_var("ZKORACLE_SRS_DIR", d.join("srs"));
-    setup(d, None).expect("setup");
+    setup(d, &SrsSource::Dev { cache: d.join("srs") }).expect("setup");
     let model = ProvingModel::load(d).expect("load");
     let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
     let bundle = model.prove(&input, FULFILLER).expect("prove");

@@ -14,7 +14,7 @@ use zkoracle_prover::keys::files;
 use zkoracle_prover::params::{self, PrivateWeights};
 use zkoracle_prover::proof::{verify_bundle, verify_with};
 use zkoracle_prover::settings::ParamsVisibility;
-use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel};
+use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -64,7 +64,6 @@ fn private_circuit_is_satisfied_and_binds_the_commitment() {
 fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     let root = tempfile::tempdir().expect("tmp");
     let (a, b) = (root.path().join("a"), root.path().join("b"));
-    std::env::set_var("ZKORACLE_SRS_DIR", root.path().join("srs"));
     let sa = compile_private(&models().join("spread_mlp.onnx"), None, &a);
     let sb = compile_private(&models().join("spread_mlp_alt.onnx"), Some(sa.clone()), &b);
     let (wa, wb) = (PrivateWeights::from_graph(&sa.graph), PrivateWeights::from_graph(&sb.graph));
@@ -82,8 +81,9 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     assert!(params::collect(&stored.graph).iter().all(|&v| v == 0), "circuit.json carries weights");
 
     // Keys depend on the architecture only.
-    setup(&a, None).expect("setup a");
-    setup(&b, None).expect("setup b");
+    let srs = SrsSource::Dev { cache: root.path().join("srs") };
+    setup(&a, &srs).expect("setup a");
+    setup(&b, &srs).expect("setup b");
     for f in [files::VK, files::PK] {
         let (fa, fb) = (std::fs::read(a.join(f)).expect("a"), std::fs::read(b.join(f)).expect("b"));
         assert!(fa == fb, "{f} differs between models that differ only in their weights");

@@ -10,7 +10,7 @@ use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::input::{quantize_inputs, read_input};
 use zkoracle_prover::keys::files;
 use zkoracle_prover::proof::{read_bundle, verify_bundle, ProofBundle};
-use zkoracle_prover::{setup, ProvingModel};
+use zkoracle_prover::{setup, ProvingModel, SrsSource};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -26,8 +26,7 @@ fn model_dir(name: &str, dir: &Path) -> ProvingModel {
     )
     .expect("compile");
     settings.write(&dir.join(files::CIRCUIT)).expect("circuit.json");
-    std::env::set_var("ZKORACLE_SRS_DIR", dir.join("srs"));
-    setup(dir, None).expect("setup");
+    setup(dir, &SrsSource::Dev { cache: dir.join("srs") }).expect("setup");
     ProvingModel::load(dir).expect("load")
 }
 

@@ -87,6 +87,8 @@ pub(crate) struct DemoOpts {
     /// Also write a machine-readable summary here.
     #[arg(long)]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    srs_cache: super::setup::SrsCacheArgs,
 }
 
 /// What the demo measured (`--json`).
@@ -167,6 +169,8 @@ struct Ctx<'a> {
     book: &'a AddressBook,
     timeout: Duration,
     consumer: Consumer,
+    /// The development SRS the demo keys its model with.
+    srs: zkoracle_prover::SrsSource,
 }
 
 impl DemoArgs {
@@ -219,6 +223,7 @@ impl DemoArgs {
             book: &book,
             timeout: Duration::from_secs(o.timeout),
             consumer,
+            srs: o.srs_cache.dev(),
         };
         let outcome = runtime.block_on(async {
             tokio::select! {
@@ -312,9 +317,9 @@ async fn prepare_model(ctx: &Ctx<'_>) -> eyre::Result<(PathBuf, CircuitSettings,
             secs
         ),
     );
-    let d = dir.clone();
+    let (d, srs) = (dir.clone(), ctx.srs.clone());
     let (report, secs) =
-        blocking("generating proving and verifying keys", move || Ok(zkoracle_prover::setup(&d, None)?))
+        blocking("generating proving and verifying keys", move || Ok(zkoracle_prover::setup(&d, &srs)?))
             .await?;
     let srs = if report.dev_srs { "development SRS: not for production" } else { "ceremony SRS" };
     row(

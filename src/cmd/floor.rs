@@ -23,13 +23,15 @@ pub(crate) struct FloorArgs {
     /// Timed repetitions; each figure is the best.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    #[command(flatten)]
+    cache: super::setup::SrsCacheArgs,
 }
 
 impl FloorArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let step = Step::start("timing MSMs and FFTs");
         let input = self.data.as_deref().map(read_input).transpose()?;
-        let fl = floor(&self.dir, input.as_deref(), self.repeat)?;
+        let fl = floor(&self.dir, input.as_deref(), self.repeat, &self.cache.dir())?;
         step.finish();
         let (c, s) = (&fl.counts, &fl.seconds);
         if self.json {

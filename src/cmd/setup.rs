@@ -3,8 +3,29 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use zkoracle_prover::SrsSource;
 
 use super::progress::Step;
+
+/// Where the insecure development SRS is cached (every command that may generate one takes it).
+#[derive(Debug, Args)]
+pub(crate) struct SrsCacheArgs {
+    /// Cache directory of the generated development SRS files [default: ~/.cache/zkoracle/srs]
+    #[arg(long = "srs-cache", env = "ZKORACLE_SRS_DIR", value_name = "DIR")]
+    srs_cache: Option<PathBuf>,
+}
+
+impl SrsCacheArgs {
+    /// The cache directory.
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.srs_cache.clone().unwrap_or_else(zkoracle_prover::srs::default_dev_dir)
+    }
+
+    /// The development SRS in this cache.
+    pub(crate) fn dev(&self) -> SrsSource {
+        SrsSource::Dev { cache: self.dir() }
+    }
+}
 
 /// Arguments of `zkoracle setup`.
 #[derive(Debug, Args)]
@@ -15,12 +36,15 @@ pub(crate) struct SetupArgs {
     /// Without it an insecure development SRS is generated and cached.
     #[arg(long)]
     srs: Option<PathBuf>,
+    #[command(flatten)]
+    cache: SrsCacheArgs,
 }
 
 impl SetupArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let step = Step::start("generating keys");
-        let report = zkoracle_prover::setup(&self.dir, self.srs.as_deref())?;
+        let srs = self.srs.clone().map_or_else(|| self.cache.dev(), SrsSource::File);
+        let report = zkoracle_prover::setup(&self.dir, &srs)?;
         let secs = step.finish();
         if report.dev_srs {
             eprintln!(

@@ -36,7 +36,7 @@ pub fn spread() -> &'static Built {
         )
         .unwrap();
         settings.write(&dir.join("circuit.json")).unwrap();
-        let report = zkoracle_prover::setup(&dir, None).unwrap();
+        let report = zkoracle_prover::setup(&dir, &zkoracle_prover::SrsSource::dev()).unwrap();
         let (settings, params) = zkoracle_prover::proof::load_settings_and_srs(&dir).unwrap();
         let vk =
             zkoracle_prover::keys::read_vk(&dir.join(zkoracle_prover::keys::files::VK), &settings).unwrap();
