@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all toolchain contracts build test fmt-check clippy rust-test forge-test demo bench profile soundness conformance fleet postgres clean
+.PHONY: all toolchain contracts build test fmt-check clippy rust-test forge-test demo bench bench-nonlinear profile soundness conformance fleet postgres clean
 
 all: build
 
@@ -60,6 +60,12 @@ bench: toolchain
 # 8, 16 and 32; prints the table recorded in docs/SOUNDNESS.md (`make test` runs its fast set).
 soundness: toolchain
 	$(CARGO) test --locked -p zkoracle-prover --test soundness -- --include-ignored --nocapture --test-threads 1
+
+# Issue #16's accuracy comparison with EZKL in one run: every non-linear corpus export and, with
+# EZKL_MODELS=<checkout of EZKL>/examples/onnx, EZKL's own non-linear examples (not committed here); writes the
+# non-linear section of BENCHMARKS.md (k, max abs error against onnxruntime, prove time, both systems).
+bench-nonlinear: toolchain
+	bash bench/run.sh --suite nonlinear $(if $(EZKL_MODELS),--ezkl-models $(EZKL_MODELS)) --repeat 2
 
 # zkoracle only, one run per step: floor and perf profile (bench/profiles/*.svg); the report goes to
 # bench/work/PROFILE.md, BENCHMARKS.md is left alone.

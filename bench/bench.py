@@ -145,19 +145,50 @@ def max_abs_err(got, expected: list[float]) -> float | None:
     return max(abs(a - b) for a, b in zip(g, expected))
 
 
+# Directories of EZKL-layout models (`<dir>/<name>/network.onnx` + `input.json`), from --ezkl-models.
+EZKL_MODEL_DIRS: list[Path] = []
+
+
+def model_files(name: str) -> tuple[Path, Path]:
+    """`(model.onnx, input.json)` of `name`: models/, then the corpus (corpus/), then --ezkl-models dirs."""
+    for d in (MODELS_DIR, ROOT / "corpus"):
+        if (d / f"{name}.onnx").exists():
+            return d / f"{name}.onnx", d / f"{name}.input.json"
+    for d in EZKL_MODEL_DIRS:
+        if (d / name / "network.onnx").exists():
+            return d / name / "network.onnx", d / name / "input.json"
+    raise FileNotFoundError(name)
+
+
 def expected_outputs(name: str) -> list[float]:
-    path = MODELS_DIR / f"{name}.expected.json"
+    """The committed reference (`<name>.expected.json`), else onnxruntime's (or onnx's reference evaluator's)
+    outputs on the model's input, every output flattened in graph order."""
+    onnx_path, input_path = model_files(name)
+    path = onnx_path.with_name(f"{name}.expected.json")
     if path.exists():
         return flatten(json.loads(path.read_text())["output_data"])
     import numpy as np  # only when the committed reference is missing
     import onnx
-    from onnx.reference import ReferenceEvaluator
 
-    model = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
-    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    data = json.loads((MODELS_DIR / f"{name}.input.json").read_text())["input_data"][0]
-    (out,) = ReferenceEvaluator(model).run(None, {model.graph.input[0].name: np.array(data, np.float32).reshape(dims)})
-    return [float(v) for v in np.asarray(out).reshape(-1)]
+    model = onnx.load(str(onnx_path))
+    inits = {t.name for t in model.graph.initializer}
+    ins = [i for i in model.graph.input if i.name not in inits]
+    lists = json.loads(input_path.read_text())["input_data"]
+    feed = {}
+    for vi, data in zip(ins, lists):
+        tt = vi.type.tensor_type
+        dims = [d.dim_value or 1 for d in tt.shape.dim]
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
+        feed[vi.name] = np.array(data, dtype=np.float64).astype(dtype).reshape(dims)
+    try:
+        import onnxruntime as ort
+
+        outs = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, feed)
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+
+        outs = ReferenceEvaluator(model).run(None, feed)
+    return [float(v) for o in outs for v in np.asarray(o, dtype=np.float64).reshape(-1)]
 
 
 def best_of(repeat: int, once) -> tuple[float | None, list[Proc]]:
@@ -194,7 +225,7 @@ EZKL_PARAMS = {"ezkl": "fixed", "ezkl-hashed": "hashed", "ezkl-polycommit": "pol
 def bench_ezkl(name: str, a, wd: Path, expected: list[float], sysname: str = "ezkl") -> Result:
     res = Result()
     py = sys.executable
-    model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
+    model, data = map(str, model_files(name))
     logs = wd / "logs"
 
     def step(tag: str, *args: str) -> tuple[dict, Proc]:
@@ -233,6 +264,8 @@ def bench_ezkl(name: str, a, wd: Path, expected: list[float], sysname: str = "ez
         res.proof_bytes = procs[-1].last_json()["proof_bytes"]
         res.verify_s, vprocs = best_of(a.repeat, once("verify"))
         res.verified = all(p.last_json().get("ok") for p in vprocs)
+        if not a.evm:
+            return res
         e, _ = step("evm", *srs_a)
         compiled = evm.compile_first_that_works(SOLC, wd / "Verifier.sol")
         onchain(res, compiled, (wd / "calldata.bin").read_bytes(), a.hardfork, logs)
@@ -353,7 +386,7 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str =
     flags = ZKORACLE_FLAGS[sysname]
     diagnostics = sysname == "zkoracle"
     res = Result()
-    model, data = str(MODELS_DIR / f"{name}.onnx"), str(MODELS_DIR / f"{name}.input.json")
+    model, data = map(str, model_files(name))
     logs = wd / "logs"
     circuit = wd / "circuit"
     proof = wd / "proof.json"
@@ -387,7 +420,8 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str =
         for attr, fname in (("pk_bytes", "pk.bin"), ("vk_bytes", "vk.bin")):
             if (circuit / fname).exists():
                 setattr(res, attr, (circuit / fname).stat().st_size)
-        floor_step(res, step, circuit, data, a)
+        if a.floor_repeat > 0:
+            floor_step(res, step, circuit, data, a)
         res.prove_s, procs = best_of(a.repeat, timed("prove", str(circuit), "--data", data, "-o", str(proof)))
         res.prove_rss_mb = max(p.maxrss_kb for p in procs) / 1024
         if a.warm_repeat > 0:
@@ -405,6 +439,8 @@ def bench_zkoracle(name: str, a, wd: Path, expected: list[float], sysname: str =
         res.verified = True
     except (StepFailed, OSError, KeyError, ValueError) as e:
         res.notes.append(f"zkoracle {name}: {e}")
+        return res
+    if not a.evm:
         return res
 
     try:
@@ -744,13 +780,13 @@ def render_profiles(results: dict) -> list[str]:
     return L
 
 
-def write_report(path: Path, body: str) -> None:
-    block = f"{BEGIN}\n{body}{END}"
+def write_report(path: Path, body: str, begin: str = BEGIN, end: str = END) -> None:
+    block = f"{begin}\n{body}{end}"
     if path.exists():
         text = path.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + block + rest.split(END, 1)[1]
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + block + rest.split(end, 1)[1]
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
     else:
@@ -765,11 +801,113 @@ def write_report(path: Path, body: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Non-linear accuracy (issue #16): zkoracle vs EZKL on models whose outputs pass through non-linear functions
+
+NL_BEGIN, NL_END = "<!-- bench:nonlinear:begin -->", "<!-- bench:nonlinear:end -->"
+# EZKL's own examples the issue measured (read from --ezkl-models: EZKL's files are not committed here).
+NONLINEAR_EZKL = ["1l_sigmoid", "1l_tanh", "1l_softmax", "layernorm", "exp", "2l_relu_sigmoid_small", "clip",
+                  "1l_leakyrelu"]
+# ONNX ops that make a corpus model "non-linear" for this table (ReLU/max/pool are exact in both systems).
+NONLINEAR_OPS = {
+    "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Exp", "Log", "Erf", "Gelu", "Softplus", "Softsign", "Mish",
+    "Elu", "Celu", "Selu", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Clip", "Sqrt", "Reciprocal",
+    "Pow", "Div", "LayerNormalization", "InstanceNormalization", "LSTM", "GRU", "RNN", "ReduceL2",
+    "ReduceLogSumExp", "Sin", "Cos", "Atan",
+}
+
+
+def nonlinear_corpus() -> list[str]:
+    """Corpus models (PyTorch exports: EZKL runs no ai.onnx.ml op) with a non-linear op."""
+    manifest = json.loads((ROOT / "corpus" / "MANIFEST.json").read_text())
+    return [m["name"] for m in manifest["models"]
+            if m["exporter"].startswith("torch") and NONLINEAR_OPS & set(m["ops"]) and not m["name"].startswith("int_")]
+
+
+def run_nonlinear(a, meta: dict) -> int:
+    """Both systems on every non-linear model: k, max abs error against onnxruntime, prove time (no EVM step,
+    no floor/profile); the table goes between the non-linear markers of the report."""
+    a.evm, a.profile, a.warm_repeat, a.floor_repeat = False, False, 0, 0
+    names = a.models or ([n for n in NONLINEAR_EZKL if EZKL_MODEL_DIRS] + nonlinear_corpus())
+    work = BENCH / "work" / "nonlinear"
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Result]] = {}
+    for name in names:
+        try:
+            expected = expected_outputs(name)
+        except FileNotFoundError:
+            print(f"[bench] {name}: not found (EZKL examples need --ezkl-models)", flush=True)
+            continue
+        results[name] = {}
+        for sysname, run in (("zkoracle", bench_zkoracle), ("ezkl", bench_ezkl)):
+            wd = work / name / sysname
+            if wd.exists():
+                shutil.rmtree(wd)
+            wd.mkdir(parents=True)
+            r = run(name, a, wd, expected, sysname)
+            results[name][sysname] = r
+            print(f"[bench] {name:24s} {sysname:8s} k={r.k} prove={fmt_s(r.prove_s)} err={fmt_err(r.max_abs_err)}"
+                  + (f"  [{r.notes[0]}]" if r.notes else ""), flush=True)
+        # After every model, so an interrupted run still leaves what it measured.
+        raw = {"meta": meta, "results": {n: {s: r.__dict__ for s, r in per.items()} for n, per in results.items()}}
+        (work / "results.json").write_text(json.dumps(raw, indent=1) + "\n")
+        write_report(a.out, render_nonlinear(results, a, meta), NL_BEGIN, NL_END)
+    print(f"[bench] wrote {a.out} (non-linear section) and {work / 'results.json'}")
+    return 0
+
+
+def render_nonlinear(results: dict, a, meta: dict) -> str:
+    lines = [
+        "### Non-linear accuracy: zkoracle vs EZKL (issue #16)",
+        "",
+        f"Generated by `make bench-nonlinear` ({meta['date']}; {meta['machine']}; load {meta['load']}; EZKL "
+        f"{meta['ezkl']}, `calibrate_settings(target=\"resources\")`; zkoracle `compile`'s default selection; "
+        f"best of {a.repeat} proofs; no EVM step). Max abs error of the proved outputs against onnxruntime on the "
+        "model's own input. Targets: error <= EZKL's at a k no larger than EZKL's, prove <= 0.2x EZKL's.",
+        "",
+        "| model | zkoracle k | zkoracle max abs err | zkoracle prove s | EZKL k | EZKL max abs err | EZKL prove s "
+        "| err <= EZKL | k <= EZKL | prove / EZKL |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
+    ]
+    met = {"err": 0, "k": 0, "prove": 0}
+    rows = compared = 0
+    for name, per in results.items():
+        z, e = per.get("zkoracle", Result()), per.get("ezkl", Result())
+        err_ok = None if z.max_abs_err is None or e.max_abs_err is None else z.max_abs_err <= e.max_abs_err
+        k_ok = None if z.k is None or e.k is None else z.k <= e.k
+        ratio, prove_ok = ratio_cell(z.prove_s, e.prove_s, 0.2)
+        cell = lambda ok: "n/a" if ok is None else ("pass" if ok else "FAIL")  # noqa: E731
+        lines.append(f"| `{name}` | {z.k if z.k is not None else 'n/a'} | {fmt_err(z.max_abs_err)} | {fmt_s(z.prove_s)} "
+                     f"| {e.k if e.k is not None else 'n/a'} | {fmt_err(e.max_abs_err)} | {fmt_s(e.prove_s)} "
+                     f"| {cell(err_ok)} | {cell(k_ok)} | {ratio} |")
+        rows += 1
+        compared += err_ok is not None
+        met["err"] += bool(err_ok)
+        met["k"] += bool(k_ok)
+        met["prove"] += bool(prove_ok)
+    lines += ["", f"{rows} models, {compared} with an EZKL result; met: error {met['err']}, k {met['k']}, "
+              f"prove time {met['prove']}.", ""]
+    notes = [n for per in results.values() for r in per.values() for n in r.notes]
+    if notes:
+        lines += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    ap.add_argument("--models", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_MODELS)}; with "
+                    "--suite nonlinear, EZKL's non-linear examples (with --ezkl-models) and every non-linear corpus "
+                    "export")
+    ap.add_argument("--suite", choices=["main", "nonlinear"], default="main",
+                    help="main: the table of models/ (BENCHMARKS.md's bench section); nonlinear: issue #16's "
+                    "accuracy comparison (its own section)")
+    ap.add_argument("--ezkl-models", type=Path, nargs="*", default=[],
+                    help="directories of EZKL-layout models (`<dir>/<name>/network.onnx`, e.g. a checkout's "
+                    "examples/onnx): model names are looked up there after models/ and corpus/")
+    ap.add_argument("--evm", action=argparse.BooleanOptionalAction, default=True,
+                    help="deploy each verifier on anvil and measure verify gas (default: on)")
     ap.add_argument("--systems", nargs="+",
                     default=["zkoracle", "zkoracle-proving", "zkoracle-private", "zkoracle-hashed", "ezkl",
                              "ezkl-hashed", "ezkl-polycommit"],
@@ -794,11 +932,19 @@ def main() -> int:
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the report from bench/work/results.json (profiles re-categorized), running nothing")
     a = ap.parse_args()
+    if a.render_only and a.suite == "nonlinear":
+        raw = json.loads((BENCH / "work" / "nonlinear" / "results.json").read_text())
+        results = {n: {s: Result(**f) for s, f in per.items()} for n, per in raw["results"].items()}
+        write_report(a.out, render_nonlinear(results, a, raw["meta"]), NL_BEGIN, NL_END)
+        return 0
     if a.render_only:
         return render_only(a)
-    unknown = [m for m in a.models if not (MODELS_DIR / f"{m}.onnx").exists()]
-    if unknown:
-        ap.error(f"no such model in models/: {', '.join(unknown)}")
+    EZKL_MODEL_DIRS.extend(a.ezkl_models)
+    if a.suite == "main":
+        a.models = a.models or DEFAULT_MODELS
+        unknown = [m for m in a.models if not (MODELS_DIR / f"{m}.onnx").exists()]
+        if unknown:
+            ap.error(f"no such model in models/: {', '.join(unknown)}")
 
     work = BENCH / "work"
     meta = {
@@ -810,6 +956,8 @@ def main() -> int:
         "solc": tool_version([str(SOLC), "--version"]),
         "anvil": tool_version([str(ANVIL), "--version"]),
     }
+    if a.suite == "nonlinear":
+        return run_nonlinear(a, meta)
     results: dict[str, dict[str, Result]] = {}
     for name in a.models:
         expected = expected_outputs(name)

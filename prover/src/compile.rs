@@ -536,6 +536,15 @@ const WORK_BUDGET: u64 = 4;
 /// The calibration error, relative to `max(1, max |float output|)`, that automatic calibration pays more
 /// proving work to reach (half the 1% that `make conformance` accepts, leaving room for other inputs).
 const ACCURACY_TARGET: f64 = 0.005;
+/// A finer error, relative like [`ACCURACY_TARGET`], that calibration also pays for when a candidate reaches
+/// it at most [`FINE_MAX_EXTRA_K`] above the smallest k in the budget (or at k <= [`FINE_FREE_K`]): 1e-4, below EZKL's errors on its own
+/// non-linear examples (5e-5 to 5e-4, BENCHMARKS.md), so a coarse low-scale table does not win on price
+/// alone (EZKL's 1l_leakyrelu: 9.4e-4 at k 7 before, 6.8e-6 at k 9).
+const FINE_TARGET: f64 = 1e-4;
+/// How much larger than the smallest candidate's k the [`FINE_TARGET`] may make the circuit.
+const FINE_MAX_EXTRA_K: u32 = 2;
+/// Up to this k the [`FINE_TARGET`] is always paid for (such circuits prove in about 0.1 s here).
+const FINE_FREE_K: u32 = 10;
 /// Of these, it keeps those whose calibration error is within this factor of the smallest.
 const ERROR_SLACK: f64 = 4.0;
 /// Limb widths of limb-decomposed range checks tried by automatic calibration.
@@ -548,7 +557,8 @@ const LIMB_SCALES: std::ops::RangeInclusive<u8> = 8..=16;
 /// The calibrated candidates `opts` allows, and the one chosen. Whole-range tables are tried at scales 6–12
 /// (weights as wide as the table room allows), limb-decomposed checks at scales 8–16 with 8- and 10-bit
 /// limbs, each at every width. Among the candidates within 4× the least proving work (more when none of them
-/// is within 0.5% of the outputs' magnitude: up to the cheapest that is), those within 4× the
+/// is within 0.5% of the outputs' magnitude: up to the cheapest that is; and up to the cheapest within 1e-4
+/// when that costs at most 2 more k, or k <= 10), those within 4× the
 /// smallest error of them, and those within 1.5× the least proving work among these. Of the rest, with
 /// [`Prefer::Gas`] the cheapest to verify (verifier gas is paid on every fulfilment: mlp_784 at width 8,
 /// k = 14 proves in 2.1 s instead of 1.7 s at width 16, k = 13, and verifies for 1.03 M gas instead of
@@ -618,6 +628,18 @@ fn choose(
         // reference itself may be off: tract runs a reverse RNN forward).
         if let Some(cost) = cands.iter().filter(|c| c.max_err <= target).map(|c| c.prover_cost).min() {
             budget = cost;
+        }
+    }
+    let fine = FINE_TARGET * scale;
+    if !cands.iter().any(|c| c.prover_cost <= budget && c.max_err <= fine) {
+        let small_k = cands.iter().filter(|c| c.prover_cost <= budget).map(|c| c.k).min().unwrap_or(0);
+        let reach = cands
+            .iter()
+            .filter(|c| c.max_err <= fine && c.k <= (small_k + FINE_MAX_EXTRA_K).max(FINE_FREE_K))
+            .map(|c| c.prover_cost)
+            .min();
+        if let Some(cost) = reach {
+            budget = budget.max(cost);
         }
     }
     cands.retain(|c| c.prover_cost <= budget);

@@ -70,11 +70,19 @@ impl OpLowering for Elementwise {
             "Identity" | "Dropout" => return Ok(vec![x.clone()]),
             "Neg" => return Ok(vec![unary_affine(cx, x, -1.0)]),
             "Relu" => Activation::Relu,
-            "LeakyRelu" => Activation::LeakyRelu { alpha: attr_f(node, "alpha", 0.01)? },
+            // Piecewise-linear functions by exact ReLUs: no table resolution, any kink.
+            "LeakyRelu" => {
+                return Ok(vec![piecewise(
+                    cx,
+                    x,
+                    &Activation::LeakyRelu { alpha: attr_f(node, "alpha", 0.01)? },
+                )])
+            }
+            "Clip" => return Ok(vec![piecewise(cx, x, &clip_bounds(node, inputs)?)]),
+            "HardSigmoid" | "HardSwish" => return Ok(vec![piecewise(cx, x, &unary(node)?)]),
             "Sigmoid" => Activation::Sigmoid,
             "Tanh" => Activation::Tanh,
             "Exp" => Activation::Exp,
-            "Clip" => clip_bounds(node, inputs)?,
             "Pow" => return pow(cx, node, x, inputs),
             "Mod" => return Ok(vec![modulo(cx, node, x, input(node, inputs, 1)?)?]),
             _ => unary(node)?,
@@ -166,12 +174,43 @@ fn pow(cx: &mut Ctx<'_>, node: &NodeProto, x: &Value, inputs: &[Option<Value>]) 
         None => return Err(invalid(node, "missing exponent")),
     };
     let act = Activation::Unary { op: UnaryOp::Pow, alpha: e, beta: 0.0 };
+    // Exponents with an exact form: small integers by multiplication, ±1/2 and −1 by the square root,
+    // reciprocal square root and reciprocal (exactly checked in a precise circuit); the rest by table.
+    let special = match e {
+        0.5 => Some(Activation::Unary { op: UnaryOp::Sqrt, alpha: 0.0, beta: 0.0 }),
+        -0.5 => Some(Activation::Rsqrt { eps: 0.0 }),
+        -1.0 => Some(Activation::Recip),
+        _ => None,
+    };
     Ok(vec![match x {
         Value::Const(c) => Value::Const(c.mapv(|v| act_f64(&act, v))),
         Value::Dyn(d) if e == 1.0 => Value::Dyn(d.clone()),
-        Value::Dyn(d) if e == 2.0 => Value::Dyn(d.mapv(|v| cx.mul(v, v))),
-        Value::Dyn(d) => Value::Dyn(d.mapv(|v| cx.activation(v, act.clone()))),
+        Value::Dyn(d) if e.fract() == 0.0 && (2.0..=MAX_MUL_EXPONENT).contains(&e) => {
+            Value::Dyn(d.mapv(|v| int_pow(cx, v, e as u32)))
+        }
+        Value::Dyn(d) => {
+            let f = special.unwrap_or(act);
+            Value::Dyn(d.mapv(|v| cx.activation(v, f.clone())))
+        }
     }])
+}
+
+/// Largest integer exponent `Pow` computes by multiplication (square and multiply: at most 2·log2 products).
+const MAX_MUL_EXPONENT: f64 = 16.0;
+
+/// `v^n` by square and multiply, every product rescaled (rounded) like any other.
+fn int_pow(cx: &mut Ctx<'_>, v: Var, n: u32) -> Var {
+    let (mut acc, mut base, mut n) = (None::<Var>, v, n);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = Some(acc.map_or(base, |a| cx.mul(a, base)));
+        }
+        n >>= 1;
+        if n > 0 {
+            base = cx.mul(base, base);
+        }
+    }
+    acc.unwrap_or(v)
 }
 
 /// `x ^ y` with a computed or tensor exponent: `exp(y · ln x)` for a positive base (ln and exp by table; a
@@ -215,6 +254,54 @@ fn clip_bounds(node: &NodeProto, inputs: &[Option<Value>]) -> Result<Activation>
         return Err(invalid(node, format!("min {min} > max {max}")));
     }
     Ok(Activation::Clip { min, max })
+}
+
+/// LeakyRelu, Clip, HardSigmoid and HardSwish from exact ReLUs (`relu` is exact in both range-check modes):
+/// `leaky(x) = a·x + (1 − a)·relu(x)`, `clip(x) = max(lo, min(x, hi))` with `min(x, hi) = x − relu(x − hi)`
+/// and `max(y, lo) = y + relu(lo − y)`, `hard_sigmoid(x) = clip(α·x + β, 0, 1)`, `hard_swish(x) =
+/// x · clip(x/6 + 1/2, 0, 1)`: only the rescales of `a`, `α`, `β`, `hi`, `lo` and of the product round.
+fn piecewise(cx: &mut Ctx<'_>, x: &Value, act: &Activation) -> Value {
+    match x {
+        Value::Const(c) => Value::Const(c.mapv(|v| act_f64(act, v))),
+        Value::Dyn(d) => Value::Dyn(d.mapv(|v| piecewise_var(cx, v, act))),
+    }
+}
+
+fn piecewise_var(cx: &mut Ctx<'_>, v: Var, act: &Activation) -> Var {
+    match *act {
+        Activation::LeakyRelu { alpha } => {
+            let r = cx.activation(v, Activation::Relu);
+            cx.affine_params(&[(r, 1.0 - alpha), (v, alpha)], 0.0)
+        }
+        Activation::Clip { min, max } => clamp(cx, v, min, max),
+        Activation::Unary { op: UnaryOp::HardSigmoid, alpha, beta } => {
+            let y = cx.affine_params(&[(v, alpha)], beta);
+            clamp(cx, y, 0.0, 1.0)
+        }
+        Activation::Unary { op: UnaryOp::HardSwish, .. } => {
+            let y = cx.affine(&[(v, 1.0 / 6.0)], 0.5);
+            let gate = clamp(cx, y, 0.0, 1.0);
+            cx.mul(v, gate)
+        }
+        _ => cx.activation(v, act.clone()),
+    }
+}
+
+/// `min(max(v, lo), hi)` by ReLUs; an unbounded side (ONNX's default ±f32::MAX) costs nothing.
+fn clamp(cx: &mut Ctx<'_>, v: Var, lo: f64, hi: f64) -> Var {
+    let bounded = |b: f64| b.abs() < 1e30;
+    let mut y = v;
+    if bounded(hi) {
+        let over = cx.affine_params(&[(y, 1.0)], -hi);
+        let r = cx.activation(over, Activation::Relu);
+        y = cx.affine(&[(y, 1.0), (r, -1.0)], 0.0);
+    }
+    if bounded(lo) {
+        let under = cx.affine_params(&[(y, -1.0)], lo);
+        let r = cx.activation(under, Activation::Relu);
+        y = cx.affine(&[(y, 1.0), (r, 1.0)], 0.0);
+    }
+    y
 }
 
 fn unary_affine(cx: &mut Ctx<'_>, x: &Value, coef: f64) -> Value {
