@@ -42,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evm  # noqa: E402
+import conformance  # noqa: E402
 import perf_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,34 +162,24 @@ def model_files(name: str) -> tuple[Path, Path]:
 
 
 def expected_outputs(name: str) -> list[float]:
-    """The committed reference (`<name>.expected.json`), else onnxruntime's (or onnx's reference evaluator's)
-    outputs on the model's input, every output flattened in graph order."""
+    """The committed reference (`<name>.expected.json`), else onnxruntime's outputs on the model's input (the
+    runner `make conformance` uses), else onnx's reference evaluator (single-input models)."""
     onnx_path, input_path = model_files(name)
     path = onnx_path.with_name(f"{name}.expected.json")
     if path.exists():
         return flatten(json.loads(path.read_text())["output_data"])
-    import numpy as np  # only when the committed reference is missing
+    ref = conformance.ort_reference(conformance.Case(name, onnx_path, input_path))
+    if ref is not None:
+        return ref
+    import numpy as np  # only when neither reference exists
     import onnx
+    from onnx.reference import ReferenceEvaluator
 
     model = onnx.load(str(onnx_path))
-    inits = {t.name for t in model.graph.initializer}
-    ins = [i for i in model.graph.input if i.name not in inits]
-    lists = json.loads(input_path.read_text())["input_data"]
-    feed = {}
-    for vi, data in zip(ins, lists):
-        tt = vi.type.tensor_type
-        dims = [d.dim_value or 1 for d in tt.shape.dim]
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
-        feed[vi.name] = np.array(data, dtype=np.float64).astype(dtype).reshape(dims)
-    try:
-        import onnxruntime as ort
-
-        outs = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, feed)
-    except ImportError:
-        from onnx.reference import ReferenceEvaluator
-
-        outs = ReferenceEvaluator(model).run(None, feed)
-    return [float(v) for o in outs for v in np.asarray(o, dtype=np.float64).reshape(-1)]
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    data = json.loads(input_path.read_text())["input_data"][0]
+    (out,) = ReferenceEvaluator(model).run(None, {model.graph.input[0].name: np.array(data, np.float32).reshape(dims)})
+    return [float(v) for v in np.asarray(out).reshape(-1)]
 
 
 def best_of(repeat: int, once) -> tuple[float | None, list[Proc]]:

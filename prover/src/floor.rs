@@ -394,7 +394,8 @@ fn keyed(
     settings: &CircuitSettings,
     srs_cache: &Path,
 ) -> Result<(VerifyingKey<G1Affine>, ParamsKZG<Bn256>, String)> {
-    let (vk_path, srs_path) = (ModelDir::new(dir).vk(), ModelDir::new(dir).srs());
+    let model_dir = ModelDir::new(dir);
+    let (vk_path, srs_path) = (model_dir.vk(), model_dir.srs());
     if vk_path.exists() && srs_path.exists() {
         let (_, params) = crate::proof::load_settings_and_srs(dir)?;
         let vk = read_vk(&vk_path, settings)?;

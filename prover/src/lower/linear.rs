@@ -4,7 +4,6 @@
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
 
-use super::pool::ndindex;
 use super::window::Window;
 use super::{attr_f, attr_i, attr_ints, const_input, input, invalid, Ctx, OpLowering, Value};
 use crate::ir::Var;
@@ -238,21 +237,19 @@ fn conv(cx: &mut Ctx<'_>, node: &NodeProto, inputs: &[Option<Value>]) -> Result<
         Some(Value::Const(b)) if b.len() == m => b.iter().copied().collect(),
         Some(_) => return Err(invalid(node, "bias must be a constant of length M")),
     };
-    let taps = ndindex(&win.kernel);
-    let positions = ndindex(&win.output);
+    let windows = win.covered();
     let mg = m / group;
-    let mut out = Vec::with_capacity(n * m * positions.len());
+    let mut out = Vec::with_capacity(n * m * windows.len());
     let (mut xi, mut wi) = (vec![0; x.ndim()], vec![0; w.ndim()]);
     for b in 0..n {
         for (oc, &b_oc) in bias.iter().enumerate() {
             let g = oc / mg;
-            for pos in &positions {
-                let mut terms = Vec::with_capacity(cg * taps.len());
+            for window in &windows {
+                let mut terms = Vec::with_capacity(cg * window.len());
                 for ic in 0..cg {
-                    for tap in &taps {
-                        let Some(at) = win.at(pos, tap) else { continue };
+                    for (tap, at) in window {
                         (xi[0], xi[1], wi[0], wi[1]) = (b, g * cg + ic, oc, ic);
-                        xi[2..].copy_from_slice(&at);
+                        xi[2..].copy_from_slice(at);
                         wi[2..].copy_from_slice(tap);
                         terms.push((x[IxDyn(&xi)], w[IxDyn(&wi)]));
                     }

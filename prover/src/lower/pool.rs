@@ -176,20 +176,17 @@ fn pool(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<Va
     let include_pad = attr_i(node, "count_include_pad", 0)? != 0;
     let is_max = node.op_type == "MaxPool";
     let (n, c) = (x.shape()[0], x.shape()[1]);
-    let taps = ndindex(&win.kernel);
-    let positions = ndindex(&win.output);
-    let mut out = Vec::with_capacity(n * c * positions.len());
+    let windows = win.covered();
+    let mut out = Vec::with_capacity(n * c * windows.len());
     let mut xi = vec![0; x.ndim()];
     for b in 0..n {
         for ch in 0..c {
-            for pos in &positions {
-                let mut vals = vec![];
-                for tap in &taps {
-                    if let Some(at) = win.at(pos, tap) {
-                        (xi[0], xi[1]) = (b, ch);
-                        xi[2..].copy_from_slice(&at);
-                        vals.push(x[IxDyn(&xi)]);
-                    }
+            for window in &windows {
+                let mut vals = Vec::with_capacity(window.len());
+                for (_, at) in window {
+                    (xi[0], xi[1]) = (b, ch);
+                    xi[2..].copy_from_slice(at);
+                    vals.push(x[IxDyn(&xi)]);
                 }
                 if vals.is_empty() {
                     return Err(invalid(node, "a pooling window lies entirely in the padding"));
@@ -197,7 +194,7 @@ fn pool(cx: &mut Ctx<'_>, node: &NodeProto, x: &ArrayD<Var>) -> Result<ArrayD<Va
                 let mode = if is_max {
                     Mode::Max
                 } else {
-                    Mode::Mean(if include_pad { taps.len() } else { vals.len() })
+                    Mode::Mean(if include_pad { win.taps() } else { vals.len() })
                 };
                 out.push(combine(cx, &vals, mode));
             }

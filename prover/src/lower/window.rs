@@ -4,6 +4,7 @@
 
 use tract_onnx::pb::NodeProto;
 
+use super::pool::ndindex;
 use super::{attr_ints, invalid};
 use crate::Result;
 
@@ -56,9 +57,24 @@ impl Window {
         Ok(Self { kernel, strides, dilations, pads_begin: pads[..d].to_vec(), input: input.to_vec(), output })
     }
 
+    /// For every output position (row-major), the kernel taps (row-major) whose input position lies inside
+    /// the input, with that position: computed once per layer, shared by every batch entry and channel.
+    pub(crate) fn covered(&self) -> Vec<Vec<(Vec<usize>, Vec<usize>)>> {
+        let taps = ndindex(&self.kernel);
+        ndindex(&self.output)
+            .iter()
+            .map(|pos| taps.iter().filter_map(|t| self.at(pos, t).map(|at| (t.clone(), at))).collect())
+            .collect()
+    }
+
+    /// The kernel's number of taps.
+    pub(crate) fn taps(&self) -> usize {
+        self.kernel.iter().product()
+    }
+
     /// The input position under kernel tap `tap` of the window at output position `out`, or `None` when it
     /// falls in the padding.
-    pub(crate) fn at(&self, out: &[usize], tap: &[usize]) -> Option<Vec<usize>> {
+    fn at(&self, out: &[usize], tap: &[usize]) -> Option<Vec<usize>> {
         let mut pos = Vec::with_capacity(out.len());
         for a in 0..out.len() {
             let p = (out[a] * self.strides[a] + tap[a] * self.dilations[a]) as isize
