@@ -31,6 +31,15 @@ pub(crate) struct Job {
     input: Vec<i64>,
 }
 
+/// Marks a request this instance holds in `proving` as skipped for `skip`, counted and logged once.
+async fn record_skip(db: &Store, shared: &Shared, id: U256, skip: &Skip) -> Result<()> {
+    if db.skip(id, vec![State::Proving], skip.to_string(), skip.code()).await? {
+        shared.metrics.skipped(skip.code());
+        tracing::warn!(request_id = %id, reason = %skip, "request skipped");
+    }
+    Ok(())
+}
+
 /// What the dispatcher decided for a request.
 enum Verdict {
     Prove(Vec<i64>),
@@ -92,12 +101,7 @@ impl Dispatcher {
             for row in batch {
                 let id = row.req.request_id;
                 match self.verdict(&row, now).await {
-                    Verdict::Skip(skip) => {
-                        if self.db.skip(id, vec![State::Proving], skip.to_string(), skip.code()).await? {
-                            self.shared.metrics.skipped(skip.code());
-                            tracing::warn!(request_id = %id, reason = %skip, "request skipped");
-                        }
-                    }
+                    Verdict::Skip(skip) => record_skip(&self.db, &self.shared, id, &skip).await?,
                     Verdict::Prove(input) => {
                         if !self.db.start_proving(id, self.me).await? {
                             continue;
@@ -237,10 +241,7 @@ impl Worker {
                     Error::NotServed(model) => Skip::UnknownModel(*model),
                     other => Skip::BadInput(BadInput::Refused(other.to_string())),
                 };
-                if self.db.skip(id, vec![State::Proving], skip.to_string(), skip.code()).await? {
-                    self.shared.metrics.skipped(skip.code());
-                    tracing::warn!(request_id = %id, reason = %skip, "request skipped");
-                }
+                record_skip(&self.db, &self.shared, id, &skip).await?;
             }
             Disposition::Fail => self.fail(id, &e.to_string()).await?,
         }
