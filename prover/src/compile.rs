@@ -388,7 +388,8 @@ fn candidates(
     // model's activations are bounded (no request within `maxAbsInput` can then fail to prove); tables
     // cover the calibrated range with 50% headroom.
     // Interpolation tables cover the range: they take the calibrated range like whole-range tables.
-    let interp = graph.acts.iter().any(|a| matches!(a, Activation::Interp { .. }));
+    let log = graph.acts.iter().any(|a| matches!(a, Activation::LogReduced { .. }));
+    let interp = log || graph.acts.iter().any(|a| matches!(a, Activation::Interp { .. }));
     let guaranteed =
         (shape.limb_bits > 0 && !interp).then(|| graph.worst_case_bound(max_input, scale)).flatten();
     let reach = guaranteed.filter(|&g| g < 1 << 40).unwrap_or(max_q + max_q / 2).max(max_q);
@@ -418,8 +419,16 @@ fn candidates(
         })
         .collect();
     for (w, store) in layouts {
-        let params =
-            CircuitParams { width: w, private, store, limb_bits: shape.limb_bits, act_table, interp, exact };
+        let params = CircuitParams {
+            width: w,
+            private,
+            store,
+            limb_bits: shape.limb_bits,
+            act_table,
+            interp,
+            exact,
+            log,
+        };
         let spec = CircuitSpec { graph: graph.clone(), scale, bound, params };
         let k = spec.min_k();
         let size = spec.layout_size();

@@ -116,6 +116,13 @@ pub enum Activation {
     /// `sqrt(x)`, exactly rounded by witness and check: `y = round(sqrt(q·2^s))` for `q >= 1`; `q <= 0`
     /// cannot be proved.
     SqrtExact,
+    /// `ln x` by range reduction ([`log_reduced`], docs/NONLINEAR.md): `q = u·2^e` with `e` the bit length
+    /// of `q` and `u ∈ [1/2, 1)`, `ln(u)` interpolated between `2^(node_bits − 1)` nodes, `(e − s)·ln 2` from
+    /// a table of `e`; `q <= 0` cannot be proved.
+    LogReduced {
+        /// The mantissa's nodes are `2^-node_bits` apart.
+        node_bits: u8,
+    },
     /// One of ONNX's other element-wise functions, through the table like every smooth activation.
     Unary {
         /// The function.
@@ -363,6 +370,7 @@ impl Activation {
             Self::Interp { ref func, bits } => return interpolate(func, bits, q, scale),
             Self::RecipExact => return recip_exact(q, scale).unwrap_or(0),
             Self::SqrtExact => return sqrt_exact(q, scale).unwrap_or(0),
+            Self::LogReduced { node_bits } => return log_reduced(q, scale, node_bits).unwrap_or(0),
             Self::RsqrtExact { eps } => return rsqrt_exact(q, scale, rsqrt_offset(eps, scale)).unwrap_or(0),
         };
         (y * s).round().clamp(-SATURATE, SATURATE) as i64
@@ -407,6 +415,7 @@ impl Activation {
             Self::Recip => Some(Self::RecipExact),
             Self::Rsqrt { eps } => Some(Self::RsqrtExact { eps }),
             Self::Unary { op: UnaryOp::Sqrt, .. } => Some(Self::SqrtExact),
+            Self::Unary { op: UnaryOp::Log, .. } => Some(Self::LogReduced { node_bits: LOG_NODE_BITS }),
             _ if self.interpolable() || self.kinks_on_nodes(bits, scale) => {
                 Some(Self::Interp { func: Box::new(self.clone()), bits })
             }
@@ -437,7 +446,14 @@ impl Activation {
 
     /// Whether the activation is checked by a gadget of its own rather than by the activation table.
     pub fn is_precise(&self) -> bool {
-        matches!(self, Self::Interp { .. } | Self::RecipExact | Self::RsqrtExact { .. } | Self::SqrtExact)
+        matches!(
+            self,
+            Self::Interp { .. }
+                | Self::RecipExact
+                | Self::RsqrtExact { .. }
+                | Self::SqrtExact
+                | Self::LogReduced { .. }
+        )
     }
 
     /// Why `q` is outside the domain the circuit can prove (the exact gadgets need a positive operand).
@@ -445,6 +461,7 @@ impl Activation {
         match *self {
             Self::RecipExact if q <= 0 => Some(format!("reciprocal of {q} <= 0")),
             Self::SqrtExact if q <= 0 => Some(format!("exact square root of {q} <= 0")),
+            Self::LogReduced { .. } if q <= 0 => Some(format!("logarithm of {q} <= 0")),
             Self::RsqrtExact { eps } if q + rsqrt_offset(eps, scale) <= 0 => {
                 Some(format!("reciprocal square root of {q} + eps <= 0"))
             }
@@ -466,6 +483,43 @@ pub fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
     let lo = i128::from(q - node);
     let v = (i128::from(f0) << bits) + i128::from(f1 - f0) * lo + (1i128 << bits >> 1);
     v.div_euclid(1i128 << bits) as i64
+}
+
+/// Node spacing of [`Activation::LogReduced`]'s mantissa table: `2^-10` (512 nodes on `[1/2, 1)`, where
+/// `|ln''| <= 4`: interpolation within `2^-20 / 2 < 5e-7`).
+pub const LOG_NODE_BITS: u8 = 10;
+
+/// `round(ln(u)·2^s)` for the mantissa `u = node / 2^bits` of a [`log_reduced`] table node.
+pub fn log_mantissa(node: i64, bits: u8, scale: u8) -> i64 {
+    let u = node as f64 / f64::powi(2.0, i32::from(bits));
+    (u.ln() * f64::powi(2.0, i32::from(scale))).round() as i64
+}
+
+/// `round((e − s)·ln 2·2^s)`: the exponent's share of [`log_reduced`] for a `q` of bit length `e`.
+pub fn log_exponent(e: u8, scale: u8) -> i64 {
+    ((f64::from(e) - f64::from(scale)) * std::f64::consts::LN_2 * f64::powi(2.0, i32::from(scale))).round()
+        as i64
+}
+
+/// `ln(q / 2^s)` at scale `s` for `q > 0`, as [`Activation::LogReduced`]'s gadget checks it: with `e` the bit
+/// length of `q`, `B = max(e, node_bits + 1)`, `z = q·2^(B − e)` (in `[2^(B−1), 2^B)`) and `m = B −
+/// node_bits`, `z = node + lo` (`node` a multiple of `2^m`), `y = ⌊(f0·2^m + d·lo + 2^(m−1)) / 2^m⌋ +
+/// log_exponent(e)` with `f0 = log_mantissa(node)`, `d = log_mantissa(node + 2^m) − f0` over `B` bits. The
+/// result does not depend on `B` (any `B ≥ max(e, node_bits + 1)` gives the same `y`), so the circuit's
+/// choice (from its range) agrees with this one.
+pub fn log_reduced(q: i64, scale: u8, node_bits: u8) -> Option<i64> {
+    if q <= 0 {
+        return None;
+    }
+    let e = (64 - q.leading_zeros()) as u8;
+    let b = e.max(node_bits + 1);
+    let z = q << (b - e);
+    let m = b - node_bits;
+    let node = z >> m << m;
+    let f0 = log_mantissa(node, b, scale);
+    let d = log_mantissa(node + (1i64 << m), b, scale) - f0;
+    let v = (i128::from(f0) << m) + i128::from(d) * i128::from(z - node) + (1i128 << m >> 1);
+    Some(v.div_euclid(1i128 << m) as i64 + log_exponent(e, scale))
 }
 
 /// `round(2^(2s) / q)`, half up, for `q > 0`: the `y` with `2·2^(2s) + q = 2·y·q + r`, `0 <= r < 2q`.
@@ -699,6 +753,7 @@ impl Activation {
             Self::Clip { min, max } => Some(min.abs().max(max.abs()) * one + 1.0),
             Self::Exp | Self::Recip | Self::Rsqrt { .. } | Self::RecipExact | Self::RsqrtExact { .. } => None,
             Self::SqrtExact => Some((m * one).sqrt() + 1.0),
+            Self::LogReduced { .. } => None,
             Self::Unary { op, alpha, beta } => op.output_bound(m / one, alpha, beta).map(|b| b * one + 1.0),
             // Interpolation stays within one unit of the function's values at the nodes around `q`.
             Self::Interp { ref func, bits } => {
@@ -828,6 +883,35 @@ mod tests {
             Activation::Clip { min: f64::MIN, max: 6.0 }.kinks_on_nodes(bits, scale),
             "an open side has no kink"
         );
+    }
+
+    #[test]
+    fn reduced_log_is_within_its_bound_and_independent_of_the_width() {
+        let log = Activation::LogReduced { node_bits: LOG_NODE_BITS };
+        for scale in [8u8, 12, 16] {
+            let ulp = f64::powi(2.0, -i32::from(scale));
+            let mut q = 1i64;
+            while q < 1 << 40 {
+                let y = log_reduced(q, scale, LOG_NODE_BITS).expect("positive");
+                let exact = (q as f64 * ulp).ln();
+                // 1.5 ulp of rounding (node values, result, exponent term) and < 5e-7 of interpolation.
+                assert!((y as f64 * ulp - exact).abs() <= 1.5 * ulp + 5e-7, "q {q} at scale {scale}: {y}");
+                assert_eq!(log.apply(q, scale), y);
+                // The circuit's wider normalisation gives the same value.
+                let e = (64 - q.leading_zeros()) as u8;
+                for b in [e.max(LOG_NODE_BITS + 1) + 3, 50] {
+                    let (z, m) = (q << (b - e), b - LOG_NODE_BITS);
+                    let node = z >> m << m;
+                    let f0 = log_mantissa(node, b, scale);
+                    let d = log_mantissa(node + (1 << m), b, scale) - f0;
+                    let v = (i128::from(f0) << m) + i128::from(d) * i128::from(z - node) + (1i128 << (m - 1));
+                    assert_eq!(v.div_euclid(1i128 << m) as i64 + log_exponent(e, scale), y, "q {q}, b {b}");
+                }
+                q += 1 + q / 7;
+            }
+            assert_eq!(log_reduced(0, scale, LOG_NODE_BITS), None);
+            assert_eq!(log_reduced(-3, scale, LOG_NODE_BITS), None);
+        }
     }
 
     #[test]

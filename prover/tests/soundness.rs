@@ -140,6 +140,7 @@ fn fast_set() -> Vec<Case> {
         precise("precise: interp, exact reciprocal", "act_mlp"),
         precise("precise: exact rsqrt", "norm_mlp"),
         precise("precise: exact sqrt, reciprocal", "../corpus/rsqrt"),
+        precise("precise: range-reduced log", "../corpus/log"),
     ]
 }
 

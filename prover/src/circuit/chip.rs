@@ -254,6 +254,14 @@ impl InferenceChip {
                 }
                 let mut row = 1;
                 for (i, act) in spec.graph.acts.iter().enumerate() {
+                    if let Some(gadget) = self.gadgets[i] {
+                        for cells in gadget.log_table() {
+                            for (col, v) in table.iter().zip(cells) {
+                                t.assign_cell(|| "log", *col, row, || Value::known(to_field(v)))?;
+                            }
+                            row += 1;
+                        }
+                    }
                     let crate::ir::Activation::Interp { func, bits } = act else { continue };
                     let step = 1i64 << bits;
                     for node in nonlinear::interp_nodes(spec.bound.max(1), *bits) {

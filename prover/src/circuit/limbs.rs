@@ -112,7 +112,8 @@ pub(super) fn configure(
     let mut cfg = cfg;
     if params.interp || params.exact {
         let cols = Columns { x, acc, f, c };
-        cfg.nonlinear = Some(nonlinear::configure(meta, &cols, (params.interp, params.exact)));
+        let gates = nonlinear::Gates { interp: params.interp, exact: params.exact, log: params.log };
+        cfg.nonlinear = Some(nonlinear::configure(meta, &cols, gates));
     }
     cfg
 }

@@ -55,6 +55,10 @@ pub struct CircuitParams {
     /// mode).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exact: bool,
+    /// Whether the circuit has the range-reduced logarithm's gates ([`nonlinear`], limb mode; with the
+    /// interpolation lookup, which it shares): some activation is an [`Activation::LogReduced`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log: bool,
 }
 
 fn is_zero(v: &u8) -> bool {
@@ -91,6 +95,7 @@ impl Default for CircuitParams {
             act_table: true,
             interp: false,
             exact: false,
+            log: false,
         }
     }
 }
@@ -254,17 +259,23 @@ impl CircuitSpec {
             .collect()
     }
 
-    /// Rows of the interpolation table: the all-zero row and `2·bound / 2^m` nodes per interpolated
-    /// activation.
+    /// Rows of the interpolation table: the all-zero row, `2·bound / 2^m` nodes per interpolated activation
+    /// and, per range-reduced logarithm, its mantissa nodes and one row per exponent.
     pub fn interp_table_rows(&self) -> usize {
+        if !self.params.interp {
+            return 1;
+        }
+        let gadgets = self.gadgets();
         1 + self
             .graph
             .acts
             .iter()
-            .map(|a| match a {
-                Activation::Interp { bits, .. } if self.params.interp => {
+            .zip(&gadgets)
+            .map(|(a, g)| match (a, g) {
+                (Activation::Interp { bits, .. }, _) => {
                     nonlinear::interp_nodes(self.bound.max(1), *bits).count()
                 }
+                (_, Some(g @ Gadget::Log { .. })) => g.table_rows(),
                 _ => 0,
             })
             .sum::<usize>()

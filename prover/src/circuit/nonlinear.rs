@@ -13,6 +13,10 @@
 //!   Reciprocal square root (`f0 = 4N`, `f2 = 0`, `f3 = 1`, `c = e`, `N = 2^(3s)`): `y = round(sqrt(N /
 //!   (q + e)))`. Square root (`f0 = 0`, `f2 = 4·2^s`, `f3 = 0`, `c = 1`, and `q − 1` in `[0, 2^d)` by
 //!   `signed_range`): `y = round(sqrt(q·2^s))`.
+//! - Logarithm ([`Gadget::Log`], `q_log`): `z = q·p` with `(tag', e, p, c)` in the interpolation table
+//!   (`p = 2^(b−e)`, `c = round((e − s)·ln 2·2^s)`), `z` interpolated under the mantissa's tag (which puts it
+//!   in `[2^(b−1), 2^b)`, so `e` is the bit length of `q`), `y = y_m + c`, and `q − 1` in `[0, 2^d)`:
+//!   `y = log_reduced(q)`.
 //!
 //! Row layout (each block follows the neuron's rescale chain; `x0..x3`, `acc` are the chip's columns):
 //!
@@ -27,6 +31,9 @@
 //! | root | A.. | `x0 = q` (copy), `acc = y`, `x3 = a` (first row of `a`'s chain) | `f0`, `f2`, `f3`, `c` |
 //! | | A2.. | `x0 = q`, `acc = y` (copies), `x3 = b` (first row of `b`'s chain) | `f0 + 1`, `f2`, `f3`, `c` |
 //! | | | `y`'s chain (copy); square root: `q − 1`'s chain, its first row `signed_range`'s (`c = −1`) | |
+//! | log | P | `x0 = q` (copy), `x1 = e`, `x2 = p`, `x3 = c`, `acc = z` | `f2 = tag'` |
+//! | | P+1 | `x0 = y`, `x1 = y_m` (copy) | |
+//! | | | an interp block on `z` (copy) under the mantissa's tag, then `q − 1`'s chain as for the square root | |
 
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -35,7 +42,10 @@ use halo2_proofs::poly::Rotation;
 
 use super::limbs::{range_chain, Columns, LimbConfig};
 use crate::field::to_field;
-use crate::ir::{interp_node, interpolate, recip_exact, rsqrt_exact, rsqrt_offset, sqrt_exact, Activation};
+use crate::ir::{
+    interp_node, log_exponent, log_mantissa, log_reduced, recip_exact, rsqrt_exact, rsqrt_offset, sqrt_exact,
+    Activation,
+};
 
 /// Selectors and table of the precise non-linear gadgets.
 #[derive(Clone, Debug)]
@@ -52,7 +62,23 @@ pub struct NonlinearConfig {
     pub q_root: Option<Selector>,
     /// Square roots (reciprocal or not), upper bound.
     pub q_root_high: Option<Selector>,
+    /// Logarithm normalisation rows (row P of a log block); absent without range-reduced logarithms.
+    pub q_log: Option<Selector>,
 }
+
+/// Which of the gadgets' gates a circuit declares.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Gates {
+    /// Interpolation (also needed by the logarithm).
+    pub(super) interp: bool,
+    /// Reciprocal and square roots.
+    pub(super) exact: bool,
+    /// The logarithm's normalisation.
+    pub(super) log: bool,
+}
+
+/// The exponent rows of a log's table are tagged `LOG_EXPONENT_TAG + tag` (its mantissa rows `tag`).
+const LOG_EXPONENT_TAG: u64 = 1 << 32;
 
 /// The gadget checking one neuron's precise activation, with the widths of its range checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +123,35 @@ pub enum Gadget {
         /// The scale `s`.
         scale: u8,
     },
+    /// Range-reduced natural logarithm: `q` normalised to `z = q·2^(width − e)`, whose mantissa is
+    /// interpolated (`interp`, over `width − node_bits` low bits) under `interp`'s tag; `q − 1` of `q_bits`.
+    Log {
+        /// The interpolation of the mantissa `z` (its tag is the activation's).
+        interp: InterpBlock,
+        /// `b`: `z ∈ [2^(b−1), 2^b)`.
+        width: u8,
+        /// Bits of `q − 1`.
+        q_bits: u8,
+        /// The scale `s`.
+        scale: u8,
+    },
+}
+
+/// One interpolated lookup: its table tag, the interpolated low bits `m` and the bits of its slack `w`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterpBlock {
+    /// Table tag.
+    pub tag: u64,
+    /// Interpolated low bits `m`.
+    pub bits: u8,
+    /// Bits of `w = y − f0 + 2^(slack_bits − 1)`.
+    pub slack_bits: u8,
+}
+
+/// The slack bits of an interpolation whose node steps `f(n + 2^m) − f(n)` are at most `dmax` in magnitude:
+/// `2^(b−1) ≥ dmax + 2 > |y − f0| + 1`.
+fn slack_bits(dmax: u64) -> u8 {
+    1 + bits_of(u128::from(dmax) + 1)
 }
 
 /// `ceil(log2(v + 1))`: the bits of the values `0..=v`.
@@ -117,8 +172,22 @@ impl Gadget {
                     })
                     .max()
                     .unwrap_or(0);
-                // 2^(b−1) ≥ dmax + 2 > |y − f0| + 1.
-                Some(Self::Interp { tag, bits, slack_bits: 1 + bits_of(u128::from(dmax) + 1) })
+                Some(Self::Interp { tag, bits, slack_bits: slack_bits(dmax) })
+            }
+            Activation::LogReduced { node_bits } => {
+                // q − 1 < 2^q_bits, so the bit length e of q is at most q_bits + 1 ≤ b.
+                let q_bits = bits_of(bound as u128 - 1);
+                let width = (q_bits + 1).max(node_bits + 1);
+                let bits = width - node_bits;
+                let dmax = log_nodes(width, bits)
+                    .map(|n| {
+                        (log_mantissa(n + (1 << bits), width, scale) - log_mantissa(n, width, scale))
+                            .unsigned_abs()
+                    })
+                    .max()
+                    .unwrap_or(0);
+                let interp = InterpBlock { tag, bits, slack_bits: slack_bits(dmax) };
+                Some(Self::Log { interp, width, q_bits, scale })
             }
             Activation::RecipExact => Some(Self::Recip {
                 // r, u < 2x ≤ 2·bound; y ≤ 2^(2s).
@@ -157,14 +226,54 @@ impl Gadget {
                 vec![rem_bits, rem_bits, y_bits]
             }
             Self::Sqrt { rem_bits, y_bits, q_bits, .. } => vec![rem_bits, rem_bits, y_bits, q_bits],
+            Self::Log { interp, q_bits, .. } => vec![interp.slack_bits, interp.bits, interp.bits, q_bits],
         }
     }
 
-    /// Rows of the block with `t`-bit limbs: interp's row A, then one row per limb of every chain.
+    /// Rows of the block with `t`-bit limbs: interp's row A (log: rows P, P+1 and A), then one row per limb
+    /// of every chain.
     pub fn rows(&self, t: u8) -> usize {
-        let head = usize::from(matches!(self, Self::Interp { .. }));
+        let head = match self {
+            Self::Interp { .. } => 1,
+            Self::Log { .. } => 3,
+            _ => 0,
+        };
         head + self.chains().iter().map(|&b| super::limbs::limb_widths(b, t).len()).sum::<usize>()
     }
+
+    /// Rows of the interpolation table the gadget adds besides an interpolated activation's nodes: a log's
+    /// mantissa nodes and its exponents `1..=b`.
+    pub fn table_rows(&self) -> usize {
+        match *self {
+            Self::Log { interp, width, .. } => log_nodes(width, interp.bits).count() + usize::from(width),
+            _ => 0,
+        }
+    }
+
+    /// A log's interpolation-table rows `(tag, node, f0, d)`: the exponent rows `(tag', e, 2^(b−e), c(e))`,
+    /// then the mantissa's nodes with `round(ln(node / 2^b)·2^s)` and its step.
+    pub fn log_table(&self) -> Vec<[i128; 4]> {
+        let Self::Log { interp, width, scale, .. } = *self else { return vec![] };
+        let exponent_tag = i128::from(LOG_EXPONENT_TAG + interp.tag);
+        let exponents = (1..=width)
+            .map(|e| [exponent_tag, i128::from(e), 1i128 << (width - e), i128::from(log_exponent(e, scale))]);
+        let f = move |n: i64| log_mantissa(n, width, scale);
+        let nodes = log_nodes(width, interp.bits).map(move |n| {
+            [
+                i128::from(interp.tag),
+                i128::from(n),
+                i128::from(f(n)),
+                i128::from(f(n + (1 << interp.bits)) - f(n)),
+            ]
+        });
+        exponents.chain(nodes).collect()
+    }
+}
+
+/// A log's mantissa nodes: the multiples of `2^bits` in `[2^(width−1), 2^width)`.
+fn log_nodes(width: u8, bits: u8) -> impl Iterator<Item = i64> {
+    let count = 1i64 << (width - 1 - bits);
+    (count..2 * count).map(move |j| j << bits)
 }
 
 /// The interpolation nodes of a table over `[-bound, bound)`: the multiples of `2^bits` from the one at or
@@ -178,8 +287,9 @@ pub fn interp_nodes(bound: i64, bits: u8) -> impl Iterator<Item = i64> {
 pub(super) fn configure(
     meta: &mut ConstraintSystem<Fr>,
     cols: &Columns<'_>,
-    (interp, exact): (bool, bool),
+    gates: Gates,
 ) -> NonlinearConfig {
+    let Gates { interp, exact, log } = gates;
     let (x, acc, f, c) = (cols.x, cols.acc, cols.f, cols.c);
     let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]);
     let mut cfg = NonlinearConfig {
@@ -189,6 +299,7 @@ pub(super) fn configure(
         q_recip_rem: None,
         q_root: None,
         q_root_high: None,
+        q_log: None,
     };
     let one = || Expression::Constant(Fr::one());
     let two = || Expression::Constant(Fr::from(2));
@@ -232,9 +343,15 @@ pub(super) fn configure(
             meta.lookup_table_column(),
             meta.lookup_table_column(),
         ];
-        // interp lookup: (tag, node, f0, d) is a row of the activation's interpolation table.
+        let q_log = log.then(|| configure_log(meta, cols));
+        // interp lookup: (tag, node, f0, d) is a row of the activation's interpolation table (log rows: (tag',
+        // e, p, c) a row of its exponents).
         meta.lookup("interp", |m| {
             let q = m.query_selector(q_interp);
+            let q = match q_log {
+                Some(q_log) => q + m.query_selector(q_log),
+                None => q,
+            };
             vec![
                 (q.clone() * m.query_fixed(f[2], Rotation::cur()), table[0]),
                 (q.clone() * m.query_advice(x1, Rotation::cur()), table[1]),
@@ -244,6 +361,7 @@ pub(super) fn configure(
         });
         cfg.q_interp = Some(q_interp);
         cfg.interp_table = Some(table);
+        cfg.q_log = q_log;
     }
     if exact {
         let (q_recip, q_recip_rem, q_root, q_root_high) =
@@ -280,6 +398,32 @@ pub(super) fn configure(
         cfg.q_root_high = Some(q_root_high);
     }
     cfg
+}
+
+/// The logarithm's gates on row P (and P+1); its lookup is the interpolation lookup's, which `q_log` also
+/// enables.
+fn configure_log(meta: &mut ConstraintSystem<Fr>, cols: &Columns<'_>) -> Selector {
+    let (x, acc) = (cols.x, cols.acc);
+    let q_log = meta.complex_selector();
+    // log_normalize: z = q·p. With (tag', e, p, c) in the table (p a power of two, p = 2^(b−e)) and z in
+    // [2^(b−1), 2^b) (its interp block), q is in [2^(e−1), 2^e) once it is an integer (q − 1's chain).
+    meta.create_gate("log_normalize", |m| {
+        let q = m.query_selector(q_log);
+        let (qv, p, z) = (
+            m.query_advice(x[0], Rotation::cur()),
+            m.query_advice(x[2], Rotation::cur()),
+            m.query_advice(acc, Rotation::cur()),
+        );
+        vec![q * (z - qv * p)]
+    });
+    // log_sum: y = y_m + c, the mantissa's logarithm (copied from its interp block) plus the exponent's.
+    meta.create_gate("log_sum", |m| {
+        let q = m.query_selector(q_log);
+        let c = m.query_advice(x[3], Rotation::cur());
+        let (y, y_m) = (m.query_advice(x[0], Rotation::next()), m.query_advice(x[1], Rotation::next()));
+        vec![q * (y - y_m - c)]
+    });
+    q_log
 }
 
 /// A square-root bound: with `σ = 1` (`high`) or `−1`, `x3 = σ·((f3·x0 + c)·(2·acc + σ)^2 − f0 − f2·x0)`.
@@ -328,38 +472,31 @@ pub(super) fn assign(
     match gadget {
         Gadget::Interp { tag, bits, slack_bits } => {
             let func = func.ok_or(PlonkError::Synthesis)?;
-            let step = 1i64 << bits;
-            let node = q.map(|q| interp_node(q, bits));
-            let f0 = node.map(|n| func.apply(n, scale));
-            let d = node.zip(f0).map(|(n, f0)| func.apply(n + step, scale) - f0);
-            let lo = q.zip(node).map(|(q, n)| q - n);
-            let y = q.map(|q| interpolate(func, bits, q, scale));
-            let v = f0.zip(d).zip(lo).map(|((f0, d), lo)| {
-                (i128::from(f0) << bits) + i128::from(d) * i128::from(lo) + (1i128 << bits >> 1)
-            });
-            let r = v.map(|v| v.rem_euclid(1i128 << bits));
-            let offset = 1i128 << (slack_bits - 1);
-            let w = y.zip(f0).map(|(y, f0)| i128::from(y) - i128::from(f0) + offset);
-            // Row A.
-            on(nl.q_interp, region, row)?;
-            region.assign_fixed(f[0], row, to_field(1i128 << bits));
-            region.assign_fixed(c, row, to_field(1i128 << bits >> 1));
-            region.assign_fixed(f[2], row, Fr::from(tag));
+            let f = |n: i64| func.apply(n, scale);
+            assign_interp(region, cols, lc, (InterpBlock { tag, bits, slack_bits }, &f), (row, q_cell, q))
+        }
+        Gadget::Log { interp, width, q_bits, scale } => {
+            // Row P: e, p = 2^(b−e), c, z = q·p.
+            let e = q.map(|q| (64 - q.max(1).leading_zeros()) as u8);
+            let p = e.map(|e| 1i128 << width.saturating_sub(e));
+            let z = qv.zip(p).map(|(q, p)| q * p);
+            on(nl.q_log, region, row)?;
+            region.assign_fixed(f[2], row, Fr::from(LOG_EXPONENT_TAG + interp.tag));
             copy(region, x[0], row, qv, q_cell);
-            adv(region, x[1], row, node.map(i128::from));
-            adv(region, x[2], row, f0.map(i128::from));
-            adv(region, x[3], row, d.map(i128::from));
-            let lo_cell = adv(region, acc, row, lo.map(i128::from));
-            // Row B: y, r, and w's chain.
-            let row_b = row + 1;
-            let y_cell = adv(region, x[0], row_b, y.map(i128::from));
-            let r_cell = adv(region, acc, row_b, r);
-            region.assign_fixed(c, row_b, to_field(offset));
-            let (_, next) = range_chain(region, cols, lc, (row_b, w, slack_bits))?;
-            let (lo_chain, next) = range_chain(region, cols, lc, (next, lo.map(i128::from), bits))?;
-            region.constrain_equal(lo_chain, lo_cell);
-            let (r_chain, next) = range_chain(region, cols, lc, (next, r, bits))?;
-            region.constrain_equal(r_chain, r_cell);
+            adv(region, x[1], row, e.map(i128::from));
+            adv(region, x[2], row, p);
+            adv(region, x[3], row, e.map(|e| i128::from(log_exponent(e, scale))));
+            let z_cell = adv(region, acc, row, z);
+            // Row P+1: y and the mantissa's y_m (copied from the interp block below).
+            let y = q.map(|q| i128::from(log_reduced(q, scale, width - interp.bits).unwrap_or(0)));
+            let y_cell = adv(region, x[0], row + 1, y);
+            let y_m = y.zip(e).map(|(y, e)| y - i128::from(log_exponent(e, scale)));
+            let y_m_cell = adv(region, x[1], row + 1, y_m);
+            let f = |n: i64| log_mantissa(n, width, scale);
+            let z64 = z.map(|z| z as i64);
+            let (m_cell, next) = assign_interp(region, cols, lc, (interp, &f), (row + 2, z_cell, z64))?;
+            region.constrain_equal(m_cell, y_m_cell);
+            let next = assign_positive(region, cols, lc, (next, q_cell, qv, q_bits))?;
             Ok((y_cell, next))
         }
         Gadget::Recip { rem_bits, y_bits, scale } => {
@@ -393,14 +530,77 @@ pub(super) fn assign(
             // a = 4·2^s·q − (2y − 1)^2: f0 = 0, f2 = 4·2^s, f3 = 0, c = 1.
             let root = Root { f0: 0, f2: 4i128 << scale, f3: 0, c: 1, rem_bits, y_bits };
             let (y_cell, next) = assign_root(region, cols, lc, root, (row, q_cell, qv, y))?;
-            // q − 1 ∈ [0, 2^q_bits): q ≥ 1 is an integer (signed_range: x3 = x0 + c, c = −1).
-            lc.q_offset.enable(region, next)?;
-            region.assign_fixed(c, next, to_field(-1));
-            copy(region, x[0], next, qv, q_cell);
-            let (_, next) = range_chain(region, cols, lc, (next, qv.map(|q| q - 1), q_bits))?;
+            let next = assign_positive(region, cols, lc, (next, q_cell, qv, q_bits))?;
             Ok((y_cell, next))
         }
     }
+}
+
+/// An interpolated lookup of `f` on `q` (in `q_cell`) from `row`: row A, row B with `w`'s chain, then the
+/// chains of `lo` and `r`. Returns the cell of `y = round(f0 + d·lo / 2^m)` and the next free row.
+fn assign_interp(
+    region: &mut Region<'_, Fr>,
+    cols: &Columns<'_>,
+    lc: &LimbConfig,
+    (block, f): (InterpBlock, &dyn Fn(i64) -> i64),
+    (row, q_cell, q): (usize, Cell, Value<i64>),
+) -> Result<(Cell, usize), PlonkError> {
+    let nl = lc.nonlinear.as_ref().ok_or(PlonkError::Synthesis)?;
+    let (x, acc, fx, c) = (cols.x, cols.acc, cols.f, cols.c);
+    let InterpBlock { tag, bits, slack_bits } = block;
+    let adv = |region: &mut Region<'_, Fr>, col, row, v: Value<i128>| {
+        region.assign_advice(col, row, v.map(to_field)).cell()
+    };
+    let step = 1i64 << bits;
+    let node = q.map(|q| interp_node(q, bits));
+    let f0 = node.map(f);
+    let d = node.zip(f0).map(|(n, f0)| f(n + step) - f0);
+    let lo = q.zip(node).map(|(q, n)| q - n);
+    let v = f0.zip(d).zip(lo).map(|((f0, d), lo)| {
+        (i128::from(f0) << bits) + i128::from(d) * i128::from(lo) + (1i128 << bits >> 1)
+    });
+    // y = ⌊v / 2^m⌋, r = v mod 2^m: for an Activation::Interp, `ir::interpolate`'s value.
+    let y = v.map(|v| v.div_euclid(1i128 << bits));
+    let r = v.map(|v| v.rem_euclid(1i128 << bits));
+    let offset = 1i128 << (slack_bits - 1);
+    let w = y.zip(f0).map(|(y, f0)| y - i128::from(f0) + offset);
+    // Row A.
+    on(nl.q_interp, region, row)?;
+    region.assign_fixed(fx[0], row, to_field(1i128 << bits));
+    region.assign_fixed(c, row, to_field(1i128 << bits >> 1));
+    region.assign_fixed(fx[2], row, Fr::from(tag));
+    let qc = adv(region, x[0], row, q.map(i128::from));
+    region.constrain_equal(qc, q_cell);
+    adv(region, x[1], row, node.map(i128::from));
+    adv(region, x[2], row, f0.map(i128::from));
+    adv(region, x[3], row, d.map(i128::from));
+    let lo_cell = adv(region, acc, row, lo.map(i128::from));
+    // Row B: y, r, and w's chain.
+    let row_b = row + 1;
+    let y_cell = adv(region, x[0], row_b, y);
+    let r_cell = adv(region, acc, row_b, r);
+    region.assign_fixed(c, row_b, to_field(offset));
+    let (_, next) = range_chain(region, cols, lc, (row_b, w, slack_bits))?;
+    let (lo_chain, next) = range_chain(region, cols, lc, (next, lo.map(i128::from), bits))?;
+    region.constrain_equal(lo_chain, lo_cell);
+    let (r_chain, next) = range_chain(region, cols, lc, (next, r, bits))?;
+    region.constrain_equal(r_chain, r_cell);
+    Ok((y_cell, next))
+}
+
+/// `q − 1 ∈ [0, 2^q_bits)` from `row`: `q ≥ 1` is an integer (`signed_range`: `x3 = x0 + c`, `c = −1`, the
+/// first row of `q − 1`'s chain). Returns the next free row.
+fn assign_positive(
+    region: &mut Region<'_, Fr>,
+    cols: &Columns<'_>,
+    lc: &LimbConfig,
+    (row, q_cell, qv, q_bits): (usize, Cell, Value<i128>, u8),
+) -> Result<usize, PlonkError> {
+    lc.q_offset.enable(region, row)?;
+    region.assign_fixed(cols.c, row, to_field(-1));
+    let qc = region.assign_advice(cols.x[0], row, qv.map(to_field)).cell();
+    region.constrain_equal(qc, q_cell);
+    Ok(range_chain(region, cols, lc, (row, qv.map(|q| q - 1), q_bits))?.1)
 }
 
 /// The fixed coefficients and chain widths of a root block: `a = f0 + f2·x − (f3·x + c)·(2y − 1)^2` on its

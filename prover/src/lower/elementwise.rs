@@ -112,6 +112,7 @@ fn act_f64(act: &Activation, x: f64) -> f64 {
         Activation::Rsqrt { eps } | Activation::RsqrtExact { eps } => 1.0 / (x + eps).sqrt(),
         Activation::Interp { ref func, .. } => act_f64(func, x),
         Activation::SqrtExact => x.max(0.0).sqrt(),
+        Activation::LogReduced { .. } => UnaryOp::Log.eval(x, 0.0, 0.0),
         Activation::Identity => x,
         Activation::Step => f64::from(u8::from(x >= 0.0)),
         Activation::IsZero => f64::from(u8::from(x == 0.0)),

@@ -1,5 +1,5 @@
 //! Pooling and reductions: MaxPool, AveragePool (1-D, 2-D, 3-D, …), GlobalAveragePool, GlobalMaxPool, ReduceSum, ReduceMean,
-//! ReduceMax. Sums and means are single affine neurons; maxima are chains of `relu(a − b) + b`.
+//! ReduceMax, ReduceLogSumExp (max-subtracted). Sums and means are single affine neurons; maxima are chains of `relu(a − b) + b`.
 
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
@@ -67,7 +67,7 @@ impl OpLowering for Pooling {
                         let neg = x.mapv(|v| cx.affine(&[(v, -1.0)], 0.0));
                         reduce(cx, node, &neg, &axes, keep, true)?.mapv(|v| cx.affine(&[(v, -1.0)], 0.0))
                     }
-                    // Σ|x|, √Σx², Σx², ln Σ e^x: the element map, a sum, then the outer function.
+                    // Σ|x|, √Σx², Σx²: the element map, a sum, then the outer function (ln Σ e^x: `combine`).
                     "ReduceL1" => {
                         let abs = x.mapv(|v| cx.activation(v, unary(UnaryOp::Abs)));
                         reduce(cx, node, &abs, &axes, keep, false)?
@@ -80,11 +80,6 @@ impl OpLowering for Pooling {
                         } else {
                             sum
                         }
-                    }
-                    "ReduceLogSumExp" => {
-                        let e = x.mapv(|v| cx.activation(v, Activation::Exp));
-                        reduce(cx, node, &e, &axes, keep, false)?
-                            .mapv(|v| cx.activation(v, unary(UnaryOp::Log)))
                     }
                     op => reduce(cx, node, x, &axes, keep, op == "ReduceMax")?,
                 }
@@ -108,7 +103,24 @@ fn combine(cx: &mut Ctx<'_>, vals: &[Var], mode: Mode) -> Var {
         Mode::Max => max_of(cx, vals),
         Mode::Sum => cx.affine(&vals.iter().map(|&v| (v, 1.0)).collect::<Vec<_>>(), 0.0),
         Mode::Mean(n) => cx.affine(&vals.iter().map(|&v| (v, 1.0 / n as f64)).collect::<Vec<_>>(), 0.0),
+        Mode::LogSumExp => log_sum_exp(cx, vals),
     }
+}
+
+/// `ln Σ e^x` in its stable form `m + ln Σ e^(x − m)`, `m` the exact maximum: `exp` only meets inputs `<= 0`
+/// (as in softmax) and the logarithm a sum `>= 1`.
+fn log_sum_exp(cx: &mut Ctx<'_>, vals: &[Var]) -> Var {
+    let m = max_of(cx, vals);
+    let exps: Vec<(Var, f64)> = vals
+        .iter()
+        .map(|&v| {
+            let d = cx.affine(&[(v, 1.0), (m, -1.0)], 0.0);
+            (cx.activation(d, Activation::Exp), 1.0)
+        })
+        .collect();
+    let sum = cx.affine(&exps, 0.0);
+    let lse = cx.activation(sum, Activation::Unary { op: UnaryOp::Log, alpha: 0.0, beta: 0.0 });
+    cx.affine(&[(lse, 1.0), (m, 1.0)], 0.0)
 }
 
 #[derive(Clone, Copy)]
@@ -116,6 +128,7 @@ enum Mode {
     Max,
     Sum,
     Mean(usize),
+    LogSumExp,
 }
 
 fn reduce(
@@ -130,10 +143,9 @@ fn reduce(
     let count: usize = axes.iter().map(|&a| shape[a]).product();
     let mode = if max {
         Mode::Max
-    } else if matches!(
-        node.op_type.as_str(),
-        "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceLogSumExp"
-    ) {
+    } else if node.op_type == "ReduceLogSumExp" {
+        Mode::LogSumExp
+    } else if matches!(node.op_type.as_str(), "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare") {
         Mode::Sum
     } else {
         Mode::Mean(count)
