@@ -15,21 +15,17 @@ use serde_json::Value;
 use zkoracle_relayer::IInferenceOracle::{self, IInferenceOracleErrors, RequestStatus};
 use zkoracle_relayer::{Db, State};
 
-alloy::sol! {
-    #[sol(rpc, all_derives)]
-    interface IRiskParameterGate {
-        enum RejectReason { None, ResultExpired, UpdateTooSoon, LtvNotBelowLiquidationThreshold }
-        function requestUpdate(int256[] calldata features) external payable returns (uint256 requestId);
-        function ltvBps() external view returns (uint16);
-        function liquidationThresholdBps() external view returns (uint16);
-        function pendingRequestId() external view returns (uint256);
-        function callbackGasLimit() external view returns (uint32);
-        function preview(int256[] calldata output)
-            external
-            view
-            returns (uint16 newLtvBps, uint16 newLiquidationThresholdBps, RejectReason reason);
-    }
+/// `contracts/RiskParameterGate.sol`, from its forge artifact (`make` builds `out/` first).
+#[allow(clippy::too_many_arguments)]
+mod gate {
+    alloy::sol!(
+        #[allow(missing_docs)]
+        #[sol(rpc, all_derives)]
+        RiskParameterGate,
+        "out/RiskParameterGate.sol/RiskParameterGate.json"
+    );
 }
+use gate::RiskParameterGate;
 
 const FEE_WEI: u128 = 1_000_000_000_000_000;
 
@@ -175,7 +171,7 @@ async fn risk_gate_path_and_refused_requests() {
 
     let p = chain.provider(0).await;
     let oracle = IInferenceOracle::new(oracle_addr, p.clone());
-    let gate = IRiskParameterGate::new(gate_addr, p.clone());
+    let gate = RiskParameterGate::new(gate_addr, p.clone());
     let config = relayer_config(
         work.path(),
         &chain,
@@ -243,7 +239,8 @@ async fn risk_gate_path_and_refused_requests() {
     // The risk path: the keeper asks, the relayer proves, the gate moves inside its rails.
     let expected = risk.expected_outputs();
     let preview = gate.preview(ints(&expected)).call().await.unwrap();
-    assert_eq!(preview.reason, IRiskParameterGate::RejectReason::None);
+    // `IRiskParameterGate.RejectReason.None` (an ABI artifact carries the enum as its uint8).
+    assert_eq!(preview.reason, 0);
     // The gate's rails (script/04): LTV 50..80% stepping 2%, LT 60..90% stepping 3%, from 70% / 75%, with
     // outputs read at the model's output scale.
     let bps = |y: i64| (y.max(0) * 10_000) >> risk.output_scale();

@@ -30,7 +30,7 @@ use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::CircuitSettings;
 use zkoracle_prover::ModelDir;
 
-use self::contracts::{IDemoToken, ISpreadGatedAMM};
+use self::contracts::{DemoToken, SpreadGatedAMM};
 use self::deploy::{deploy_amm, deploy_oracle, deploy_v4, Deployment, ModelRegistration};
 use self::forge::{AddressBook, Forge};
 use self::market::{advance_time, fmt_eth, fmt_tokens, group, tokens, Market, Trade};
@@ -379,8 +379,8 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
         Consumer::Amm => {
             let a = deploy_amm(&forge, ctx.book).await?;
             Pool::Amm(Market {
-                amm: ISpreadGatedAMM::new(a.amm, provider.clone()),
-                tokens: a.tokens.map(|t| IDemoToken::new(t, provider.clone())),
+                amm: SpreadGatedAMM::new(a.amm, provider.clone()),
+                tokens: a.tokens.map(|t| DemoToken::new(t, provider.clone())),
                 trader,
                 provider: provider.clone(),
             })

@@ -187,18 +187,17 @@ impl Chain {
     }
 }
 
-alloy::sol! {
-    /// `contracts/test/helpers/TestConsumer.sol`, the functions the tests call.
-    #[sol(rpc)]
-    interface ITestConsumer {
-        function setMode(uint8 newMode) external;
-        function request(uint256 modelId, int256[] calldata input, uint32 callbackGasLimit)
-            external
-            payable
-            returns (uint256);
-        function calls() external view returns (uint256);
-    }
+/// `contracts/test/helpers/TestConsumer.sol` (requester contract with a callback), from its forge artifact
+/// (`make` builds `out/` first).
+mod consumer {
+    alloy::sol!(
+        #[allow(missing_docs)]
+        #[sol(rpc)]
+        TestConsumer,
+        "../out/TestConsumer.sol/TestConsumer.json"
+    );
 }
+use consumer::TestConsumer as ITestConsumer;
 
 /// `TestConsumer.Mode.BurnGas`: the callback burns every unit of gas it gets.
 pub const BURN_GAS: u8 = 2;

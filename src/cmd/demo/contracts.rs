@@ -1,44 +1,32 @@
-//! `sol!` bindings for the demo consumers: the parts of `contracts/interfaces/ISpreadGatedAMM.sol` and
-//! `contracts/demo/DemoToken.sol` the demo calls (the oracle's come from `zkoracle-relayer`).
+//! `sol!` bindings for the demo's contracts, generated from the forge artifacts in `out/` (`make` runs
+//! `forge build` before cargo), so they follow the `.sol` files: the AMM (`contracts/SpreadGatedAMM.sol`, its
+//! interface with what it inherits and its public getters) and the demo token (`contracts/demo/DemoToken.sol`);
+//! the oracle's come from `zkoracle-relayer`.
 
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 
-alloy::sol! {
-    #[sol(rpc, all_derives)]
-    interface ISpreadGatedAMM {
-        event SpreadUpdateRequested(uint256 indexed requestId, address indexed payer, int256[] features);
-        event SpreadUpdated(
-            uint256 indexed requestId,
-            int256 modelOutput,
-            uint16 targetFeeBps,
-            uint16 previousFeeBps,
-            uint16 newFeeBps
-        );
-
-        function token0() external view returns (address);
-        function token1() external view returns (address);
-        function reserve0() external view returns (uint112);
-        function reserve1() external view returns (uint112);
-        function maxStepBps() external view returns (uint16);
-        function callbackGasLimit() external view returns (uint32);
-        function quote(uint256 amountIn, bool zeroForOne) external view returns (uint256 amountOut);
-        function swap(uint256 amountIn, bool zeroForOne, uint256 minAmountOut, address recipient)
-            external
-            returns (uint256 amountOut);
-        function requestSpreadUpdate() external payable returns (uint256 requestId);
-        function currentFeatures() external view returns (int256[] memory features);
-        function currentFeeBps() external view returns (uint16);
-        function pendingRequestId() external view returns (uint256);
-    }
-
-    #[sol(rpc, all_derives)]
-    interface IDemoToken {
-        function symbol() external view returns (string memory);
-        function mint(address to, uint256 amount) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-        function balanceOf(address account) external view returns (uint256);
-    }
+/// `contracts/SpreadGatedAMM.sol`.
+mod amm {
+    alloy::sol!(
+        #[allow(missing_docs)]
+        #[sol(rpc, all_derives)]
+        SpreadGatedAMM,
+        "out/SpreadGatedAMM.sol/SpreadGatedAMM.json"
+    );
 }
+
+/// `contracts/demo/DemoToken.sol`.
+mod token {
+    alloy::sol!(
+        #[allow(missing_docs)]
+        #[sol(rpc, all_derives)]
+        DemoToken,
+        "out/DemoToken.sol/DemoToken.json"
+    );
+}
+
+pub(crate) use amm::SpreadGatedAMM;
+pub(crate) use token::DemoToken;
 
 /// The Uniswap v4 demo's contracts, generated from the forge artifacts in `out/` (`make` runs `forge build`
 /// before cargo): the fee hook with everything it inherits, v4-core's PoolManager (for the pool's slot0 and its

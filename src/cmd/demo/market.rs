@@ -6,7 +6,7 @@ use alloy::rpc::types::TransactionReceipt;
 use eyre::{bail, eyre};
 use zkoracle_relayer::{decode_revert, IInferenceOracle};
 
-use super::contracts::{IDemoToken, ISpreadGatedAMM};
+use super::contracts::{DemoToken, SpreadGatedAMM};
 
 /// Whole tokens (18 decimals).
 pub(crate) fn tokens(n: u64) -> U256 {
@@ -78,8 +78,8 @@ pub(crate) struct Trade {
 #[derive(Debug, Clone)]
 pub(crate) struct Market {
     pub(crate) provider: DynProvider,
-    pub(crate) amm: ISpreadGatedAMM::ISpreadGatedAMMInstance<DynProvider>,
-    pub(crate) tokens: [IDemoToken::IDemoTokenInstance<DynProvider>; 2],
+    pub(crate) amm: SpreadGatedAMM::SpreadGatedAMMInstance<DynProvider>,
+    pub(crate) tokens: [DemoToken::DemoTokenInstance<DynProvider>; 2],
     pub(crate) trader: Address,
 }
 
@@ -202,7 +202,7 @@ impl Market {
             .inner
             .logs()
             .iter()
-            .find_map(|l| l.log_decode::<ISpreadGatedAMM::SpreadUpdateRequested>().ok())
+            .find_map(|l| l.log_decode::<SpreadGatedAMM::SpreadUpdateRequested>().ok())
             .ok_or_else(|| eyre!("requestSpreadUpdate emitted no SpreadUpdateRequested event"))?;
         FeeRequest::new(event.inner.data.requestId, &event.inner.data.features, fee, &receipt)
     }

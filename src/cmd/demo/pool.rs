@@ -7,7 +7,7 @@ use alloy::rpc::types::Log;
 use clap::ValueEnum;
 
 use super::contracts::v4::hook::OracleDynamicFeeHook::FeeUpdated;
-use super::contracts::ISpreadGatedAMM::SpreadUpdated;
+use super::contracts::SpreadGatedAMM::SpreadUpdated;
 use super::market::{FeeRequest, Market, Trade};
 use super::uniswap::{V4Market, V4Swap};
 

@@ -11,7 +11,7 @@ use super::contracts::v4::hook::OracleDynamicFeeHook::{self, OracleDynamicFeeHoo
 use super::contracts::v4::manager::PoolManager::{self, PoolManagerInstance};
 use super::contracts::v4::router::PoolSwapTest::{self, PoolSwapTestInstance};
 use super::contracts::v4::router::PoolSwapTest::{PoolKey, SwapParams};
-use super::contracts::IDemoToken;
+use super::contracts::DemoToken;
 use super::market::{check_receipt, explain, tokens, FeeRequest, Trade};
 
 /// `StateLibrary.POOLS_SLOT` of v4-core 1.0.2: the PoolManager's `pools` mapping.
@@ -41,7 +41,7 @@ pub(crate) struct V4Market {
     pub(crate) hook: OracleDynamicFeeHookInstance<DynProvider>,
     pub(crate) manager: PoolManagerInstance<DynProvider>,
     pub(crate) router: PoolSwapTestInstance<DynProvider>,
-    pub(crate) tokens: [IDemoToken::IDemoTokenInstance<DynProvider>; 2],
+    pub(crate) tokens: [DemoToken::DemoTokenInstance<DynProvider>; 2],
     pub(crate) key: PoolKey,
     /// keccak256 of the ABI-encoded key: v4's `PoolId`.
     pub(crate) pool_id: B256,
@@ -92,7 +92,7 @@ impl V4Market {
             hook,
             manager: PoolManager::new(d.manager, provider.clone()),
             router: PoolSwapTest::new(d.router, provider.clone()),
-            tokens: d.tokens.map(|t| IDemoToken::new(t, provider.clone())),
+            tokens: d.tokens.map(|t| DemoToken::new(t, provider.clone())),
             key,
             pool_id,
             trader,
