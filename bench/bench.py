@@ -702,13 +702,14 @@ def render_floor(results: dict) -> list[str]:
         "benchmark input (an MSM's cost depends on its scalars), the other MSMs on random full-width scalars. "
         "prove/floor is the prove time above divided by the floor: how much the prover spends beyond "
         "the MSMs and FFTs its columns require. \"witness MSM s\" is the part of the MSM time spent on the witness "
-        "columns, and in parentheses the same MSMs with small negative values (stored as p - |x|, full-width "
-        "scalars) committed separately and subtracted (prover/src/signed_msm.rs), which is how zkoracle's prover "
-        "commits them: \"signed floor s\" is the floor with that split, the least MSM and FFT time zkoracle's "
-        "own prover needs, and prove/signed its prove time over it.",
+        "columns, and in parentheses the same MSMs as zkoracle's prover commits them (prover/src/signed_msm.rs): "
+        "small signed values (a negative one is stored as p - |x|, a full-width scalar) by a signed bucket method "
+        "over their magnitudes' bits only, the few full-width values by halo2's MSM: \"signed floor s\" is the "
+        "floor with those commitments, the least MSM and FFT time zkoracle's own prover needs, and prove/signed "
+        "its prove time over it.",
         "",
         "| model | system | k | extended k | degree | advice / fixed / equality columns | lookups | perm. products "
-        "| MSMs | FFTs (size 2^k) | MSM s | witness MSM s (signed split) | FFT s | floor s | signed floor s "
+        "| MSMs | FFTs (size 2^k) | MSM s | witness MSM s (signed) | FFT s | floor s | signed floor s "
         "| prove s | prove/floor | prove/signed |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

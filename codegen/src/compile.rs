@@ -1,6 +1,7 @@
 //! Compiling the generated source with solc (standard JSON through `foundry-compilers`).
 
 use crate::{Error, Result, VerifierSource};
+use alloy_primitives::Bytes;
 use foundry_compilers::solc::Solc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -20,11 +21,9 @@ pub struct CompiledContract {
     /// Contract name.
     pub name: String,
     /// Init code (constructor arguments, if any, are appended by the deployer).
-    #[serde(with = "hex_bytes")]
-    pub creation_bytecode: Vec<u8>,
+    pub creation_bytecode: Bytes,
     /// Runtime code (for the key contract: the code its constructor deploys).
-    #[serde(with = "hex_bytes")]
-    pub runtime_bytecode: Vec<u8>,
+    pub runtime_bytecode: Bytes,
     /// The ABI as solc emits it.
     pub abi: Value,
 }
@@ -33,11 +32,9 @@ pub struct CompiledContract {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompiledVerifier {
     /// Init code of `Halo2Verifier` (when separate, append the ABI-encoded key contract address).
-    #[serde(with = "hex_bytes")]
-    pub creation_bytecode: Vec<u8>,
+    pub creation_bytecode: Bytes,
     /// Runtime code of `Halo2Verifier`.
-    #[serde(with = "hex_bytes")]
-    pub runtime_bytecode: Vec<u8>,
+    pub runtime_bytecode: Bytes,
     /// ABI of `Halo2Verifier`.
     pub abi: Value,
     /// The `Halo2VerifyingKey` contract to deploy first, when separate.
@@ -50,19 +47,6 @@ impl CompiledVerifier {
     /// Runtime code size of the verifier in bytes.
     pub fn runtime_size(&self) -> usize {
         self.runtime_bytecode.len()
-    }
-}
-
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(b)))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)
     }
 }
 
@@ -103,7 +87,7 @@ pub fn compile_verifier(source: &VerifierSource, solc: &Path) -> Result<Compiled
         (crate::VkPlacement::Separate, Some(runtime)) => {
             let mut c = contract(&out, VerifierSource::VK_CONTRACT)?;
             // solc reports the (empty) compiled runtime; the constructor returns the key words.
-            c.runtime_bytecode = runtime.clone();
+            c.runtime_bytecode = Bytes::from(runtime.clone());
             Some(c)
         }
         (crate::VkPlacement::Separate, None) => {
@@ -135,9 +119,10 @@ pub fn compile_verifier(source: &VerifierSource, solc: &Path) -> Result<Compiled
 
 fn contract(out: &Value, name: &str) -> Result<CompiledContract> {
     let c = &out["contracts"][FILE][name];
-    let hex_field = |v: &Value, what: &str| -> Result<Vec<u8>> {
+    let hex_field = |v: &Value, what: &str| -> Result<Bytes> {
         let s = v.as_str().ok_or_else(|| Error::Compilation(format!("solc output lacks {name}.{what}")))?;
         hex::decode(s.trim_start_matches("0x"))
+            .map(Bytes::from)
             .map_err(|e| Error::Compilation(format!("{name}.{what} is not hex: {e}")))
     };
     Ok(CompiledContract {

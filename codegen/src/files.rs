@@ -2,10 +2,7 @@
 
 use crate::{CompiledVerifier, Error, Result, VerifierSource};
 use serde_json::json;
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 /// Writes `source` to `out_sol` and, when `compiled` is given, `<stem>.json` next to it with the
 /// ABI, creation and runtime bytecode, the runtime size (and the key contract when separate).
@@ -34,13 +31,13 @@ pub fn write_verifier_files(
             "proofLen": source.proof_len,
             "solcVersion": c.solc_version,
             "abi": c.abi,
-            "bytecode": format!("0x{}", hex::encode(&c.creation_bytecode)),
-            "deployedBytecode": format!("0x{}", hex::encode(&c.runtime_bytecode)),
+            "bytecode": c.creation_bytecode,
+            "deployedBytecode": c.runtime_bytecode,
             "runtimeSize": c.runtime_bytecode.len(),
             "vkContract": c.vk_contract.as_ref().map(|vk| json!({
                 "contract": vk.name,
-                "bytecode": format!("0x{}", hex::encode(&vk.creation_bytecode)),
-                "deployedBytecode": format!("0x{}", hex::encode(&vk.runtime_bytecode)),
+                "bytecode": vk.creation_bytecode,
+                "deployedBytecode": vk.runtime_bytecode,
                 "runtimeSize": vk.runtime_bytecode.len(),
                 "codeHash": source.vk_code_hash.map(|h| format!("0x{}", hex::encode(h))),
             })),
@@ -57,29 +54,11 @@ pub fn write_verifier_files(
     Ok(written)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` atomically and durably ([`zkoracle_fs_util::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let io = |action: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| Error::Io { action, path: p, source }
-    };
-    std::fs::create_dir_all(&dir).map_err(io("creating directory", &dir))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{} has no file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
-        f.write_all(bytes).map_err(io("writing", &tmp))?;
-        f.sync_all().map_err(io("syncing", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io("renaming into", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    zkoracle_fs_util::write_atomic(path, bytes).map_err(|source| Error::Io {
+        action: "writing",
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -43,7 +43,7 @@ async fn gas_ours(chain: &Chain, addr: alloy::primitives::Address, fx: &Fixture)
 async fn end_to_end(fx: &Fixture, other: Option<&Fixture>, flips: Flips, with_reference: bool) -> String {
     let (source, compiled) = generate(fx, VkPlacement::Embedded);
     let chain = Chain::start().await;
-    let ours = chain.deploy(compiled.creation_bytecode.clone()).await.expect("deploy ours");
+    let ours = chain.deploy(compiled.creation_bytecode.to_vec()).await.expect("deploy ours");
     let inst = instances_u256(fx);
     assert_eq!(chain.verify(ours, &fx.proof, &inst).await, Outcome::True, "real proof accepted");
     let other_inst = other.map(instances_u256);
@@ -184,10 +184,10 @@ async fn many_instances_fit() {
         c_small.runtime_size()
     );
     let chain = Chain::start().await;
-    let addr = chain.deploy(c_small.creation_bytecode.clone()).await.expect("deploy");
+    let addr = chain.deploy(c_small.creation_bytecode.to_vec()).await.expect("deploy");
     let (small_gas, _) = gas_ours(&chain, addr, &small).await;
     let (big_gas, _) = {
-        let addr = chain.deploy(c_big.creation_bytecode.clone()).await.expect("deploy");
+        let addr = chain.deploy(c_big.creation_bytecode.to_vec()).await.expect("deploy");
         gas_ours(&chain, addr, &fx).await
     };
     eprintln!(
@@ -208,11 +208,11 @@ async fn separate_key_contract() {
     let key = compiled.vk_contract.as_ref().expect("key contract");
     let other_key = other_compiled.vk_contract.as_ref().expect("key contract");
     let chain = Chain::start().await;
-    let key_addr = chain.deploy(key.creation_bytecode.clone()).await.expect("deploy key");
+    let key_addr = chain.deploy(key.creation_bytecode.to_vec()).await.expect("deploy key");
     assert_eq!(chain.code_at(key_addr).await, key.runtime_bytecode, "key contract deploys the key words");
-    let other_key_addr = chain.deploy(other_key.creation_bytecode.clone()).await.expect("deploy other key");
+    let other_key_addr = chain.deploy(other_key.creation_bytecode.to_vec()).await.expect("deploy other key");
     let with_arg = |addr: alloy::primitives::Address| {
-        let mut code = compiled.creation_bytecode.clone();
+        let mut code = compiled.creation_bytecode.to_vec();
         code.extend_from_slice(&[0u8; 12]);
         code.extend_from_slice(addr.as_slice());
         code

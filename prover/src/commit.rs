@@ -15,6 +15,7 @@
 //!   columns by powers of its challenge: `z_0·L_{n−2} + z_1·L_{n−1} = R + Σ_j e^{j+1}·(C'_j − C_j)` with
 //!   `e = keccak256(DST ‖ C ‖ C' ‖ R) mod p`. The generated verifier checks it with `J + 2` ecMul.
 
+use alloy_primitives::Bytes;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G1};
 use halo2_proofs::halo2curves::ff::{Field, FromUniformBytes, PrimeField};
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
@@ -192,8 +193,12 @@ impl WeightsCommitment {
 
     /// The points as 0x hex, `x ‖ y` big-endian per point.
     pub fn to_hex(&self) -> String {
-        let bytes: Vec<u8> = self.0.iter().flat_map(point_be).collect();
-        format!("0x{}", hex::encode(bytes))
+        self.to_bytes().to_string()
+    }
+
+    /// The points as `proof.json` states them: `x ‖ y`, 32-byte big-endian each, per column.
+    pub fn to_bytes(&self) -> Bytes {
+        self.0.iter().flat_map(point_be).collect()
     }
 }
 

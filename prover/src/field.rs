@@ -1,7 +1,7 @@
 //! Field-element conversions shared by the circuit, the proofs and the files: a leaf module (it imports no
 //! other module of this crate), so the circuit never depends on the proof or file code above it.
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 
@@ -30,6 +30,18 @@ pub fn fr_to_be_bytes(f: &Fr) -> [u8; 32] {
     let mut b = f.to_repr();
     b.reverse();
     b
+}
+
+/// A field element as the EVM word `uint256` (32 big-endian bytes).
+pub fn fr_to_b256(f: &Fr) -> B256 {
+    B256::from(fr_to_be_bytes(f))
+}
+
+/// An EVM word as a field element; words at or above the modulus are rejected.
+pub fn fr_from_b256(w: &B256) -> Option<Fr> {
+    let mut le = w.0;
+    le.reverse();
+    Option::from(Fr::from_repr(le))
 }
 
 /// A field element as 0x-hex big-endian.

@@ -158,7 +158,7 @@ pub struct FloorSeconds {
     pub msm_lagrange: f64,
     /// The part of `msm_lagrange` spent on witness columns (advice, permuted lookups); 0 without a witness.
     pub msm_witness: f64,
-    /// The same witness MSMs with small negative scalars split out ([`crate::signed_msm::SignedParams`]).
+    /// The same witness MSMs as zkoracle's prover commits them ([`crate::signed_msm::SignedParams`]).
     pub msm_witness_signed: f64,
     /// All MSMs over the monomial bases.
     pub msm_monomial: f64,

@@ -41,8 +41,8 @@ pub use srs::SrsSource;
 /// Result of [`setup`].
 #[derive(Clone, Debug)]
 pub struct SetupReport {
-    /// keccak256 of the verifying key (0x hex).
-    pub vk_digest: String,
+    /// keccak256 of the verifying key.
+    pub vk_digest: alloy_primitives::B256,
     /// Whether the insecure development SRS was used.
     pub dev_srs: bool,
     /// Size of `pk.bin` in bytes.
@@ -63,7 +63,7 @@ pub fn setup(dir: &Path, srs: &SrsSource) -> Result<SetupReport> {
     srs::write_srs(&dir.srs(), &params)?;
     keys::write_keys(dir.root(), &pk, &vk)?;
     Ok(SetupReport {
-        vk_digest: format!("0x{}", hex::encode(keys::vk_digest(&vk))),
+        vk_digest: keys::vk_digest(&vk).into(),
         dev_srs: dev,
         pk_bytes: dir.size(files::PK),
         vk_bytes: dir.size(files::VK),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::{sol, SolCall};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{verify_proof, CosetCacheStats, ProvingKey, VerifyingKey};
@@ -20,7 +20,7 @@ use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use crate::circuit::{CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
 use crate::commit::{self, KnowledgeProof, Statement, WeightsCommitment, HIDING_ROWS};
 use crate::field::to_field;
-pub use crate::field::{address_to_field, fr_from_hex, fr_to_be_bytes, fr_to_hex};
+pub use crate::field::{address_to_field, fr_from_b256, fr_from_hex, fr_to_b256, fr_to_be_bytes, fr_to_hex};
 use crate::input::quantize_inputs;
 use crate::keys::{read_pk, read_vk, vk_digest};
 use crate::model_dir::ModelDir;
@@ -55,9 +55,9 @@ pub struct ProofBundle {
     /// The fixed-point scale of the outputs.
     pub output_scale: u8,
     /// Public instances: inputs, outputs, then (private parameters) the weights commitment (`private`: four
-    /// 128-bit limbs per weight column; `hashed`: one field element), then the fulfiller's address; 0x-hex
-    /// 32-byte big-endian field elements.
-    pub instances: Vec<String>,
+    /// 128-bit limbs per weight column; `hashed`: one field element), then the fulfiller's address; EVM words
+    /// (32-byte big-endian field elements, 0x hex in JSON).
+    pub instances: Vec<B256>,
     /// The only account whose `fulfill` this proof can pass: its address is the last public instance, which
     /// the Fiat–Shamir transcript absorbs, so the proof fails for any other sender (a copied pending
     /// `fulfill` is worthless).
@@ -65,35 +65,22 @@ pub struct ProofBundle {
     /// The weights commitment (0x hex): `--params private`, the weight columns' KZG commitment points
     /// (`x ‖ y`, 32-byte big-endian each, per column); `--params hashed`, the Poseidon field element.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights_commitment: Option<String>,
+    pub weights_commitment: Option<Bytes>,
     /// The proof bytes (0x hex); for `--params private` the halo2 proof followed by the weights knowledge
     /// proof ([`crate::commit::KnowledgeProof`], 128 bytes).
-    #[serde(with = "hex_bytes")]
-    pub proof: Vec<u8>,
+    pub proof: Bytes,
     /// ABI-encoded `verifyProof(bytes,uint256[])` call for the generated verifier (0x hex).
-    #[serde(with = "hex_bytes")]
-    pub calldata: Vec<u8>,
+    pub calldata: Bytes,
     /// keccak256 of the verifying key (0x hex).
-    pub vk_digest: String,
-}
-
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(b)))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(s.trim_start_matches("0x")).map_err(serde::de::Error::custom)
-    }
+    pub vk_digest: B256,
 }
 
 /// ABI-encodes `verifyProof(proof, instances)`.
-pub fn encode_calldata(proof: &[u8], instances: &[Fr]) -> Vec<u8> {
+pub fn encode_calldata(proof: &[u8], instances: &[Fr]) -> Bytes {
     let instances = instances.iter().map(|f| U256::from_be_bytes(fr_to_be_bytes(f)));
-    verifyProofCall { proof: Bytes::copy_from_slice(proof), instances: instances.collect() }.abi_encode()
+    verifyProofCall { proof: Bytes::copy_from_slice(proof), instances: instances.collect() }
+        .abi_encode()
+        .into()
 }
 
 /// A compiled, set-up model loaded once and shared by provers (`Send + Sync`).
@@ -104,7 +91,7 @@ pub struct ProvingModel {
     /// The SRS, committing witness columns with the signed split ([`crate::signed_msm`]).
     params: SignedParams,
     pk: ProvingKey<G1Affine>,
-    vk_digest: String,
+    vk_digest: B256,
     /// How the private weights are committed (none for fixed weights).
     weights: Weights,
 }
@@ -244,7 +231,7 @@ impl ProvingModel {
                 Weights::Fixed
             };
         let pk = read_pk(&ModelDir::new(dir).pk(), &settings)?;
-        let vk_digest = format!("0x{}", hex::encode(vk_digest(pk.get_vk())));
+        let vk_digest = B256::from(vk_digest(pk.get_vk()));
         let params = SignedParams::new(params);
         Ok(Self {
             dir: dir.into(),
@@ -294,11 +281,11 @@ impl ProvingModel {
     }
 
     /// The commitment as `proof.json` states it.
-    fn commitment_hex(&self) -> Option<String> {
+    fn commitment_bytes(&self) -> Option<Bytes> {
         match &self.weights {
             Weights::Fixed => None,
-            Weights::Hashed(c) => Some(fr_to_hex(c)),
-            Weights::Committed(c) => Some(c.registered.to_hex()),
+            Weights::Hashed(c) => Some(fr_to_b256(c).into()),
+            Weights::Committed(c) => Some(c.registered.to_bytes()),
         }
     }
 
@@ -322,9 +309,9 @@ impl ProvingModel {
         self.settings.max_abs_input
     }
 
-    /// keccak256 of the verifying key (0x hex).
-    pub fn vk_digest(&self) -> &str {
-        &self.vk_digest
+    /// keccak256 of the verifying key.
+    pub fn vk_digest(&self) -> B256 {
+        self.vk_digest
     }
 
     /// Quantizes real-valued `input` and proves it for `fulfiller` (see [`ProofBundle::fulfiller`]).
@@ -404,12 +391,12 @@ impl ProvingModel {
             inputs_quantized: input.to_vec(),
             scale: s.scale,
             output_scale: s.output_scale,
-            instances: instances.iter().map(fr_to_hex).collect(),
-            weights_commitment: self.commitment_hex(),
+            instances: instances.iter().map(fr_to_b256).collect(),
+            weights_commitment: self.commitment_bytes(),
             fulfiller,
             calldata: encode_calldata(&proof, &instances),
-            proof,
-            vk_digest: self.vk_digest.clone(),
+            proof: proof.into(),
+            vk_digest: self.vk_digest,
         })
     }
 }
@@ -475,10 +462,10 @@ pub fn verify_with(
 /// What `zkoracle verify` established about a `proof.json`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedBundle {
-    /// The weights commitment the proof is for (private models), 0x hex.
-    pub weights_commitment: Option<String>,
-    /// keccak256 of the verifying key the proof verified under, 0x hex.
-    pub vk_digest: String,
+    /// The weights commitment the proof is for (private models).
+    pub weights_commitment: Option<Bytes>,
+    /// keccak256 of the verifying key the proof verified under.
+    pub vk_digest: B256,
 }
 
 /// `zkoracle verify`: checks a `proof.json` against the model directory — the proof against its instances,
@@ -498,21 +485,22 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
         .instances
         .iter()
         .enumerate()
-        .map(|(i, h)| {
-            fr_from_hex(h).ok_or_else(|| Error::Verification(format!("instance #{i} is not a field element")))
+        .map(|(i, w)| {
+            fr_from_b256(w)
+                .ok_or_else(|| Error::Verification(format!("instance #{i} is not a field element")))
         })
         .collect::<Result<_>>()?;
     // A private model's owner also checks that the proof is about *these* weights.
     let weights_path = ModelDir::new(dir).weights();
     if settings.is_private() && weights_path.exists() {
         let w = PrivateWeights::read(&weights_path)?;
-        let ours = if settings.circuit_params.committed() {
-            registered_commitment(&params, &settings, &w.values, &w.salt_fr()?)?.to_hex()
+        let ours: Bytes = if settings.circuit_params.committed() {
+            registered_commitment(&params, &settings, &w.values, &w.salt_fr()?)?.to_bytes()
         } else {
-            fr_to_hex(&w.commitment_fr()?)
+            fr_to_b256(&w.commitment_fr()?).into()
         };
-        if commitment_hex(&settings, &instances).as_deref() != Some(ours.as_str()) {
-            return Err(Error::OtherWeights { path: weights_path, ours });
+        if commitment_bytes(&settings, &instances).as_ref() != Some(&ours) {
+            return Err(Error::OtherWeights { path: weights_path, ours: ours.to_string() });
         }
     }
     let halo2 = if settings.circuit_params.committed() {
@@ -521,18 +509,18 @@ pub fn verify_bundle(dir: &Path, bundle: &ProofBundle) -> Result<VerifiedBundle>
         &bundle.proof
     };
     verify_with(&params, &vk, halo2, &instances)?;
-    let digest = format!("0x{}", hex::encode(vk_digest(&vk)));
-    check_readable_fields(bundle, &settings, &instances, &digest)?;
-    Ok(VerifiedBundle { weights_commitment: commitment_hex(&settings, &instances), vk_digest: digest })
+    let digest = B256::from(vk_digest(&vk));
+    check_readable_fields(bundle, &settings, &instances, digest)?;
+    Ok(VerifiedBundle { weights_commitment: commitment_bytes(&settings, &instances), vk_digest: digest })
 }
 
 /// The weights commitment among `instances` (after the inputs and outputs) as `proof.json` states it.
-fn commitment_hex(settings: &CircuitSettings, instances: &[Fr]) -> Option<String> {
+fn commitment_bytes(settings: &CircuitSettings, instances: &[Fr]) -> Option<Bytes> {
     if settings.circuit_params.committed() {
-        return commitment_of(settings, instances).map(|c| c.to_hex());
+        return commitment_of(settings, instances).map(|c| c.to_bytes());
     }
     let at = settings.input_len() + settings.output_len();
-    settings.is_private().then(|| instances.get(at).map(fr_to_hex)).flatten()
+    settings.is_private().then(|| instances.get(at).map(|f| fr_to_b256(f).into())).flatten()
 }
 
 /// Every field of `bundle` besides `proof` and `instances` must say what the verified `instances` say.
@@ -540,7 +528,7 @@ fn check_readable_fields(
     bundle: &ProofBundle,
     settings: &CircuitSettings,
     instances: &[Fr],
-    digest: &str,
+    digest: B256,
 ) -> Result<()> {
     let mismatch = |field: String, reason: String| Error::BundleField { field, reason };
     let (n_in, n_out) = (settings.input_len(), settings.output_len());
@@ -585,11 +573,10 @@ fn check_readable_fields(
             ));
         }
     }
-    let committed = commitment_hex(settings, instances);
-    let claimed = bundle.weights_commitment.as_deref().map(|h| h.to_ascii_lowercase());
-    match (claimed, &committed) {
+    let committed = commitment_bytes(settings, instances);
+    match (&bundle.weights_commitment, &committed) {
         (None, None) => {}
-        (Some(c), Some(v)) if c == *v => {}
+        (Some(c), Some(v)) if c == v => {}
         (claimed, _) => {
             let reason = format!("{claimed:?}, the proof commits to {committed:?}");
             return Err(mismatch("weights_commitment".into(), reason));
@@ -603,7 +590,7 @@ fn check_readable_fields(
         let reason = format!("{}, the proof is bound to another fulfiller", bundle.fulfiller);
         return Err(mismatch("fulfiller".into(), reason));
     }
-    if !bundle.vk_digest.eq_ignore_ascii_case(digest) {
+    if bundle.vk_digest != digest {
         return Err(mismatch(
             "vk_digest".into(),
             format!("{}, the directory's key is {digest}", bundle.vk_digest),

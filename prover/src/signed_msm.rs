@@ -1,18 +1,24 @@
-//! Faster commitments to witness columns of small signed integers, without forking halo2.
+//! Faster commitments to witness columns of small signed integers, without forking halo2's prover.
 //!
 //! zkoracle's advice columns hold small integers, and a negative `x` is the field element `p − |x|`: a
-//! full-width scalar for which halo2curves' bucket MSM does an addition in every window, while a small
-//! positive value needs one or two. [`SignedParams`] wraps [`ParamsKZG`] and commits a Lagrange polynomial
-//! as `MSM(non-negative part) − MSM(|negative part|)`, the negative part holding the values `v` with `−v`
-//! below 2^64 — the same group element, so proofs and keys are unchanged and the standard SHPLONK verifier
-//! accepts them. [`SignedKzg`] / [`SignedShplonk`] plug it into `create_proof` in place of
-//! `KZGCommitmentScheme` / `ProverSHPLONK`; everything else (the monomial-basis commitments of the quotient
-//! and SHPLONK, the openings) is delegated unchanged.
+//! full-width scalar for which halo2curves' bucket MSM does an addition in every window. Its MSM also sums the
+//! buckets of all 26 windows of a 254-bit scalar (two additions per bucket, 2^c buckets) whether or not any
+//! scalar has a digit there, which for a column of small values costs more than the values' own additions.
+//! [`SignedParams`] wraps [`ParamsKZG`] and commits a Lagrange polynomial whose values are mostly small signed
+//! integers (`|v| < 2^64`) with a signed bucket method over the magnitudes' bits only ([`signed_msm`]): a
+//! negative value adds the negated base, the windows stop at the column's largest magnitude and each window
+//! sums its buckets only up to its largest digit; the few full-width values of such a column (the blinding
+//! rows) go through halo2's MSM. The result is the same group element, so proofs and keys are unchanged and
+//! the standard SHPLONK verifier accepts them. [`SignedKzg`] / [`SignedShplonk`] plug it into `create_proof`
+//! in place of `KZGCommitmentScheme` / `ProverSHPLONK`; everything else (the monomial-basis commitments of the
+//! quotient and SHPLONK, the openings) is delegated unchanged.
 
 use std::io;
 
+use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::halo2curves::group::Group;
 use halo2_proofs::plonk::{create_proof, Circuit, Error as PlonkError, ProvingKey};
 use halo2_proofs::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, ParamsVerifier, Prover};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -21,8 +27,10 @@ use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::poly::{Coeff, LagrangeCoeff, Polynomial, ProverQuery};
 use halo2_proofs::transcript::{EncodedChallenge, TranscriptWrite};
 use rand::RngCore;
+use rayon::prelude::*;
 
-/// KZG parameters whose Lagrange commitments split small negative scalars out (see the module docs).
+/// KZG parameters whose Lagrange commitments take small signed scalars by their magnitude (see the module
+/// docs).
 #[derive(Clone, Debug)]
 pub struct SignedParams {
     inner: ParamsKZG<Bn256>,
@@ -40,32 +48,99 @@ impl SignedParams {
     }
 }
 
-/// `Some(|v|)` when `v` is a negative integer above `−2^64` (that is, `−v < 2^64`).
-fn small_negative(v: &Fr) -> Option<Fr> {
-    let neg = -*v;
-    let repr = neg.to_repr();
-    (repr.as_ref()[8..].iter().all(|b| *b == 0) && !bool::from(v.is_zero())).then_some(neg)
+/// `v` as `(negative, |v|)` when `|v| < 2^64` (`v` or `p − v` below 2^64).
+fn small_signed(v: &Fr) -> Option<(bool, u64)> {
+    let low = |f: &Fr| {
+        let repr = f.to_repr();
+        let b = repr.as_ref();
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[..8]);
+        b[8..].iter().all(|x| *x == 0).then(|| u64::from_le_bytes(word))
+    };
+    low(v).map(|m| (false, m)).or_else(|| low(&-*v).map(|m| (true, m)))
 }
 
-/// A column is split when at least `1 / SPLIT_MIN_SHARE` of its values are small negatives: the second MSM
-/// costs its bucket sums whatever its scalars, which only enough shortened scalars pay for (the Poseidon
-/// columns of a private model, full-width hash states with a few small negatives, were 40% slower split).
-const SPLIT_MIN_SHARE: usize = 8;
+/// A column goes through halo2's MSM when more than `1 / FULL_WIDTH_MAX_SHARE` of its values are full-width
+/// (random-looking: lookup products, hash states), where the bucket method over all windows is the right one.
+const FULL_WIDTH_MAX_SHARE: usize = 4;
 
-/// `values` as `(rest, negatives)`: `values = rest − negatives`, `negatives` holding the small negative ones
-/// negated; `None` when too few are small negatives for the split to pay ([`SPLIT_MIN_SHARE`]).
-fn split_signed(values: &[Fr]) -> Option<(Vec<Fr>, Vec<Fr>)> {
-    let mut neg = vec![Fr::ZERO; values.len()];
-    let mut rest = values.to_vec();
-    let mut count = 0usize;
-    for ((v, r), n) in values.iter().zip(rest.iter_mut()).zip(neg.iter_mut()) {
-        if let Some(abs) = small_negative(v) {
-            *n = abs;
-            *r = Fr::ZERO;
-            count += 1;
+/// The window width minimising `windows · (points + 2·2^c)` additions for `n` points of `bits`-bit
+/// magnitudes.
+fn window_bits(n: usize, bits: u32) -> u32 {
+    (1..=16u32).min_by_key(|&c| u64::from(bits.div_ceil(c)) * (n as u64 + (2u64 << c))).unwrap_or(1)
+}
+
+/// `Σ ±mags[i]·bases[i]` (negated where `negs[i]`) for magnitudes below `2^bits`, by buckets of `c`-bit
+/// digits: `bits / c` windows, each summing its buckets only up to its largest digit. Serial.
+fn signed_buckets(mags: &[u64], negs: &[bool], bases: &[G1Affine], bits: u32) -> G1 {
+    let c = window_bits(mags.len(), bits);
+    let mask = (1u64 << c) - 1;
+    let mut buckets = vec![G1::identity(); 1 << c];
+    let mut acc = G1::identity();
+    for w in (0..bits.div_ceil(c)).rev() {
+        for _ in 0..c {
+            acc = acc.double();
+        }
+        buckets.iter_mut().for_each(|b| *b = G1::identity());
+        let mut top = 0usize;
+        for ((m, neg), base) in mags.iter().zip(negs).zip(bases) {
+            let d = ((m >> (w * c)) & mask) as usize;
+            if d == 0 {
+                continue;
+            }
+            if *neg {
+                buckets[d] -= base;
+            } else {
+                buckets[d] += base;
+            }
+            top = top.max(d);
+        }
+        // Summation by parts: Σ d·bucket[d] = Σ_j (Σ_{d ≥ j} bucket[d]).
+        let (mut running, mut sum) = (G1::identity(), G1::identity());
+        for b in buckets[1..=top].iter().rev() {
+            running += b;
+            sum += running;
+        }
+        acc += sum;
+    }
+    acc
+}
+
+/// `Σ v_i·bases[i]` for a column of small signed values (`(negative, |v|)`), the chunks of the points in
+/// parallel.
+pub(crate) fn signed_msm(mags: &[u64], negs: &[bool], bases: &[G1Affine]) -> G1 {
+    let bits = 64 - mags.iter().fold(0u64, |a, m| a | m).leading_zeros();
+    if bits == 0 {
+        return G1::identity();
+    }
+    let chunk = mags.len().div_ceil(rayon::current_num_threads().max(1)).max(1024);
+    mags.par_chunks(chunk)
+        .zip(negs.par_chunks(chunk))
+        .zip(bases.par_chunks(chunk))
+        .map(|((m, n), b)| signed_buckets(m, n, b, bits))
+        .reduce(G1::identity, |a, b| a + b)
+}
+
+/// `Σ values[i]·bases[i]` by [`signed_msm`] when at most `1 / FULL_WIDTH_MAX_SHARE` of the values are
+/// full-width (those by halo2's MSM); `None` otherwise.
+fn commit_small(values: &[Fr], bases: &[G1Affine]) -> Option<G1> {
+    let n = values.len();
+    let (mut mags, mut negs) = (vec![0u64; n], vec![false; n]);
+    let (mut big, mut big_bases) = (vec![], vec![]);
+    for (i, v) in values.iter().enumerate() {
+        match small_signed(v) {
+            Some((neg, m)) => (mags[i], negs[i]) = (m, neg),
+            None => {
+                if (big.len() + 1) * FULL_WIDTH_MAX_SHARE > n {
+                    return None;
+                }
+                big.push(*v);
+                big_bases.push(bases[i]);
+            }
         }
     }
-    (count > 0 && count * SPLIT_MIN_SHARE >= values.len()).then_some((rest, neg))
+    let rest = if big.is_empty() { G1::identity() } else { best_multiexp(&big, &big_bases) };
+    Some(signed_msm(&mags, &negs, bases) + rest)
 }
 
 impl<'params> Params<'params, G1Affine> for SignedParams {
@@ -88,13 +163,9 @@ impl<'params> Params<'params, G1Affine> for SignedParams {
     }
 
     fn commit_lagrange(&self, poly: &Polynomial<Fr, LagrangeCoeff>, r: Blind<Fr>) -> G1 {
-        match split_signed(poly.values()) {
-            None => self.inner.commit_lagrange(poly, r),
-            Some((rest, neg)) => {
-                self.inner.commit_lagrange(&Polynomial::new(rest), r)
-                    - self.inner.commit_lagrange(&Polynomial::new(neg), Blind::default())
-            }
-        }
+        let values = poly.values();
+        let bases = &self.inner.g_lagrange()[..values.len()];
+        commit_small(values, bases).unwrap_or_else(|| self.inner.commit_lagrange(poly, r))
     }
 
     fn write<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
@@ -194,6 +265,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use halo2_proofs::halo2curves::ff::Field;
     use halo2_proofs::halo2curves::group::Curve;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
@@ -202,7 +274,7 @@ mod tests {
     use crate::circuit::to_field;
 
     #[test]
-    fn split_commitment_is_the_same_point() {
+    fn small_signed_commitment_is_the_same_point() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let params = ParamsKZG::<Bn256>::setup(6, ChaCha20Rng::seed_from_u64(5));
         let signed = SignedParams::new(params.clone());
@@ -213,21 +285,52 @@ mod tests {
             (0..n).map(|_| Fr::random(&mut rng)).collect(),
             (0..n).map(|i| to_field(-(1i128 << 63) - i as i128)).collect(),
             vec![Fr::ZERO; n],
-            // One small negative among full-width values: committed without a split.
+            // One small negative among full-width values: halo2's MSM.
             (0..n).map(|i| if i == 7 { to_field(-3) } else { Fr::random(&mut rng) }).collect(),
+            // Small values with a few full-width blinding rows at the end.
+            (0..n)
+                .map(|i| if i >= n - 6 { Fr::random(&mut rng) } else { to_field(i as i128 * 1001 - 20_000) })
+                .collect(),
+            vec![to_field(-1); n],
+            (0..n)
+                .map(|i| to_field(if i % 2 == 0 { u64::MAX as i128 } else { -(u64::MAX as i128) }))
+                .collect(),
         ];
         for (i, values) in cases.into_iter().enumerate() {
             let poly = Polynomial::new(values);
             let want = params.commit_lagrange(&poly, Blind::default()).to_affine();
             assert_eq!(signed.commit_lagrange(&poly, Blind::default()).to_affine(), want, "case {i}");
         }
-        assert!(split_signed(&[to_field(-1), to_field(2)]).is_some());
-        let sparse: Vec<Fr> = (0..n).map(|i| to_field(if i == 0 { -1 } else { i as i128 })).collect();
-        assert!(split_signed(&sparse).is_none(), "one negative in 64 is not worth a second MSM");
-        assert_eq!(small_negative(&to_field(-5)), Some(Fr::from(5)));
-        assert_eq!(small_negative(&to_field(5)), None);
-        assert_eq!(small_negative(&Fr::ZERO), None);
-        assert_eq!(small_negative(&to_field(-(1i128 << 64))), None);
+        assert_eq!(small_signed(&to_field(-5)), Some((true, 5)));
+        assert_eq!(small_signed(&to_field(5)), Some((false, 5)));
+        assert_eq!(small_signed(&Fr::ZERO), Some((false, 0)));
+        assert_eq!(small_signed(&to_field(-(1i128 << 64))), None);
+        assert_eq!(small_signed(&to_field((1i128 << 64) - 1)), Some((false, u64::MAX)));
+        let few_big: Vec<Fr> =
+            (0..n).map(|i| if i < 8 { Fr::random(&mut rng) } else { Fr::from(3) }).collect();
+        assert!(commit_small(&few_big, params.g_lagrange()).is_some(), "blinding rows go to halo2's MSM");
+        let many_big: Vec<Fr> =
+            (0..n).map(|i| if i < 17 { Fr::random(&mut rng) } else { Fr::from(3) }).collect();
+        assert!(commit_small(&many_big, params.g_lagrange()).is_none(), "mostly full-width: halo2's MSM");
+    }
+
+    #[test]
+    fn signed_msm_matches_halo2_on_every_window_width() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let params = ParamsKZG::<Bn256>::setup(11, ChaCha20Rng::seed_from_u64(5));
+        for (n, bits) in [(1usize, 1u32), (7, 3), (100, 20), (2048, 10), (2048, 33), (2048, 64)] {
+            let mags: Vec<u64> = (0..n).map(|_| rng.next_u64() >> (64 - bits)).collect();
+            let negs: Vec<bool> = (0..n).map(|_| rng.next_u32() % 2 == 0).collect();
+            let scalars: Vec<Fr> = mags
+                .iter()
+                .zip(&negs)
+                .map(|(m, neg)| if *neg { -Fr::from(*m) } else { Fr::from(*m) })
+                .collect();
+            let bases = &params.g_lagrange()[..n];
+            let want = best_multiexp(&scalars, bases).to_affine();
+            assert_eq!(signed_msm(&mags, &negs, bases).to_affine(), want, "n {n}, {bits} bits");
+            assert_eq!(signed_buckets(&mags, &negs, bases, bits).to_affine(), want, "serial, n {n}");
+        }
     }
 
     /// A real model's proof made with the signed commitments verifies with the standard SHPLONK verifier.

@@ -175,9 +175,9 @@ fn dummy_bundle() -> zkoracle_prover::ProofBundle {
         instances: vec![],
         weights_commitment: None,
         fulfiller: Default::default(),
-        proof: vec![],
-        calldata: vec![],
-        vk_digest: String::new(),
+        proof: Default::default(),
+        calldata: Default::default(),
+        vk_digest: Default::default(),
     }
 }
 

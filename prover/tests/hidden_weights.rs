@@ -10,7 +10,7 @@ use zkoracle_prover::input::read_input;
 use zkoracle_prover::keys::{files, read_vk};
 use zkoracle_prover::params::PrivateWeights;
 use zkoracle_prover::proof::{
-    fr_from_hex, load_settings_and_srs, proof_columns, store_columns, verify_bundle, verify_weights,
+    fr_from_b256, load_settings_and_srs, proof_columns, store_columns, verify_bundle, verify_weights,
     verify_with, ProofBundle,
 };
 use zkoracle_prover::settings::ParamsVisibility;
@@ -35,7 +35,7 @@ fn private_model(onnx: &str, like: Option<CircuitSettings>, dir: &Path) -> Circu
 }
 
 fn instances(bundle: &ProofBundle) -> Vec<Fr> {
-    bundle.instances.iter().map(|h| fr_from_hex(h).expect("fr")).collect()
+    bundle.instances.iter().map(|w| fr_from_b256(w).expect("fr")).collect()
 }
 
 /// Native verification of `proof` for `instances` in `dir`: the knowledge proof, then the halo2 proof.
@@ -69,7 +69,7 @@ fn private_proofs_verify_bind_the_registered_commitment_and_differ_every_time() 
     verify_bundle(&a, &p1).expect("A's proof verifies");
     verify_bundle(&a, &p2).expect("A's second proof verifies");
     assert!(verifies(&a, &p1.proof, &instances(&p1)));
-    assert_eq!(p1.weights_commitment, Some(ca.to_hex()));
+    assert_eq!(p1.weights_commitment, Some(ca.to_bytes()));
     // The instances carry the registered commitment (four limbs per column) before the fulfiller.
     let at = sa.input_len() + sa.output_len();
     let words = &instances(&p1)[at..at + 4 * sa.circuit_params.store];
@@ -98,7 +98,7 @@ fn private_proofs_verify_bind_the_registered_commitment_and_differ_every_time() 
     // A tampered knowledge proof fails: each response, and the nonce commitment.
     let n = p1.proof.len();
     for at in [n - 1, n - 33, n - KnowledgeProof::BYTES + 5] {
-        let mut bad = p1.proof.clone();
+        let mut bad = p1.proof.to_vec();
         bad[at] ^= 1;
         assert!(!verifies(&a, &bad, &instances(&p1)), "byte {at} of {n} flipped and accepted");
     }

@@ -4,14 +4,23 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, Bytes, B256};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkoracle_prover::circuit::{to_field, InferenceCircuit};
 use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
 use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::proof::{address_to_field, fr_from_hex, verify_bundle, verify_with, write_bundle};
+use zkoracle_prover::proof::{
+    address_to_field, fr_from_b256, fr_to_b256, verify_bundle, verify_with, write_bundle,
+};
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
+
+/// `bytes` with bit 0 of byte `pos` flipped.
+fn flip(bytes: &Bytes, pos: usize) -> Bytes {
+    let mut v = bytes.to_vec();
+    v[pos] ^= 1;
+    v.into()
+}
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -183,23 +192,21 @@ fn real_proof_verifies_and_tampering_fails() {
     // Flip one byte in each 32-byte word of the proof.
     for pos in (0..bundle.proof.len()).step_by(32) {
         let mut b = bundle.clone();
-        b.proof[pos] ^= 1;
+        b.proof = flip(&b.proof, pos);
         assert!(verify_bundle(d, &b).is_err(), "flipped proof byte {pos} verified");
     }
     let mut b = bundle.clone();
-    b.proof.truncate(b.proof.len() - 1);
+    b.proof = b.proof.slice(..b.proof.len() - 1);
     assert!(verify_bundle(d, &b).is_err(), "truncated proof verified");
     // Change each instance.
     for i in 0..bundle.instances.len() {
         let mut b = bundle.clone();
-        b.instances[i] = zkoracle_prover::proof::fr_to_hex(
-            &(zkoracle_prover::proof::fr_from_hex(&b.instances[i]).expect("fr") + Fr::one()),
-        );
+        b.instances[i] = fr_to_b256(&(fr_from_b256(&b.instances[i]).expect("fr") + Fr::one()));
         assert!(verify_bundle(d, &b).is_err(), "changed instance {i} verified");
     }
     // An instance at or above the modulus is refused outright.
     let mut b = bundle.clone();
-    b.instances[0] = format!("0x{}", "ff".repeat(32));
+    b.instances[0] = B256::repeat_byte(0xff);
     assert!(matches!(verify_bundle(d, &b), Err(Error::Verification(_))));
 
     // Every field a reader reads is checked against the verified instances: an edit names its field.
@@ -211,9 +218,9 @@ fn real_proof_verifies_and_tampering_fails() {
         ("outputs_quantized", Box::new(|b| b.outputs_quantized.push(0))),
         ("scale", Box::new(|b| b.scale += 1)),
         ("output_scale", Box::new(|b| b.output_scale += 1)),
-        ("weights_commitment", Box::new(|b| b.weights_commitment = Some("0x01".into()))),
-        ("calldata", Box::new(|b| b.calldata[100] ^= 1)),
-        ("vk_digest", Box::new(|b| b.vk_digest = format!("0x{}", "00".repeat(32)))),
+        ("weights_commitment", Box::new(|b| b.weights_commitment = Some(Bytes::from_static(&[1])))),
+        ("calldata", Box::new(|b| b.calldata = flip(&b.calldata, 100))),
+        ("vk_digest", Box::new(|b| b.vk_digest = B256::ZERO)),
     ];
     for (field, edit) in edits {
         let mut b = bundle.clone();
@@ -227,7 +234,7 @@ fn real_proof_verifies_and_tampering_fails() {
     // (the transcript absorbs it), and a bundle that names another fulfiller is refused.
     let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(d).expect("srs");
     let vk = zkoracle_prover::keys::read_vk(&d.join("vk.bin"), &settings).expect("vk");
-    let mut inst: Vec<Fr> = bundle.instances.iter().map(|h| fr_from_hex(h).expect("fr")).collect();
+    let mut inst: Vec<Fr> = bundle.instances.iter().map(|w| fr_from_b256(w).expect("fr")).collect();
     assert_eq!(inst.last(), Some(&address_to_field(FULFILLER)), "the fulfiller is the last instance");
     verify_with(&srs, &vk, &bundle.proof, &inst).expect("verifies for its fulfiller");
     *inst.last_mut().expect("fulfiller") = address_to_field(Address::repeat_byte(0xb2));

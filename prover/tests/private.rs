@@ -92,9 +92,9 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
     let ma = ProvingModel::load(&a).expect("load a");
     let pa = ma.prove(&input, Default::default()).expect("prove a");
-    assert_eq!(pa.weights_commitment.as_deref(), Some(wa.commitment.as_str()));
+    assert_eq!(pa.weights_commitment.as_ref().map(ToString::to_string), Some(wa.commitment.clone()));
     let n = pa.instances.len();
-    assert_eq!(pa.instances[n - 2], wa.commitment, "the commitment precedes the fulfiller");
+    assert_eq!(pa.instances[n - 2].to_string(), wa.commitment, "the commitment precedes the fulfiller");
     let verified = verify_bundle(&a, &pa).expect("A's proof verifies against A");
     assert_eq!(verified.weights_commitment, pa.weights_commitment, "verify names the weights commitment");
     let err = verify_bundle(&b, &pa).expect_err("A's proof against B's weights");
@@ -104,7 +104,7 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(&b).expect("srs");
     let vk = zkoracle_prover::keys::read_vk(&b.join(files::VK), &sb).expect("vk");
     let mut inst: Vec<Fr> =
-        pa.instances.iter().map(|h| zkoracle_prover::proof::fr_from_hex(h).expect("fr")).collect();
+        pa.instances.iter().map(|w| zkoracle_prover::proof::fr_from_b256(w).expect("fr")).collect();
     verify_with(&srs, &vk, &pa.proof, &inst).expect("A's proof verifies with A's commitment");
     let at = sb.input_len() + sb.output_len();
     inst[at] = wb.commitment_fr().expect("fr");

@@ -196,7 +196,7 @@ impl Worker {
                         continue;
                     }
                     let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-                    let (output, bytes) = (proof.outputs_quantized.clone(), proof.proof.clone());
+                    let (output, bytes) = (proof.outputs_quantized.clone(), proof.proof.to_vec());
                     if self.db.save_proof(id, self.me, output, bytes, ms).await? {
                         self.shared.metrics.proofs.inc();
                         tracing::info!(request_id = %id, ms, output = ?proof.outputs_quantized, "proved");

@@ -7,7 +7,6 @@ use crate::{
     policy::BadInput,
 };
 use alloy::primitives::{Address, B256, I256, U256};
-use serde::Serialize;
 use std::{
     collections::BTreeMap,
     fmt,
@@ -17,26 +16,9 @@ use std::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// A proof and the outputs it proves (mirrors `zkoracle_prover::ProofBundle`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Proof {
-    /// Outputs dequantized at the model's output scale.
-    pub outputs: Vec<f64>,
-    /// Quantized outputs: what `fulfill` posts.
-    pub outputs_quantized: Vec<i64>,
-    /// Public instances as 0x hex field elements.
-    pub instances: Vec<String>,
-    /// Proof bytes: what `fulfill` posts.
-    #[serde(serialize_with = "ser_hex")]
-    pub proof: Vec<u8>,
-    /// Verifier calldata (`verifyProof(proof, instances)`).
-    #[serde(serialize_with = "ser_hex")]
-    pub calldata: Vec<u8>,
-}
-
-fn ser_hex<S: serde::Serializer>(v: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("0x{}", hex::encode(v)))
-}
+/// A proof and the outputs it proves: the prover's `proof.json` (`fulfill` posts `outputs_quantized` and
+/// `proof`; `POST /v1/prove` returns every field).
+pub use zkoracle_prover::ProofBundle as Proof;
 
 /// One loaded model that can prove. Implementations are CPU-heavy and blocking.
 pub trait Prover: Send + Sync + 'static {
@@ -281,7 +263,7 @@ impl Prover for zkoracle_prover::ProvingModel {
     }
 
     fn vk_digest(&self) -> Option<B256> {
-        Self::vk_digest(self).parse().ok()
+        Some(Self::vk_digest(self))
     }
 
     fn prove_quantized(
@@ -289,13 +271,6 @@ impl Prover for zkoracle_prover::ProvingModel {
         input: &[i64],
         fulfiller: Address,
     ) -> std::result::Result<Proof, zkoracle_prover::Error> {
-        let b = Self::prove_quantized(self, input, fulfiller)?;
-        Ok(Proof {
-            outputs: b.outputs,
-            outputs_quantized: b.outputs_quantized,
-            instances: b.instances,
-            proof: b.proof,
-            calldata: b.calldata,
-        })
+        Self::prove_quantized(self, input, fulfiller)
     }
 }

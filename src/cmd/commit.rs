@@ -1,7 +1,5 @@
 //! `zkoracle commit <dir>`.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use eyre::{bail, WrapErr};
 use zkoracle_prover::params::PrivateWeights;
@@ -11,20 +9,19 @@ use zkoracle_prover::{files, ModelDir};
 /// Arguments of `zkoracle commit`.
 #[derive(Debug, Args)]
 pub(crate) struct CommitArgs {
-    /// Directory made by `zkoracle compile --params private|hashed` (and, for `private`, `zkoracle setup`:
-    /// the commitment is over its SRS).
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
 }
 
 impl CommitArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
-        let dir = ModelDir::new(&self.dir);
+        let dir = ModelDir::new(self.model.path());
         let settings = dir.read_settings()?;
         if !settings.is_private() {
             bail!(
                 "{}: the model's weights are fixed into the verifying key (compiled with --params fixed); \
                  there is no commitment",
-                self.dir.display()
+                self.model.path().display()
             );
         }
         let path = dir.weights();
@@ -39,7 +36,7 @@ impl CommitArgs {
         }
         // The KZG commitment: the words the registry's `weightsCommitment` takes (comma-separated, as
         // script/03_RegisterModel.s.sol's WEIGHTS_COMMITMENT reads them), then the points.
-        let (settings, params) = load_settings_and_srs(&self.dir)
+        let (settings, params) = load_settings_and_srs(self.model.path())
             .wrap_err("the commitment is over the model's SRS: run `zkoracle setup` first")?;
         let salt = weights.salt_fr().wrap_err_with(|| format!("reading {}", path.display()))?;
         let commitment = registered_commitment(&params, &settings, &weights.values, &salt)?;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
@@ -104,7 +104,7 @@ struct Summary {
     pool: PoolAddress,
     #[serde(serialize_with = "decimal")]
     model_id: U256,
-    vk_digest: String,
+    vk_digest: B256,
     scale: u8,
     output_scale: u8,
     verifier_runtime_size: usize,
@@ -290,7 +290,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Compiles and sets up the bundled model into `<work>/<MODEL>`.
-async fn prepare_model(ctx: &Ctx<'_>) -> eyre::Result<(PathBuf, CircuitSettings, String)> {
+async fn prepare_model(ctx: &Ctx<'_>) -> eyre::Result<(PathBuf, CircuitSettings, B256)> {
     let dir = ctx.work.join(MODEL);
     let onnx = ctx.root.join("models").join(format!("{MODEL}.onnx"));
     let data = ctx.root.join("models").join(format!("{MODEL}.input.json"));
@@ -366,7 +366,7 @@ async fn run_demo(ctx: &Ctx<'_>) -> eyre::Result<Summary> {
     };
     let step = Step::start(&format!("deploying with script/{scripts} (forge script --broadcast)"));
     let fee = U256::from(10u64).pow(U256::from(15)); // 0.001 ETH per request
-    let registration = ModelRegistration { name: MODEL, settings: &settings, vk_digest: &vk_digest, fee };
+    let registration = ModelRegistration { name: MODEL, settings: &settings, vk_digest, fee };
     let d = deploy_oracle(&forge, ctx.book, compiled, &registration).await?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(ctx.deployer.clone()))
@@ -598,7 +598,7 @@ async fn exchange(
             Pool::V4(_) => PoolAddress::Hook(pool.address()),
         },
         model_id: d.model_id,
-        vk_digest: String::new(),
+        vk_digest: B256::ZERO,
         scale: settings.scale,
         output_scale: settings.output_scale,
         verifier_runtime_size: 0,

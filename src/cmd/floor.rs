@@ -11,8 +11,8 @@ use super::progress::Step;
 /// Arguments of `zkoracle floor`.
 #[derive(Debug, Args)]
 pub(crate) struct FloorArgs {
-    /// Directory made by `zkoracle compile` (and, for the exact keyed constraint system, `zkoracle setup`).
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
     /// An input (EZKL's `{"input_data": [[...]]}`): time the advice and lookup MSMs on its witness (needs
     /// `zkoracle setup`). Without it every MSM gets random full-width scalars (the dense upper bound).
     #[arg(long)]
@@ -31,7 +31,7 @@ impl FloorArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let step = Step::start("timing MSMs and FFTs");
         let input = self.data.as_deref().map(read_input).transpose()?;
-        let fl = floor(&self.dir, input.as_deref(), self.repeat, &self.cache.dir())?;
+        let fl = floor(self.model.path(), input.as_deref(), self.repeat, &self.cache.dir())?;
         step.finish();
         let (c, s) = (&fl.counts, &fl.seconds);
         if self.json {

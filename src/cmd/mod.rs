@@ -12,7 +12,25 @@ mod toolchain;
 mod verifier;
 mod verify;
 
+use std::path::{Path, PathBuf};
+
 use clap::{Parser, Subcommand};
+
+/// The model directory every command after `compile` reads (`<DIR>`), flattened into each one's arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ModelDirArg {
+    /// Model directory: made by `zkoracle compile` (circuit.json; weights.json with `--params
+    /// private|hashed`), with `zkoracle setup`'s keys (pk.bin, vk.bin, kzg.srs) for the commands after it.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+impl ModelDirArg {
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
+    }
+}
 
 /// zkoracle: verifiable ML inference for EVM chains.
 #[derive(Debug, Parser)]

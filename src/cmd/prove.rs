@@ -13,8 +13,8 @@ use super::progress::Step;
 /// Arguments of `zkoracle prove`.
 #[derive(Debug, Args)]
 pub(crate) struct ProveArgs {
-    /// Directory made by `zkoracle compile` and `zkoracle setup`.
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
     /// The input (EZKL's `{"input_data": [[...]]}` format).
     #[arg(long)]
     data: PathBuf,
@@ -39,7 +39,7 @@ pub(crate) struct ProveArgs {
 impl ProveArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let load = Step::start("loading proving key");
-        let mut model = ProvingModel::load(&self.dir)?;
+        let mut model = ProvingModel::load(self.model.path())?;
         let load_s = load.finish();
         let input = read_input(&self.data)?;
         let step = Step::start("proving");

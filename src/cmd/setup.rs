@@ -30,8 +30,8 @@ impl SrsCacheArgs {
 /// Arguments of `zkoracle setup`.
 #[derive(Debug, Args)]
 pub(crate) struct SetupArgs {
-    /// Directory made by `zkoracle compile`.
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
     /// A halo2 KZG SRS file (`kzg{k}.srs`, Perpetual Powers of Tau format); larger ones are downsized.
     /// Without it an insecure development SRS is generated and cached.
     #[arg(long)]
@@ -44,7 +44,7 @@ impl SetupArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let step = Step::start("generating keys");
         let srs = self.srs.clone().map_or_else(|| self.cache.dev(), SrsSource::File);
-        let report = zkoracle_prover::setup(&self.dir, &srs)?;
+        let report = zkoracle_prover::setup(self.model.path(), &srs)?;
         let secs = step.finish();
         if report.dev_srs {
             eprintln!(

@@ -19,8 +19,8 @@ use super::toolchain::solc_path;
 /// Arguments of `zkoracle verifier`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifierArgs {
-    /// Directory made by `zkoracle compile` and `zkoracle setup` (circuit.json, vk.bin, kzg.srs).
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
     /// Where to write the Solidity verifier (e.g. `Verifier.sol`).
     #[arg(short, long)]
     output: PathBuf,
@@ -123,8 +123,8 @@ impl VerifierArgs {
         } else {
             "generating the verifier"
         });
-        let out = write_verifier(&self.dir, &self.output, solc.as_deref(), self.vk_placement)
-            .wrap_err_with(|| format!("verifier for {}", self.dir.display()))?;
+        let out = write_verifier(self.model.path(), &self.output, solc.as_deref(), self.vk_placement)
+            .wrap_err_with(|| format!("verifier for {}", self.model.path().display()))?;
         let secs = step.finish();
         let placement = match out.source.placement {
             VkPlacement::Embedded => "verifying key embedded",

@@ -8,8 +8,8 @@ use zkoracle_prover::proof::{read_bundle, verify_bundle};
 /// Arguments of `zkoracle verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// Directory made by `zkoracle compile` and `zkoracle setup`.
-    dir: PathBuf,
+    #[command(flatten)]
+    model: super::ModelDirArg,
     /// The proof to check.
     proof: PathBuf,
 }
@@ -18,7 +18,7 @@ impl VerifyArgs {
     pub(crate) fn run(self) -> eyre::Result<()> {
         let bundle = read_bundle(&self.proof)?;
         let start = std::time::Instant::now();
-        let verified = verify_bundle(&self.dir, &bundle)?;
+        let verified = verify_bundle(self.model.path(), &bundle)?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
         match verified.weights_commitment {
             Some(c) => {

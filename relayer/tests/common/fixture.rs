@@ -47,8 +47,8 @@ pub fn spread() -> &'static Built {
         let model = Arc::new(zkoracle_prover::ProvingModel::load(&dir).unwrap());
         Built {
             dir,
-            verifier_code: compiled.creation_bytecode,
-            vk_digest: report.vk_digest.parse().unwrap(),
+            verifier_code: compiled.creation_bytecode.to_vec(),
+            vk_digest: report.vk_digest,
             scales: (settings.scale, settings.output_scale),
             model,
         }

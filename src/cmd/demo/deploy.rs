@@ -2,7 +2,7 @@
 //! (`script/01..03`), then the consumer: the SpreadGatedAMM with its tokens and liquidity (`04`), or the Uniswap v4
 //! fee hook with its PoolManager, routers, tokens and pool (`05`).
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolValue;
 use eyre::{eyre, WrapErr};
 use zkoracle_codegen::CompiledVerifier;
@@ -41,8 +41,8 @@ pub(crate) struct ModelRegistration<'a> {
     pub(crate) name: &'a str,
     /// Its compiled settings (lengths, scale, calibrated range).
     pub(crate) settings: &'a CircuitSettings,
-    /// keccak256 of its verifying key (0x hex).
-    pub(crate) vk_digest: &'a str,
+    /// keccak256 of its verifying key.
+    pub(crate) vk_digest: B256,
     /// Request fee in wei.
     pub(crate) fee: U256,
 }
@@ -114,7 +114,7 @@ async fn deploy_verifier(
     verifier: &CompiledVerifier,
 ) -> eyre::Result<(Address, Option<Address>)> {
     let hex_of = |code: &[u8]| format!("0x{}", hex::encode(code));
-    let mut creation = verifier.creation_bytecode.clone();
+    let mut creation = verifier.creation_bytecode.to_vec();
     let vk_contract = match &verifier.vk_contract {
         Some(vk) => {
             let name = vk.name.clone();

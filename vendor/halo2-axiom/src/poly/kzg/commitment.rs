@@ -149,6 +149,11 @@ impl<E: Engine + Debug> ParamsKZG<E> {
         }
     }
 
+    /// The SRS in the Lagrange basis (`commit_lagrange`'s bases). zkoracle patch: for a caller's own MSM.
+    pub fn g_lagrange(&self) -> &[E::G1Affine] {
+        &self.g_lagrange
+    }
+
     /// Returns gernerator on G2
     pub fn g2(&self) -> E::G2Affine {
         self.g2
