@@ -85,7 +85,7 @@ fn demo_runs_end_to_end_and_cleans_up() {
         .iter()
         .map(|f| f.as_f64().unwrap() / f64::powi(2.0, in_scale as i32))
         .collect();
-    let onnx = zkoracle_prover::compile::OnnxModel::load(&root().join("models/spread_mlp.onnx")).unwrap();
+    let onnx = zkoracle_prover::OnnxModel::load(&root().join("models/spread_mlp.onnx")).unwrap();
     let float = onnx.float_inference(&[vec![1, 8]], &features).unwrap()[0];
     let verified = int("model_output") as f64 / f64::powi(2.0, out_scale as i32);
     assert!((verified - float).abs() < 0.05, "verified output {verified} vs float {float}");

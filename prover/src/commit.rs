@@ -32,13 +32,13 @@ use crate::field::{fr_to_be_bytes, to_field};
 /// Rows of a weight column that hide it: the number of random scalars per proof. One more than the
 /// number of points the column is opened at (it is only copy-constrained, so the permutation argument
 /// opens it at `x` alone).
-pub const HIDING_ROWS: usize = 2;
+pub(crate) const HIDING_ROWS: usize = 2;
 
 /// Words of one commitment point among the public instances: `x_lo, x_hi, y_lo, y_hi` (128-bit limbs).
-pub const WORDS_PER_POINT: usize = 4;
+pub(crate) const WORDS_PER_POINT: usize = 4;
 
 /// Domain separator of the knowledge proof's challenge: `keccak256("zkoracle.weights-pok.v1")`.
-pub fn challenge_domain() -> [u8; 32] {
+pub(crate) fn challenge_domain() -> [u8; 32] {
     Keccak256::digest(b"zkoracle.weights-pok.v1").into()
 }
 
@@ -51,7 +51,7 @@ pub fn hiding_rows(k: u32) -> [usize; HIDING_ROWS] {
 /// The values of `columns` weight columns (length `2^k` each): the weight `cells` (`(column, row, value)`,
 /// [`crate::circuit::CircuitSpec::weight_cells`]), `tails` (one pair per column) in the hiding rows, zero
 /// elsewhere.
-pub fn column_values(
+pub(crate) fn column_values(
     cells: &[(usize, usize, i64)],
     columns: usize,
     k: u32,
@@ -89,7 +89,7 @@ pub fn commit_columns(
 }
 
 /// `L_{n−2}`, `L_{n−1}`: the commitments of the Lagrange polynomials of the hiding rows.
-pub fn hiding_bases(params: &ParamsKZG<Bn256>) -> [G1Affine; HIDING_ROWS] {
+pub(crate) fn hiding_bases(params: &ParamsKZG<Bn256>) -> [G1Affine; HIDING_ROWS] {
     let n = params.n() as usize;
     hiding_rows(params.k()).map(|row| {
         let mut unit = vec![Fr::ZERO; n];
@@ -120,7 +120,7 @@ fn fr_from_be_reduced(be: &[u8; 32]) -> Fr {
 }
 
 /// `(x, y)` of a point as 64 big-endian bytes (the identity, which no honest commitment is, as zeros).
-pub fn point_be(p: &G1Affine) -> [u8; 64] {
+pub(crate) fn point_be(p: &G1Affine) -> [u8; 64] {
     let mut out = [0u8; 64];
     if let Some(c) = Option::<_>::from(p.coordinates()) {
         let c: halo2_proofs::halo2curves::Coordinates<G1Affine> = c;
@@ -131,7 +131,7 @@ pub fn point_be(p: &G1Affine) -> [u8; 64] {
 }
 
 /// The point with big-endian coordinates `bytes` (`None` when not on the curve).
-pub fn point_from_be(bytes: &[u8]) -> Option<G1Affine> {
+pub(crate) fn point_from_be(bytes: &[u8]) -> Option<G1Affine> {
     let coord = |b: &[u8]| -> Option<Fq> {
         let mut le: [u8; 32] = b.try_into().ok()?;
         le.reverse();
@@ -284,7 +284,7 @@ impl KnowledgeProof {
 }
 
 /// `e = keccak256(DST ‖ C_0 ‖ … ‖ C'_0 ‖ … ‖ R) mod p`, points as `x ‖ y` big-endian.
-pub fn challenge(st: Statement<'_>, r: &G1Affine) -> Fr {
+pub(crate) fn challenge(st: Statement<'_>, r: &G1Affine) -> Fr {
     let mut h = Keccak256::new();
     h.update(challenge_domain());
     for p in st.registered.iter().chain(st.proof_columns).chain([r]) {

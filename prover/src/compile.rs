@@ -54,14 +54,14 @@ pub struct CompileOptions {
 
 /// Peak proving memory per circuit row, rounded up from BENCHMARKS.md (mlp_784 at width 8, k = 14: 106 MiB
 /// peak RSS, 6.6 KiB per row; key generation peaks lower).
-pub const BYTES_PER_ROW: u64 = 8 << 10;
+pub(crate) const BYTES_PER_ROW: u64 = 8 << 10;
 
 /// The widest operand row automatic calibration lays out (multiply-accumulate terms per row).
 const MAX_TERMS_PER_ROW: u64 = 32;
 
 /// The largest k whose estimated proving memory (`2^k · BYTES_PER_ROW`) fits in half of this machine's
 /// memory (`MemTotal` in /proc/meminfo; 16 GiB assumed where it cannot be read), between 12 and 26.
-pub fn default_max_k() -> u32 {
+pub(crate) fn default_max_k() -> u32 {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

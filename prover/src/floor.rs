@@ -106,7 +106,7 @@ impl FloorCounts {
 
 /// Counts the MSMs, FFTs and proof elements of one proof for the keyed constraint system `cs` (as in the
 /// verifying key: selectors already compressed) over `domain`.
-pub fn count(cs: &ConstraintSystem<Fr>, domain: &EvaluationDomain<Fr>) -> FloorCounts {
+pub(crate) fn count(cs: &ConstraintSystem<Fr>, domain: &EvaluationDomain<Fr>) -> FloorCounts {
     let k = domain.k();
     let extended_k = domain.extended_k();
     let degree = cs.degree();
@@ -221,7 +221,7 @@ pub struct Floor {
 /// compressed input and table columns (the multisets that the permuted columns rearrange), all with the
 /// random blinding rows the prover adds.
 #[derive(Clone, Debug)]
-pub struct WitnessColumns {
+pub(crate) struct WitnessColumns {
     /// Advice columns as committed.
     pub advice: Vec<Polynomial<Fr, LagrangeCoeff>>,
     /// Per lookup: compressed input, then compressed table.
@@ -230,7 +230,7 @@ pub struct WitnessColumns {
 
 /// Times `counts`' operations `repeats` times (at least once) with `params`' bases over `domain`; the advice
 /// and permuted-lookup MSMs use `witness`' columns when given, random scalars otherwise.
-pub fn measure(
+pub(crate) fn measure(
     counts: &FloorCounts,
     params: &ParamsKZG<Bn256>,
     domain: &EvaluationDomain<Fr>,
@@ -297,7 +297,7 @@ pub fn measure(
 
 /// The committed columns that proving `input` (real values) on the set-up model in `dir` fixes: the advice
 /// from halo2-axiom's own phase-1 synthesis, and each lookup's compressed input and table columns.
-pub fn witness_columns(dir: &Path, input: &[f64]) -> Result<WitnessColumns> {
+pub(crate) fn witness_columns(dir: &Path, input: &[f64]) -> Result<WitnessColumns> {
     let model = crate::ProvingModel::load(dir)?;
     let s = model.settings();
     let q = quantize_inputs(input, s.scale)?;

@@ -18,7 +18,7 @@ pub fn read_input(path: &Path) -> Result<Vec<f64>> {
 
 /// How many values each top-level list of `input_data` holds (EZKL's format: one list per graph input);
 /// `None` when `input_data` is one flat list of numbers.
-pub fn input_list_lengths(path: &Path) -> Result<Option<Vec<usize>>> {
+pub(crate) fn input_list_lengths(path: &Path) -> Result<Option<Vec<usize>>> {
     let v = read_json(path)?;
     let serde_json::Value::Array(items) = input_data(&v, path)? else { return Ok(None) };
     if !items.iter().all(serde_json::Value::is_array) {

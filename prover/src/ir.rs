@@ -471,13 +471,13 @@ impl Activation {
 }
 
 /// The interpolation node at or below `q`: `q` rounded down to a multiple of `2^bits`.
-pub fn interp_node(q: i64, bits: u8) -> i64 {
+pub(crate) fn interp_node(q: i64, bits: u8) -> i64 {
     q.div_euclid(1i64 << bits) << bits
 }
 
 /// [`Activation::Interp`] on `q`: `f0 + d·lo / 2^bits` rounded half up, with `f0 = f(node)`,
 /// `d = f(node + 2^bits) − f0` and `lo = q − node`.
-pub fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
+pub(crate) fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
     let node = interp_node(q, bits);
     let (f0, f1) = (func.apply(node, scale), func.apply(node + (1i64 << bits), scale));
     let lo = i128::from(q - node);
@@ -487,16 +487,16 @@ pub fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
 
 /// Node spacing of [`Activation::LogReduced`]'s mantissa table: `2^-10` (512 nodes on `[1/2, 1)`, where
 /// `|ln''| <= 4`: interpolation within `2^-20 / 2 < 5e-7`).
-pub const LOG_NODE_BITS: u8 = 10;
+pub(crate) const LOG_NODE_BITS: u8 = 10;
 
 /// `round(ln(u)·2^s)` for the mantissa `u = node / 2^bits` of a [`log_reduced`] table node.
-pub fn log_mantissa(node: i64, bits: u8, scale: u8) -> i64 {
+pub(crate) fn log_mantissa(node: i64, bits: u8, scale: u8) -> i64 {
     let u = node as f64 / f64::powi(2.0, i32::from(bits));
     (u.ln() * f64::powi(2.0, i32::from(scale))).round() as i64
 }
 
 /// `round((e − s)·ln 2·2^s)`: the exponent's share of [`log_reduced`] for a `q` of bit length `e`.
-pub fn log_exponent(e: u8, scale: u8) -> i64 {
+pub(crate) fn log_exponent(e: u8, scale: u8) -> i64 {
     ((f64::from(e) - f64::from(scale)) * std::f64::consts::LN_2 * f64::powi(2.0, i32::from(scale))).round()
         as i64
 }
@@ -507,7 +507,7 @@ pub fn log_exponent(e: u8, scale: u8) -> i64 {
 /// log_exponent(e)` with `f0 = log_mantissa(node)`, `d = log_mantissa(node + 2^m) − f0` over `B` bits. The
 /// result does not depend on `B` (any `B ≥ max(e, node_bits + 1)` gives the same `y`), so the circuit's
 /// choice (from its range) agrees with this one.
-pub fn log_reduced(q: i64, scale: u8, node_bits: u8) -> Option<i64> {
+pub(crate) fn log_reduced(q: i64, scale: u8, node_bits: u8) -> Option<i64> {
     if q <= 0 {
         return None;
     }
@@ -523,12 +523,12 @@ pub fn log_reduced(q: i64, scale: u8, node_bits: u8) -> Option<i64> {
 }
 
 /// `round(2^(2s) / q)`, half up, for `q > 0`: the `y` with `2·2^(2s) + q = 2·y·q + r`, `0 <= r < 2q`.
-pub fn recip_exact(q: i64, scale: u8) -> Option<i64> {
+pub(crate) fn recip_exact(q: i64, scale: u8) -> Option<i64> {
     (q > 0).then(|| ((2i128 << (2 * scale)) + i128::from(q)).div_euclid(2 * i128::from(q)) as i64)
 }
 
 /// `round(sqrt(q·2^s))` for `q >= 1`: the integer `y` with `(2y − 1)^2 <= 4·q·2^s < (2y + 1)^2`.
-pub fn sqrt_exact(q: i64, scale: u8) -> Option<i64> {
+pub(crate) fn sqrt_exact(q: i64, scale: u8) -> Option<i64> {
     if q <= 0 {
         return None;
     }
@@ -539,13 +539,13 @@ pub fn sqrt_exact(q: i64, scale: u8) -> Option<i64> {
 }
 
 /// The integer `e = max(1, round(eps·2^s))` added to the operand of [`Activation::RsqrtExact`].
-pub fn rsqrt_offset(eps: f64, scale: u8) -> i64 {
+pub(crate) fn rsqrt_offset(eps: f64, scale: u8) -> i64 {
     ((eps * f64::powi(2.0, i32::from(scale))).round() as i64).max(1)
 }
 
 /// `round(sqrt(2^(3s) / x))`, `x = q + offset`, for `x > 0`: the integer `y` with
 /// `x·(2y − 1)^2 <= 4·2^(3s) < x·(2y + 1)^2`.
-pub fn rsqrt_exact(q: i64, scale: u8, offset: i64) -> Option<i64> {
+pub(crate) fn rsqrt_exact(q: i64, scale: u8, offset: i64) -> Option<i64> {
     let x = i128::from(q + offset);
     if x <= 0 {
         return None;
@@ -570,7 +570,7 @@ pub struct Graph {
 }
 
 /// Integer division rounding half up, for any sign of `z`.
-pub fn rescale(z: i128, shift: u8) -> (i128, i128) {
+pub(crate) fn rescale(z: i128, shift: u8) -> (i128, i128) {
     if shift == 0 {
         return (z, 0);
     }

@@ -32,7 +32,7 @@ const PK_MAGIC: &[u8; 8] = b"ZKOPK\x00\x00\x02";
 const VK_MAGIC: &[u8; 8] = b"ZKOVK\x00\x00\x02";
 
 /// File names inside a model directory.
-pub use crate::model_dir::files;
+pub(crate) use crate::model_dir::files;
 
 /// Bytes before a key file's payload: magic and SHA-256 digest.
 const HEADER_LEN: usize = 40;
@@ -73,7 +73,7 @@ pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
 }
 
 /// Generates the keys for `settings` over `params`.
-pub fn generate_keys(
+pub(crate) fn generate_keys(
     settings: &CircuitSettings,
     params: &ParamsKZG<Bn256>,
 ) -> Result<(ProvingKey<G1Affine>, VerifyingKey<G1Affine>)> {
@@ -86,7 +86,7 @@ pub fn generate_keys(
 /// The verifying key of `circuit`, with its simple selectors compressed: selectors never enabled on the same
 /// row share one fixed column (as distinct values) wherever the constraint system's degree allows, so the
 /// proof has fewer fixed polynomials to evaluate and the verifier fewer commitments to multiply.
-pub fn verifying_key(
+pub(crate) fn verifying_key(
     params: &ParamsKZG<Bn256>,
     circuit: &InferenceCircuit,
 ) -> Result<VerifyingKey<G1Affine>> {
@@ -94,7 +94,7 @@ pub fn verifying_key(
 }
 
 /// Writes `pk.bin` and `vk.bin` into `dir` atomically.
-pub fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Affine>) -> Result<()> {
+pub(crate) fn write_keys(dir: &Path, pk: &ProvingKey<G1Affine>, vk: &VerifyingKey<G1Affine>) -> Result<()> {
     let dir = ModelDir::new(dir);
     let pk_file = framed_compact_pk(pk)?;
     write_atomic(&dir.vk(), &frame(VK_MAGIC, &vk.to_bytes(SerdeFormat::RawBytes)))?;

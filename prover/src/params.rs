@@ -20,9 +20,9 @@ use crate::ir::{Graph, NeuronOp};
 use crate::{Error, Result};
 
 /// Version of the `weights.json` format of `--params hashed` (values and their Poseidon commitment).
-pub const WEIGHTS_VERSION: u32 = 1;
+pub(crate) const WEIGHTS_VERSION: u32 = 1;
 /// Version of the `weights.json` format of `--params private` (values and the commitment's secret salt).
-pub const WEIGHTS_VERSION_COMMITTED: u32 = 2;
+pub(crate) const WEIGHTS_VERSION_COMMITTED: u32 = 2;
 
 /// The private parameters of `graph`, in commitment order ([`Graph::private_params`]).
 pub fn collect(graph: &Graph) -> Vec<i64> {
@@ -30,7 +30,7 @@ pub fn collect(graph: &Graph) -> Vec<i64> {
 }
 
 /// Number of private parameters of `graph` ([`Graph::private_param_count`]).
-pub fn count(graph: &Graph) -> usize {
+pub(crate) fn count(graph: &Graph) -> usize {
     graph.private_param_count()
 }
 
@@ -49,7 +49,7 @@ fn params_mut(graph: &mut Graph) -> impl Iterator<Item = &mut i64> {
 }
 
 /// Zeroes every private parameter of `graph` (what `circuit.json` stores).
-pub fn strip(graph: &mut Graph) {
+pub(crate) fn strip(graph: &mut Graph) {
     params_mut(graph).for_each(|c| *c = 0);
 }
 

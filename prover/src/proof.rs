@@ -20,7 +20,7 @@ use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use crate::circuit::{CircuitSpec, InferenceChip, InferenceCircuit, StoreTails};
 use crate::commit::{self, KnowledgeProof, Statement, WeightsCommitment, HIDING_ROWS};
 use crate::field::to_field;
-pub use crate::field::{address_to_field, fr_from_b256, fr_from_hex, fr_to_b256, fr_to_be_bytes, fr_to_hex};
+pub(crate) use crate::field::{address_to_field, fr_from_b256, fr_to_b256, fr_to_be_bytes};
 use crate::input::quantize_inputs;
 use crate::keys::{read_pk, read_vk, vk_digest};
 use crate::model_dir::ModelDir;

@@ -9,7 +9,7 @@ use crate::ir::Graph;
 use crate::{Error, Result};
 
 /// Version of the `circuit.json` format; bumped on any incompatible change.
-pub const SETTINGS_VERSION: u32 = 2;
+pub(crate) const SETTINGS_VERSION: u32 = 2;
 
 /// How model weights enter the circuit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -201,7 +201,7 @@ impl<'params> ParamsProver<'params, G1Affine> for SignedParams {
 
 /// KZG on BN254 with [`SignedParams`]; proofs are those of `KZGCommitmentScheme<Bn256>`.
 #[derive(Clone, Copy, Debug)]
-pub struct SignedKzg;
+pub(crate) struct SignedKzg;
 
 impl CommitmentScheme for SignedKzg {
     type Scalar = Fr;
@@ -220,7 +220,7 @@ impl CommitmentScheme for SignedKzg {
 
 /// SHPLONK for [`SignedKzg`]: halo2-axiom's `ProverSHPLONK` on the wrapped parameters.
 #[derive(Debug)]
-pub struct SignedShplonk<'params>(ProverSHPLONK<'params, Bn256>);
+pub(crate) struct SignedShplonk<'params>(ProverSHPLONK<'params, Bn256>);
 
 impl<'params> Prover<'params, SignedKzg> for SignedShplonk<'params> {
     const QUERY_INSTANCE: bool = false;
@@ -271,7 +271,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     use super::*;
-    use crate::circuit::to_field;
+    use crate::field::to_field;
 
     #[test]
     fn small_signed_commitment_is_the_same_point() {

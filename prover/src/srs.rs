@@ -23,7 +23,7 @@ use crate::{Error, Result};
 const DEV_SEED: u64 = 0x7a6b_6f72_6163_6c65;
 
 /// Size in bytes of a raw SRS file for `k`.
-pub fn srs_file_len(k: u32) -> u64 {
+pub(crate) fn srs_file_len(k: u32) -> u64 {
     4 + 128 * (1u64 << k) + 256
 }
 
@@ -121,7 +121,7 @@ pub fn dev_srs(k: u32, cache: &Path) -> Result<ParamsKZG<Bn256>> {
 }
 
 /// `params` cut down to `k` (an error when smaller).
-pub fn fit_srs(mut params: ParamsKZG<Bn256>, k: u32, source: &Path) -> Result<ParamsKZG<Bn256>> {
+pub(crate) fn fit_srs(mut params: ParamsKZG<Bn256>, k: u32, source: &Path) -> Result<ParamsKZG<Bn256>> {
     if params.k() < k {
         return Err(Error::SrsTooSmall { path: source.into(), have: params.k(), need: k });
     }

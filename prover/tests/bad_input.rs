@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::keys::files;
+use zkoracle_prover::files;
+use zkoracle_prover::{compile, CompileOptions};
 use zkoracle_prover::{setup, Error, ProvingModel, SrsSource};
 
 fn models() -> PathBuf {
@@ -134,33 +134,27 @@ fn corrupt_keys_and_srs_are_named_and_small_srs_refused() {
         std::fs::write(&path, &bad).expect("write");
         let err = ProvingModel::load(d)
             .map(|_| ())
-            .and_then(|_| zkoracle_prover::proof::verify_bundle(d, &dummy_bundle()).map(|_| ()));
+            .and_then(|_| zkoracle_prover::verify_bundle(d, &dummy_bundle()).map(|_| ()));
         let err = err.expect_err("corrupt file accepted");
         assert!(err.to_string().contains(f), "{f}: {err}");
         std::fs::write(&path, &good[..good.len() - 7]).expect("write");
         let err = ProvingModel::load(d)
             .map(|_| ())
-            .and_then(|_| zkoracle_prover::proof::verify_bundle(d, &dummy_bundle()).map(|_| ()));
+            .and_then(|_| zkoracle_prover::verify_bundle(d, &dummy_bundle()).map(|_| ()));
         assert!(err.expect_err("truncated file accepted").to_string().contains(f), "{f}");
         std::fs::write(&path, &good).expect("restore");
     }
     // An SRS smaller than the circuit's k.
     let small = d.join("small.srs");
     let k = zkoracle_prover::CircuitSettings::read(&d.join(files::CIRCUIT)).expect("settings").k;
-    zkoracle_prover::srs::write_srs(
-        &small,
-        &zkoracle_prover::srs::dev_srs(k - 1, &d.join("srs")).expect("srs"),
-    )
-    .expect("write");
+    zkoracle_prover::write_srs(&small, &zkoracle_prover::dev_srs(k - 1, &d.join("srs")).expect("srs"))
+        .expect("write");
     let err = setup(d, &SrsSource::File(small.clone())).expect_err("small srs");
     assert!(matches!(err, Error::SrsTooSmall { .. }), "{err}");
     // A larger SRS is downsized, and keys match the ones made at exactly k.
     let big = d.join("big.srs");
-    zkoracle_prover::srs::write_srs(
-        &big,
-        &zkoracle_prover::srs::dev_srs(k + 1, &d.join("srs")).expect("srs"),
-    )
-    .expect("write");
+    zkoracle_prover::write_srs(&big, &zkoracle_prover::dev_srs(k + 1, &d.join("srs")).expect("srs"))
+        .expect("write");
     setup(d, &SrsSource::File(big.clone())).expect("downsized setup");
     ProvingModel::load(d).expect("load after downsized setup");
 }

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::input::read_input;
-use zkoracle_prover::proof::verify_bundle;
+use zkoracle_prover::read_input;
+use zkoracle_prover::verify_bundle;
+use zkoracle_prover::{compile, CompileOptions};
 use zkoracle_prover::{setup, ProvingModel, SrsSource};
 
 fn corpus() -> PathBuf {
@@ -137,7 +137,7 @@ fn a_symbolic_batch_takes_the_samples_the_data_brings() {
         std::fs::write(&data, serde_json::json!({ "input_data": [sample] }).to_string()).expect("write");
         let s = compile(&onnx, &data, &CompileOptions::default()).unwrap_or_else(|e| panic!("{tag}: {e}"));
         assert_eq!(s.input_len(), sample.len(), "{tag}");
-        let q = zkoracle_prover::input::quantize_inputs(&sample, s.scale).expect("quantize");
+        let q = zkoracle_prover::quantize_inputs(&sample, s.scale).expect("quantize");
         let ev = s.graph.evaluate(&q, s.scale, Some(s.bound)).expect("evaluate");
         let div = f64::powi(2.0, i32::from(s.output_scale));
         outputs.push(ev.outputs(&s.graph).iter().map(|&v| v as f64 / div).collect::<Vec<f64>>());

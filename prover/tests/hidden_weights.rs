@@ -4,17 +4,17 @@
 use std::path::{Path, PathBuf};
 
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkoracle_prover::commit::{KnowledgeProof, WeightsCommitment};
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::input::read_input;
-use zkoracle_prover::keys::{files, read_vk};
-use zkoracle_prover::params::PrivateWeights;
-use zkoracle_prover::proof::{
-    fr_from_b256, load_settings_and_srs, proof_columns, store_columns, verify_bundle, verify_weights,
-    verify_with, ProofBundle,
+use zkoracle_prover::read_input;
+use zkoracle_prover::testing::{proof_columns, store_columns};
+use zkoracle_prover::ParamsVisibility;
+use zkoracle_prover::PrivateWeights;
+use zkoracle_prover::{compile, CompileOptions};
+use zkoracle_prover::{files, read_vk};
+use zkoracle_prover::{
+    fr_from_b256, load_settings_and_srs, verify_bundle, verify_weights, verify_with, ProofBundle,
 };
-use zkoracle_prover::settings::ParamsVisibility;
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
+use zkoracle_prover::{KnowledgeProof, WeightsCommitment};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -156,10 +156,10 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     use snark_verifier::verifier::plonk::PlonkSuccinctVerifier;
     use snark_verifier::verifier::SnarkVerifier;
     use std::sync::Arc;
-    use zkoracle_prover::circuit::{to_field, CircuitParams, CircuitSpec, InferenceCircuit, StoreTails};
-    use zkoracle_prover::commit;
-    use zkoracle_prover::ir::{Graph, Neuron, NeuronOp};
-    use zkoracle_prover::signed_msm::{create_proof_signed, SignedParams};
+    use zkoracle_prover::testing::{self as commit, InferenceCircuit, StoreTails};
+    use zkoracle_prover::testing::{create_proof_signed, SignedParams};
+    use zkoracle_prover::{to_field, CircuitParams, CircuitSpec};
+    use zkoracle_prover::{Graph, Neuron, NeuronOp};
 
     let weights = [3i64, -2, 5];
     let mut graph = Graph { num_inputs: 2, neurons: vec![], acts: vec![], outputs: vec![] };
@@ -193,7 +193,7 @@ fn published_openings_interpolate_an_unblinded_column_but_not_ours() {
     let (_, row, value) = cells[1];
     assert_eq!((cells[1].0, value), (1, weights[0]));
     let salt = commit::random_tails(4, &mut rng);
-    let registered = commit::WeightsCommitment(commit::commit_columns(&srs, &cells, 4, &salt));
+    let registered = WeightsCommitment(commit::commit_columns(&srs, &cells, 4, &salt));
     let column = store_columns(params)[1];
     let num_instances = spec.num_instances();
     let protocol = protocol_of(&srs, &vk, Config::kzg().with_num_instance(vec![num_instances]));

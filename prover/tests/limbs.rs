@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use halo2_proofs::dev::MockProver;
-use zkoracle_prover::circuit::{to_field, CircuitParams, CircuitSpec, InferenceCircuit};
-use zkoracle_prover::ir::{Activation, Graph, Neuron, NeuronOp};
+use zkoracle_prover::testing::InferenceCircuit;
+use zkoracle_prover::{to_field, CircuitParams, CircuitSpec};
+use zkoracle_prover::{Activation, Graph, Neuron, NeuronOp};
 
 /// `y = relu(round((3·x + 1) / 2))` (or without the ReLU) with 8-bit limbs and `bound = 256`.
 fn spec(relu: bool) -> CircuitSpec {

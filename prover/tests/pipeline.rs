@@ -7,12 +7,11 @@ use std::sync::Arc;
 use alloy_primitives::{Address, Bytes, B256};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkoracle_prover::circuit::{to_field, InferenceCircuit};
-use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
-use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::proof::{
-    address_to_field, fr_from_b256, fr_to_b256, verify_bundle, verify_with, write_bundle,
-};
+use zkoracle_prover::testing::InferenceCircuit;
+use zkoracle_prover::to_field;
+use zkoracle_prover::{address_to_field, fr_from_b256, fr_to_b256, verify_bundle, verify_with, write_bundle};
+use zkoracle_prover::{compile, CompileOptions, Prefer};
+use zkoracle_prover::{quantize_inputs, read_input};
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
 
 /// `bytes` with bit 0 of byte `pos` flipped.
@@ -232,8 +231,8 @@ fn real_proof_verifies_and_tampering_fails() {
     }
     // Bound to its fulfiller: the same proof with another fulfiller's address as the last instance fails
     // (the transcript absorbs it), and a bundle that names another fulfiller is refused.
-    let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(d).expect("srs");
-    let vk = zkoracle_prover::keys::read_vk(&d.join("vk.bin"), &settings).expect("vk");
+    let (_, srs) = zkoracle_prover::load_settings_and_srs(d).expect("srs");
+    let vk = zkoracle_prover::read_vk(&d.join("vk.bin"), &settings).expect("vk");
     let mut inst: Vec<Fr> = bundle.instances.iter().map(|w| fr_from_b256(w).expect("fr")).collect();
     assert_eq!(inst.last(), Some(&address_to_field(FULFILLER)), "the fulfiller is the last instance");
     verify_with(&srs, &vk, &bundle.proof, &inst).expect("verifies for its fulfiller");

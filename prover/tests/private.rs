@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkoracle_prover::circuit::{to_field, InferenceCircuit};
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::keys::files;
-use zkoracle_prover::params::{self, PrivateWeights};
-use zkoracle_prover::proof::{verify_bundle, verify_with};
-use zkoracle_prover::settings::ParamsVisibility;
+use zkoracle_prover::files;
+use zkoracle_prover::testing::InferenceCircuit;
+use zkoracle_prover::to_field;
+use zkoracle_prover::ParamsVisibility;
+use zkoracle_prover::{collect_weights, fill_weights, poseidon_commitment, PrivateWeights};
+use zkoracle_prover::{compile, CompileOptions};
+use zkoracle_prover::{quantize_inputs, read_input};
 use zkoracle_prover::{setup, CircuitSettings, Error, ProvingModel, SrsSource};
+use zkoracle_prover::{verify_bundle, verify_with};
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -37,10 +38,10 @@ fn private_circuit_is_satisfied_and_binds_the_commitment() {
     let input = read_input(&models().join("spread_mlp.input.json")).expect("input");
     let q = quantize_inputs(&input, s.scale).expect("quantize");
     let ev = s.graph.evaluate(&q, s.scale, Some(s.bound)).expect("evaluate");
-    let weights = params::collect(&s.graph);
+    let weights = collect_weights(&s.graph);
     let mut instances: Vec<Fr> =
         q.iter().chain(&ev.outputs(&s.graph)).map(|&v| to_field(i128::from(v))).collect();
-    instances.push(params::commitment(&weights));
+    instances.push(poseidon_commitment(&weights));
     let circuit =
         InferenceCircuit { spec: Arc::new(s.spec()), witness: Some(Arc::new(ev.clone())), tails: None };
     let ok = MockProver::run(s.k, &circuit, vec![instances.clone()]).expect("mock");
@@ -53,8 +54,8 @@ fn private_circuit_is_satisfied_and_binds_the_commitment() {
     let mut tampered = s.graph.clone();
     let mut w = weights.clone();
     w[0] += 1;
-    params::fill(&mut tampered, &w).expect("fill");
-    let spec = zkoracle_prover::circuit::CircuitSpec { graph: tampered, ..s.spec() };
+    fill_weights(&mut tampered, &w).expect("fill");
+    let spec = zkoracle_prover::CircuitSpec { graph: tampered, ..s.spec() };
     let circuit = InferenceCircuit { spec: Arc::new(spec), witness: Some(Arc::new(ev)), tails: None };
     let forged = MockProver::run(s.k, &circuit, vec![instances]).expect("mock");
     assert!(forged.verify().is_err(), "weights that differ from the commitment were accepted");
@@ -78,7 +79,7 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     };
     assert_eq!(graph_of(&a), graph_of(&b));
     let stored = CircuitSettings::read(&a.join(files::CIRCUIT)).expect("read");
-    assert!(params::collect(&stored.graph).iter().all(|&v| v == 0), "circuit.json carries weights");
+    assert!(collect_weights(&stored.graph).iter().all(|&v| v == 0), "circuit.json carries weights");
 
     // Keys depend on the architecture only.
     let srs = SrsSource::Dev { cache: root.path().join("srs") };
@@ -101,10 +102,10 @@ fn same_architecture_shares_keys_and_proofs_bind_their_weights() {
     assert!(matches!(err, Error::OtherWeights { .. }), "{err}");
 
     // Cryptographically: A's proof with B's commitment as the instance fails.
-    let (_, srs) = zkoracle_prover::proof::load_settings_and_srs(&b).expect("srs");
-    let vk = zkoracle_prover::keys::read_vk(&b.join(files::VK), &sb).expect("vk");
+    let (_, srs) = zkoracle_prover::load_settings_and_srs(&b).expect("srs");
+    let vk = zkoracle_prover::read_vk(&b.join(files::VK), &sb).expect("vk");
     let mut inst: Vec<Fr> =
-        pa.instances.iter().map(|w| zkoracle_prover::proof::fr_from_b256(w).expect("fr")).collect();
+        pa.instances.iter().map(|w| zkoracle_prover::fr_from_b256(w).expect("fr")).collect();
     verify_with(&srs, &vk, &pa.proof, &inst).expect("A's proof verifies with A's commitment");
     let at = sb.input_len() + sb.output_len();
     inst[at] = wb.commitment_fr().expect("fr");

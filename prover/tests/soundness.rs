@@ -29,12 +29,12 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::Rotation;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use zkoracle_prover::circuit::{to_field, InferenceCircuit};
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::params;
-use zkoracle_prover::proof::address_to_field;
-use zkoracle_prover::settings::ParamsVisibility;
+use zkoracle_prover::address_to_field;
+use zkoracle_prover::testing::InferenceCircuit;
+use zkoracle_prover::to_field;
+use zkoracle_prover::ParamsVisibility;
+use zkoracle_prover::{compile, CompileOptions};
+use zkoracle_prover::{quantize_inputs, read_input};
 
 /// Circuits with at most this many assigned advice cells are mutated cell by cell.
 const FULL_LIMIT: usize = 5_000;
@@ -169,7 +169,7 @@ fn build(case: &Case) -> Result<(InferenceCircuit, Vec<Fr>, u32), String> {
         // The commitment's words: no gate reads them (the verifier's knowledge proof does).
         instances.extend(std::iter::repeat_n(Fr::ZERO, s.spec().commitment_words()));
     } else if case.private {
-        instances.push(params::commitment(&params::collect(&s.graph)));
+        instances.push(zkoracle_prover::poseidon_commitment(&zkoracle_prover::collect_weights(&s.graph)));
     }
     instances.push(address_to_field(Address::repeat_byte(0xf1)));
     Ok((
@@ -219,7 +219,7 @@ fn mutate(prover: &mut MockProver<Fr>, k: u32, seed: u64, bound_columns: &[usize
 
 fn run_case(case: &Case) -> Result<Outcome, String> {
     let (circuit, instances, k) = build(case)?;
-    let bound = zkoracle_prover::proof::store_columns(circuit.spec.params);
+    let bound = zkoracle_prover::testing::store_columns(circuit.spec.params);
     let mut prover = MockProver::run(k, &circuit, vec![instances]).map_err(|e| format!("mock: {e:?}"))?;
     prover.verify().map_err(|e| format!("honest witness rejected: {e:?}"))?;
     prover.enable_mutation_mode();

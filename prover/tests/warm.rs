@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use alloy_primitives::Address;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use zkoracle_prover::compile::{compile, CompileOptions};
-use zkoracle_prover::input::{quantize_inputs, read_input};
-use zkoracle_prover::keys::files;
-use zkoracle_prover::proof::{read_bundle, verify_bundle, ProofBundle};
+use zkoracle_prover::files;
+use zkoracle_prover::{compile, CompileOptions};
+use zkoracle_prover::{quantize_inputs, read_input};
+use zkoracle_prover::{read_bundle, verify_bundle, ProofBundle};
 use zkoracle_prover::{setup, ProvingModel, SrsSource};
 
 fn root() -> PathBuf {

@@ -371,7 +371,7 @@ mod defaults {
         2
     }
     pub(super) const fn prover_cache_mb() -> usize {
-        zkoracle_prover::proof::DEFAULT_COSET_CACHE_MB
+        zkoracle_prover::DEFAULT_COSET_CACHE_MB
     }
     pub(super) const fn queue_capacity() -> usize {
         64

@@ -2,9 +2,9 @@
 
 use clap::Args;
 use eyre::{bail, WrapErr};
-use zkoracle_prover::params::PrivateWeights;
-use zkoracle_prover::proof::{fr_to_hex, load_settings_and_srs, registered_commitment};
+use zkoracle_prover::PrivateWeights;
 use zkoracle_prover::{files, ModelDir};
+use zkoracle_prover::{fr_to_hex, load_settings_and_srs, registered_commitment};
 
 /// Arguments of `zkoracle commit`.
 #[derive(Debug, Args)]
@@ -28,7 +28,7 @@ impl CommitArgs {
         // `read` recomputes a hashed commitment from the stored values and rejects a mismatch.
         let weights = PrivateWeights::read(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
         let mut graph = settings.graph.clone();
-        zkoracle_prover::params::fill(&mut graph, &weights.values)
+        zkoracle_prover::fill_weights(&mut graph, &weights.values)
             .wrap_err_with(|| format!("{} does not fit {}", path.display(), files::CIRCUIT))?;
         if !settings.circuit_params.committed() {
             println!("{}", weights.commitment);

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use eyre::WrapErr;
-use zkoracle_prover::compile::{compile, CompileOptions, Prefer};
-use zkoracle_prover::params::PrivateWeights;
-use zkoracle_prover::settings::ParamsVisibility;
 use zkoracle_prover::ModelDir;
+use zkoracle_prover::ParamsVisibility;
+use zkoracle_prover::PrivateWeights;
+use zkoracle_prover::{compile, CompileOptions, Prefer};
 
 /// Arguments of `zkoracle compile`.
 #[derive(Debug, Args)]

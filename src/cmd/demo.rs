@@ -26,9 +26,9 @@ use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
 use eyre::{bail, eyre, WrapErr};
 use serde::Serialize;
-use zkoracle_prover::compile::{compile, CompileOptions};
 use zkoracle_prover::CircuitSettings;
 use zkoracle_prover::ModelDir;
+use zkoracle_prover::{compile, CompileOptions};
 
 use self::contracts::{DemoToken, SpreadGatedAMM};
 use self::deploy::{deploy_amm, deploy_oracle, deploy_v4, Deployment, ModelRegistration};
@@ -238,7 +238,7 @@ impl DemoArgs {
         let summary = outcome?;
         if let Some(path) = &o.json {
             let json = serde_json::to_vec_pretty(&summary)?;
-            zkoracle_prover::fsutil::write_atomic(path, &json)?;
+            zkoracle_prover::write_atomic(path, &json)?;
         }
         println!(
             "\nrelayer and anvil stopped; model, verifier, relayer.toml and database are in {}",

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use zkoracle_prover::floor::floor;
-use zkoracle_prover::input::read_input;
+use zkoracle_prover::floor;
+use zkoracle_prover::read_input;
 
 use super::progress::Step;
 

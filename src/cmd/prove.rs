@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use clap::Args;
-use zkoracle_prover::input::read_input;
-use zkoracle_prover::proof::{write_bundle, DEFAULT_COSET_CACHE_MB};
+use zkoracle_prover::read_input;
+use zkoracle_prover::{write_bundle, DEFAULT_COSET_CACHE_MB};
 use zkoracle_prover::{ProofBundle, ProvingModel};
 
 use super::progress::Step;

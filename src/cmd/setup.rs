@@ -18,7 +18,7 @@ pub(crate) struct SrsCacheArgs {
 impl SrsCacheArgs {
     /// The cache directory.
     pub(crate) fn dir(&self) -> PathBuf {
-        self.srs_cache.clone().unwrap_or_else(zkoracle_prover::srs::default_dev_dir)
+        self.srs_cache.clone().unwrap_or_else(zkoracle_prover::default_dev_dir)
     }
 
     /// The development SRS in this cache.

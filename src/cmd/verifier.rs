@@ -8,10 +8,10 @@ use zkoracle_codegen::{
     build_verifier_for, compile_verifier, generate_private_verifier, generate_verifier_with,
     write_verifier_files, CompiledVerifier, VerifierSource, VkPlacement, WeightsKnowledge, EIP170_LIMIT,
 };
-use zkoracle_prover::fsutil::write_atomic;
-use zkoracle_prover::keys::read_vk;
-use zkoracle_prover::proof::{load_settings_and_srs, weights_knowledge_spec};
+use zkoracle_prover::read_vk;
+use zkoracle_prover::write_atomic;
 use zkoracle_prover::ModelDir;
+use zkoracle_prover::{load_settings_and_srs, weights_knowledge_spec};
 
 use super::progress::Step;
 use super::toolchain::solc_path;

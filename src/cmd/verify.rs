@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use zkoracle_prover::proof::{read_bundle, verify_bundle};
+use zkoracle_prover::{read_bundle, verify_bundle};
 
 /// Arguments of `zkoracle verify`.
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use super::limbs::{self, LimbConfig, PostAct};
 use super::nonlinear::{self, Gadget};
 use super::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::{CircuitParams, CircuitSpec, StoreTails};
-pub use crate::field::to_field;
+pub(crate) use crate::field::to_field;
 use crate::ir::{rescale, Evaluation, Neuron, NeuronOp};
 
 /// Columns, selectors and tables of the inference circuit.
@@ -82,7 +82,7 @@ impl PrivateConfig {
 /// The cells every private parameter is copied to or from: the Poseidon gadget's inputs (`hashed`) or the
 /// weight columns' slots (`private`).
 #[derive(Clone, Debug)]
-pub struct ParamCells {
+pub(crate) struct ParamCells {
     /// One cell per parameter, in [`crate::ir::Graph::private_params`] order.
     pub values: Vec<Cell>,
     /// A cell constrained (hashed) or committed (private) to zero.
@@ -92,7 +92,7 @@ pub struct ParamCells {
 }
 
 /// What the inference chip lays out.
-pub trait InferenceInstructions {
+pub(crate) trait InferenceInstructions {
     /// Fills the range and activation tables.
     fn load_tables(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), PlonkError>;
     /// Lays out inputs and neurons; returns the cell holding every value. With private parameters,
@@ -123,7 +123,7 @@ pub trait InferenceInstructions {
 
 /// The chip over one spec.
 #[derive(Clone, Debug)]
-pub struct InferenceChip {
+pub(crate) struct InferenceChip {
     config: InferenceConfig,
     spec: Arc<CircuitSpec>,
     /// The gadget of each activation checked by one (`CircuitSpec::gadgets`).
@@ -156,13 +156,13 @@ pub(crate) fn committed_weight_cells(
 
 impl InferenceChip {
     /// A chip for `spec` with `config`.
-    pub fn new(config: InferenceConfig, spec: Arc<CircuitSpec>) -> Self {
+    pub(crate) fn new(config: InferenceConfig, spec: Arc<CircuitSpec>) -> Self {
         let gadgets = spec.gadgets();
         Self { config, spec, gadgets }
     }
 
     /// Allocates columns and declares the gates and lookups.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> InferenceConfig {
+    pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> InferenceConfig {
         let width = params.width.max(if params.hashed() { 8 } else { 4 });
         let x: Vec<_> = (0..width).map(|_| meta.advice_column()).collect();
         let acc = meta.advice_column();

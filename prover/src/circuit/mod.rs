@@ -10,9 +10,9 @@
 //! in its own region, every parameter cell copied into it.
 
 mod chip;
-pub mod limbs;
-pub mod nonlinear;
-pub mod poseidon;
+pub(crate) mod limbs;
+pub(crate) mod nonlinear;
+pub(crate) mod poseidon;
 
 use std::sync::Arc;
 
@@ -21,8 +21,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error as PlonkError};
 use serde::{Deserialize, Serialize};
 
-pub use chip::{to_field, InferenceChip, InferenceConfig, InferenceInstructions, PrivateConfig};
-pub use nonlinear::Gadget;
+pub(crate) use chip::{InferenceChip, InferenceConfig, InferenceInstructions};
+pub(crate) use nonlinear::Gadget;
 
 use crate::ir::{Activation, Evaluation, Graph, Neuron, NeuronOp};
 
@@ -408,6 +408,7 @@ mod tests {
 
     #[test]
     fn to_field_is_the_signed_integer_mod_p() {
+        use crate::field::to_field;
         use halo2_proofs::halo2curves::ff::PrimeField;
         for x in
             [0i128, 1, -1, 255, -(1 << 40), (1 << 64) - 1, 1 << 64, -(1 << 64) - 7, i128::MAX, i128::MIN + 1]

@@ -278,7 +278,7 @@ fn log_nodes(width: u8, bits: u8) -> impl Iterator<Item = i64> {
 
 /// The interpolation nodes of a table over `[-bound, bound)`: the multiples of `2^bits` from the one at or
 /// below `-bound` to the one at or below `bound − 1`.
-pub fn interp_nodes(bound: i64, bits: u8) -> impl Iterator<Item = i64> {
+pub(crate) fn interp_nodes(bound: i64, bits: u8) -> impl Iterator<Item = i64> {
     let (first, last) = (interp_node(-bound, bits), interp_node(bound - 1, bits));
     (0..=((last - first) >> bits)).map(move |i| first + (i << bits))
 }

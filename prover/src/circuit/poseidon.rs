@@ -27,14 +27,14 @@ use halo2_proofs::poly::Rotation;
 use poseidon_primitives::poseidon::primitives::{Hash, Spec, VariableLengthIden3};
 
 /// Full rounds (half before, half after the partial rounds).
-pub const FULL_ROUNDS: usize = 8;
+pub(crate) const FULL_ROUNDS: usize = 8;
 /// Partial rounds.
-pub const PARTIAL_ROUNDS: usize = 57;
+pub(crate) const PARTIAL_ROUNDS: usize = 57;
 const HALF_FULL: usize = FULL_ROUNDS / 2;
 
 /// circomlib's Poseidon parameters for a width-3 state over BN254.
 #[derive(Debug)]
-pub struct CircomT3;
+pub(crate) struct CircomT3;
 
 impl Spec<Fr, 3, 2> for CircomT3 {
     fn full_rounds() -> usize {
@@ -68,12 +68,13 @@ fn constants() -> &'static Constants {
 }
 
 /// The sponge hash of `values` described in the module docs (the native reference of the gadget).
-pub fn hash(values: &[Fr]) -> Fr {
+pub(crate) fn hash(values: &[Fr]) -> Fr {
     Hash::<Fr, CircomT3, VariableLengthIden3, 3, 2>::init().hash_with_cap(values, values.len() as u128)
 }
 
 /// circomlib's `Poseidon(2)`: the permutation of `[0, a, b]`, word 0.
-pub fn hash2(a: Fr, b: Fr) -> Fr {
+#[cfg(test)]
+pub(crate) fn hash2(a: Fr, b: Fr) -> Fr {
     Hash::<Fr, CircomT3, VariableLengthIden3, 3, 2>::init().hash_with_cap(&[a, b], 0)
 }
 
@@ -197,7 +198,7 @@ fn eval(l: &Lin, atoms: &[Fr]) -> Fr {
 
 /// Rows per permutation and rounds per row for an operand width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoseidonPlan {
+pub(crate) struct PoseidonPlan {
     full_per_row: usize,
     partial_per_row: usize,
 }
@@ -207,7 +208,7 @@ impl PoseidonPlan {
     const NARROWEST: Self = Self { full_per_row: 1, partial_per_row: 3 };
 
     /// The plan for `width` operand columns (`None` below 8: a row cannot hold a round with its absorption).
-    pub fn for_width(width: usize) -> Option<Self> {
+    pub(crate) fn for_width(width: usize) -> Option<Self> {
         let fits = |p: Program| p.cells() <= width && p.fixed_cells() <= width + 1;
         let full_per_row =
             [4usize, 2, 1].into_iter().find(|&r| fits(Program { absorb: true, full: true, rounds: r }))?;
@@ -246,7 +247,7 @@ impl PoseidonPlan {
     }
 
     /// Rows the gadget uses to hash `n` values: an initial row, the permutations, the final state.
-    pub fn rows_for(&self, n: usize) -> usize {
+    pub(crate) fn rows_for(&self, n: usize) -> usize {
         2 + n.div_ceil(2) * self.rows().len()
     }
 }
@@ -270,7 +271,7 @@ pub struct PoseidonConfig {
 }
 
 /// What the gadget lays out.
-pub trait PoseidonInstructions {
+pub(crate) trait PoseidonInstructions {
     /// Hashes `n` values starting at `row`; `values` are known when proving. Returns the cells the values
     /// must be copied into, a cell constrained to zero, the commitment cell and the next free row.
     fn assign_hash(
@@ -284,32 +285,30 @@ pub trait PoseidonInstructions {
 
 /// Cells of an assigned hash.
 #[derive(Clone, Debug)]
-pub struct HashCells {
+pub(crate) struct HashCells {
     /// One cell per hashed value, in order.
     pub inputs: Vec<Cell>,
     /// A cell constrained to zero.
     pub zero: Cell,
     /// The commitment.
     pub output: Cell,
-    /// First row after the gadget.
-    pub next_row: usize,
 }
 
 /// The Poseidon chip over the operand columns `x` and the fixed columns (`f` then `c`).
 #[derive(Clone, Debug)]
-pub struct PoseidonChip {
+pub(crate) struct PoseidonChip {
     config: PoseidonConfig,
 }
 
 impl PoseidonChip {
     /// A chip with `config`.
-    pub fn new(config: PoseidonConfig) -> Self {
+    pub(crate) fn new(config: PoseidonConfig) -> Self {
         Self { config }
     }
 
     /// Declares the gates on `x` and `fixed` (`x.len() + 1` columns). `x` must have at least 8 columns
     /// (the inference chip widens private circuits to 8); narrower, the width-8 plan would not fit.
-    pub fn configure(
+    pub(crate) fn configure(
         meta: &mut ConstraintSystem<Fr>,
         x: &[Column<Advice>],
         fixed: &[Column<Fixed>],
@@ -494,7 +493,7 @@ impl PoseidonInstructions for PoseidonChip {
                 output = cell;
             }
         }
-        Ok(HashCells { inputs, zero, output, next_row: row + 1 })
+        Ok(HashCells { inputs, zero, output })
     }
 }
 

@@ -13,7 +13,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 /// The graph's input-independent tensors, by ONNX tensor name, as `f64` (integers and booleans exactly).
 #[derive(Clone, Debug, Default)]
-pub struct Folded {
+pub(crate) struct Folded {
     values: HashMap<String, ArrayD<f64>>,
     /// The tensors whose ONNX type is an integer type (their arithmetic follows ONNX's integer rules:
     /// `Div` truncates).
@@ -24,7 +24,7 @@ impl Folded {
     /// Runs tract's analysis on `model` with every graph input fixed to `input_shapes` (the shapes the
     /// lowering uses: symbolic dimensions are 1). Best effort: a model tract cannot analyse folds nothing,
     /// and the lowering then reports the op it cannot lower.
-    pub fn analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> Self {
+    pub(crate) fn analyse(model: &pb::ModelProto, input_shapes: &[Vec<usize>]) -> Self {
         let run = std::panic::AssertUnwindSafe(|| Self::try_analyse(model, input_shapes));
         std::panic::catch_unwind(run).ok().and_then(|r| r.ok()).unwrap_or_default()
     }

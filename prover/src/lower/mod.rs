@@ -28,9 +28,9 @@ use std::collections::HashMap;
 use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
-pub use fold::Folded;
-pub use precision::demote_doubles;
-pub use reference::onnx;
+pub(crate) use fold::Folded;
+pub(crate) use precision::demote_doubles;
+pub(crate) use reference::onnx;
 
 use crate::ir::{Activation, Graph, Neuron, NeuronOp, Var};
 use crate::{Error, Result};
@@ -82,11 +82,6 @@ fn family_for(op_type: &str) -> Option<&'static dyn OpLowering> {
     FAMILIES.iter().copied().find(|f| f.op_types().contains(&op_type))
 }
 
-/// Whether zkoracle can lower `op_type`.
-pub fn is_supported(op_type: &str) -> bool {
-    family_for(op_type).is_some()
-}
-
 /// The lowering context: the graph under construction and the fixed-point scales.
 pub(crate) struct Ctx<'a> {
     pub(crate) graph: &'a mut Graph,
@@ -104,7 +99,7 @@ pub(crate) struct Ctx<'a> {
 
 /// How a model is quantized and lowered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LowerOptions {
+pub(crate) struct LowerOptions {
     /// Scale (bits) of every value.
     pub scale: u8,
     /// Scale (bits) of weights.
@@ -278,7 +273,7 @@ pub(crate) fn with_unit_axis(v: &Value, at: usize, insert: bool) -> Value {
 
 /// The result of lowering a whole model.
 #[derive(Clone, Debug)]
-pub struct Lowered {
+pub(crate) struct Lowered {
     /// The quantized graph.
     pub graph: Graph,
     /// Shape of each model input.
@@ -318,7 +313,7 @@ fn value_info_shape(vi: &pb::ValueInfoProto) -> Result<Vec<usize>> {
 }
 
 /// The shapes the lowering gives the graph's inputs (symbolic dimensions are 1: one sample per proof).
-pub fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
+pub(crate) fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
     let g = model.graph.as_ref().ok_or_else(|| Error::InvalidModel("the ONNX model has no graph".into()))?;
     let inits: std::collections::HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
     g.input.iter().filter(|vi| !inits.contains(vi.name.as_str())).map(value_info_shape).collect()
@@ -326,7 +321,7 @@ pub fn input_shapes(model: &pb::ModelProto) -> Result<Vec<Vec<usize>>> {
 
 /// Lowers an ONNX model to the quantized neuron graph: values at `opts.scale`, weights at
 /// `opts.weight_scale`; `folded` holds the input-independent tensors ([`Folded::analyse`]).
-pub fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) -> Result<Lowered> {
+pub(crate) fn lower_model(model: &pb::ModelProto, folded: &Folded, opts: LowerOptions) -> Result<Lowered> {
     let LowerOptions { scale, weight_scale, private } = opts;
     let g = model.graph.as_ref().ok_or_else(|| Error::InvalidModel("the ONNX model has no graph".into()))?;
     let mut graph = Graph { num_inputs: 0, neurons: vec![], acts: vec![], outputs: vec![] };

@@ -15,7 +15,7 @@ const DOUBLE: i32 = DataType::Double as i32;
 const FLOAT: i32 = DataType::Float as i32;
 
 /// Demotes every double-precision tensor and type of `model` to `f32`; whether anything changed.
-pub fn demote_doubles(model: &mut ModelProto) -> bool {
+pub(crate) fn demote_doubles(model: &mut ModelProto) -> bool {
     model.graph.as_mut().is_some_and(graph)
 }
 

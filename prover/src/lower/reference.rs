@@ -15,7 +15,7 @@ use tract_onnx::tract_hir::internal::*;
 use super::trees::Ensemble;
 
 /// tract's ONNX framework with zkoracle's ONNX-ML reference ops registered.
-pub fn onnx() -> tract_onnx::Onnx {
+pub(crate) fn onnx() -> tract_onnx::Onnx {
     let mut onnx = tract_onnx::onnx();
     onnx.op_register.insert("TreeEnsembleClassifier", ensemble);
     onnx.op_register.insert("TreeEnsembleRegressor", ensemble);

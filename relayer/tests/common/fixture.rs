@@ -29,17 +29,16 @@ pub fn spread() -> &'static Built {
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("relayer-spread-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let models = repo_root().join("models");
-        let settings = zkoracle_prover::compile::compile(
+        let settings = zkoracle_prover::compile(
             &models.join("spread_mlp.onnx"),
             &models.join("spread_mlp.input.json"),
-            &zkoracle_prover::compile::CompileOptions::default(),
+            &zkoracle_prover::CompileOptions::default(),
         )
         .unwrap();
         settings.write(&dir.join("circuit.json")).unwrap();
         let report = zkoracle_prover::setup(&dir, &zkoracle_prover::SrsSource::dev()).unwrap();
-        let (settings, params) = zkoracle_prover::proof::load_settings_and_srs(&dir).unwrap();
-        let vk =
-            zkoracle_prover::keys::read_vk(&dir.join(zkoracle_prover::keys::files::VK), &settings).unwrap();
+        let (settings, params) = zkoracle_prover::load_settings_and_srs(&dir).unwrap();
+        let vk = zkoracle_prover::read_vk(&dir.join(zkoracle_prover::files::VK), &settings).unwrap();
         let solc = repo_root().join("tools/solc");
         let (_, compiled) =
             zkoracle_codegen::build_verifier(&params, &vk, settings.num_instances, &solc).unwrap();

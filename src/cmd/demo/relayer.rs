@@ -111,7 +111,7 @@ impl RelayerHandle {
             Err(_) => s.model_dir.display().to_string(),
         };
         let config_path = s.work.join("relayer.toml");
-        zkoracle_prover::fsutil::write_atomic(&config_path, config_text(&s, &model_dir).as_bytes())?;
+        zkoracle_prover::write_atomic(&config_path, config_text(&s, &model_dir).as_bytes())?;
         let db_path = s.work.join("relayer.sqlite");
         let config = Config::from_file(&config_path)?;
         // Create and migrate the database before the relayer runs, so that the demo's own (read-only) opens
