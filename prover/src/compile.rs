@@ -48,7 +48,7 @@ pub struct CompileOptions {
     /// `Some(true)` only with (for models that have such functions), `Some(false)` only without.
     pub precise: Option<bool>,
     /// Largest circuit size (log2 rows) to build; `None`: what this machine's memory allows
-    /// ([`default_max_k`]). A larger model is refused before anything is built, naming the k it needs.
+    /// (`default_max_k`). A larger model is refused before anything is built, naming the k it needs.
     pub max_k: Option<u32>,
 }
 

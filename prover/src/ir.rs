@@ -116,7 +116,7 @@ pub enum Activation {
     /// `sqrt(x)`, exactly rounded by witness and check: `y = round(sqrt(q·2^s))` for `q >= 1`; `q <= 0`
     /// cannot be proved.
     SqrtExact,
-    /// `ln x` by range reduction ([`log_reduced`], docs/NONLINEAR.md): `q = u·2^e` with `e` the bit length
+    /// `ln x` by range reduction (`log_reduced`, docs/NONLINEAR.md): `q = u·2^e` with `e` the bit length
     /// of `q` and `u ∈ [1/2, 1)`, `ln(u)` interpolated between `2^(node_bits − 1)` nodes, `(e − s)·ln 2` from
     /// a table of `e`; `q <= 0` cannot be proved.
     LogReduced {

@@ -75,7 +75,7 @@ pub fn commitment(values: &[i64]) -> Fr {
 /// `weights.json`: the secret half of a private model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivateWeights {
-    /// Format version ([`WEIGHTS_VERSION`] hashed, [`WEIGHTS_VERSION_COMMITTED`] committed).
+    /// Format version (`WEIGHTS_VERSION` hashed, `WEIGHTS_VERSION_COMMITTED` committed).
     pub version: u32,
     /// `--params hashed`: the Poseidon commitment (0x hex field element), the public instance that
     /// identifies these weights. Empty for `--params private`, whose commitment depends on the SRS

@@ -20,7 +20,7 @@ pub enum ParamsVisibility {
     Fixed,
     /// Weights are private witnesses in dedicated advice columns; their KZG commitment (with a secret salt,
     /// blinded afresh in every proof) is a public instance and the keys depend only on the model's
-    /// architecture ([`crate::commit`]). A `circuit.json` of an older zkoracle that says `private` with no
+    /// architecture (`crate::commit`). A `circuit.json` of an older zkoracle that says `private` with no
     /// weight columns is a hashed model.
     Private,
     /// Weights are private witnesses hashed by Poseidon in the circuit; the hash is a public instance (a
@@ -57,7 +57,7 @@ pub struct Calibration {
 /// Everything `setup`, `prove` and `verify` need; written as `<dir>/circuit.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CircuitSettings {
-    /// Format version ([`SETTINGS_VERSION`]).
+    /// Format version (`SETTINGS_VERSION`).
     pub version: u32,
     /// zkoracle version that compiled it.
     pub zkoracle_version: String,

@@ -35,11 +35,11 @@ pub struct CircuitParams {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub private: bool,
     /// With private parameters: the number of weight columns under a KZG commitment (`--params private`,
-    /// [`crate::commit`]), which is also the number of terms per dot-product row of a private neuron (at most
+    /// `crate::commit`), which is also the number of terms per dot-product row of a private neuron (at most
     /// `width`); 0 commits the parameters by Poseidon in the circuit (`--params hashed`).
     #[serde(default, skip_serializing_if = "is_zero_usize")]
     pub store: usize,
-    /// Range checks in limbs of this many bits ([`limbs`]); 0 checks remainders and activations with
+    /// Range checks in limbs of this many bits (`limbs`); 0 checks remainders and activations with
     /// whole-range lookup tables.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub limb_bits: u8,
@@ -47,15 +47,15 @@ pub struct CircuitParams {
     /// ReLU need it; without it the proof has three commitments fewer).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub act_table: bool,
-    /// Whether the circuit has the interpolation lookup and its gates ([`nonlinear`], limb mode): some
+    /// Whether the circuit has the interpolation lookup and its gates (`nonlinear`, limb mode): some
     /// activation is an [`Activation::Interp`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interp: bool,
-    /// Whether the circuit has the exact reciprocal and reciprocal square root gates ([`nonlinear`], limb
+    /// Whether the circuit has the exact reciprocal and reciprocal square root gates (`nonlinear`, limb
     /// mode).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exact: bool,
-    /// Whether the circuit has the range-reduced logarithm's gates ([`nonlinear`], limb mode; with the
+    /// Whether the circuit has the range-reduced logarithm's gates (`nonlinear`, limb mode; with the
     /// interpolation lookup, which it shares): some activation is an [`Activation::LogReduced`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub log: bool,
@@ -136,7 +136,7 @@ pub struct InferenceCircuit {
     pub tails: Option<Arc<StoreTails>>,
 }
 
-/// The hiding rows of the weight columns and what a proof puts there ([`crate::commit`]).
+/// The hiding rows of the weight columns and what a proof puts there (`crate::commit`).
 #[derive(Clone, Debug)]
 pub struct StoreTails {
     /// The rows ([`crate::commit::hiding_rows`]).
@@ -342,7 +342,7 @@ impl CircuitSpec {
 
     /// Public instances: the inputs, the outputs, the weights commitment (`--params private`: four limbs
     /// per weight column; `hashed`: one field element), and last the fulfiller's address (bound by the
-    /// transcript, see [`crate::proof`]).
+    /// transcript, see `crate::proof`).
     pub fn num_instances(&self) -> usize {
         self.graph.num_inputs as usize + self.graph.outputs.len() + self.commitment_words() + 1
     }
@@ -357,7 +357,7 @@ impl CircuitSpec {
     }
 
     /// `--params private`: every weight cell of the committed columns, `(column, row, value)`: each private
-    /// neuron's bias and coefficients in its operand rows ([`chip::committed_weight_cells`]). Every other
+    /// neuron's bias and coefficients in its operand rows (`chip::committed_weight_cells`). Every other
     /// usable cell of these columns is zero.
     pub fn weight_cells(&self) -> Vec<(usize, usize, i64)> {
         if !self.params.committed() {
