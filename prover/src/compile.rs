@@ -722,10 +722,16 @@ pub fn compile(model_path: &Path, data_path: &Path, opts: &CompileOptions) -> Re
         )));
     }
     let exact = model.exact_inputs(&probe.input_shapes);
-    let cal: Vec<(Vec<f64>, Vec<f64>)> = calibration_inputs(&sample, &exact)
-        .into_iter()
-        .map(|x| model.float_inference(&probe.input_shapes, &x).map(|f| (x, f)))
-        .collect::<Result<_>>()?;
+    // A perturbed copy on which the float model itself is undefined (a logarithm or square root of a negative
+    // value, a division by zero: a non-finite output) is not an input the model serves: it would only drop the
+    // precise candidates whose exact gadgets refuse such operands. The sample itself always stays.
+    let mut cal: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(CALIBRATION_SAMPLES);
+    for (i, x) in calibration_inputs(&sample, &exact).into_iter().enumerate() {
+        let f = model.float_inference(&probe.input_shapes, &x)?;
+        if i == 0 || f.iter().all(|v| v.is_finite()) {
+            cal.push((x, f));
+        }
+    }
     let private = opts.params != ParamsVisibility::Fixed;
     let chosen = match &opts.like {
         Some(like) => like_candidate(&model, like, &cal, opts.params)?,

@@ -483,3 +483,24 @@ fn computed_scatter_and_gather_nd_follow_their_indices() {
     );
     assert_eq!(run(&m, &[1.0, 0.0, 5.0, 6.0]).expect("lower"), [1.5, -2.5, 5.0, 6.0]);
 }
+
+/// EZKL's `log` example in small: `Log` straight on the input, whose sample has a value near 0 that the
+/// calibration's perturbed copies push below 0. Those copies are not inputs the float model serves (its output is
+/// NaN there), so they no longer drop the range-reduced logarithm: compile picks it, not the full-range table.
+#[test]
+fn a_log_of_the_input_is_range_reduced_although_perturbed_copies_leave_its_domain() {
+    let mut m = model(vec![node("Log", &["x"], &["y"], vec![])], vec![], &[1, 4], &["y"]);
+    m.opset_import = vec![tract_onnx::pb::OperatorSetIdProto { domain: String::new(), version: 17 }];
+    let dir = tempfile::tempdir().expect("tmp");
+    let (onnx, input) = (dir.path().join("log.onnx"), dir.path().join("input.json"));
+    std::fs::write(&onnx, prost::Message::encode_to_vec(&m)).expect("write model");
+    std::fs::write(&input, r#"{"input_data": [[1.9252, 0.8400, 0.0156, 2.2689]]}"#).expect("write input");
+    let s =
+        crate::compile::compile(&onnx, &input, &crate::compile::CompileOptions::default()).expect("compile");
+    assert!(
+        s.graph.acts.iter().any(|a| matches!(a, Activation::LogReduced { .. })),
+        "compile kept the table: {:?}",
+        s.graph.acts
+    );
+    assert!(s.calibration.max_abs_error < 1e-3, "{:?}", s.calibration);
+}
