@@ -88,7 +88,7 @@ pub struct ProvingModel {
     dir: PathBuf,
     settings: CircuitSettings,
     spec: Arc<CircuitSpec>,
-    /// The SRS, committing witness columns with the signed split ([`crate::signed_msm`]).
+    /// The SRS, committing witness columns by their signed magnitudes (`crate::signed_msm`).
     params: SignedParams,
     pk: ProvingKey<G1Affine>,
     vk_digest: B256,

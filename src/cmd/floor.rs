@@ -61,7 +61,7 @@ impl FloorArgs {
         let rows = [
             ("MSM, Lagrange bases", c.msm_lagrange, n, s.msm_lagrange),
             ("  of which witness", fl.witness_msms, n, s.msm_witness),
-            ("  (signed split)", fl.witness_msms, n, s.msm_witness_signed),
+            ("  (signed)", fl.witness_msms, n, s.msm_witness_signed),
             ("MSM, monomial bases", c.msm_monomial, n, s.msm_monomial),
             ("inverse FFT", c.ifft, n, s.ifft),
             ("coset FFT", c.coset_fft, n, s.coset_fft),
