@@ -44,20 +44,37 @@ pub fn fr_from_b256(w: &B256) -> Option<Fr> {
     Option::from(Fr::from_repr(le))
 }
 
-/// A field element as 0x-hex big-endian.
+/// A field element as 0x-hex big-endian (its EVM word, [`fr_to_b256`], as text).
 pub fn fr_to_hex(f: &Fr) -> String {
-    format!("0x{}", hex::encode(fr_to_be_bytes(f)))
+    fr_to_b256(f).to_string()
 }
 
-/// Parses a 0x-hex big-endian field element; values at or above the modulus are rejected.
+/// Parses a 0x-hex big-endian field element of at most 32 bytes (left-padded to its EVM word, then
+/// [`fr_from_b256`]); values at or above the modulus are rejected.
 pub fn fr_from_hex(s: &str) -> Option<Fr> {
     let raw = hex::decode(s.trim_start_matches("0x")).ok()?;
-    if raw.len() > 32 {
-        return None;
+    let mut word = B256::ZERO;
+    word.get_mut(32usize.checked_sub(raw.len())?..)?.copy_from_slice(&raw);
+    fr_from_b256(&word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_evm_words_round_trip_and_refuse_what_is_not_a_field_element() {
+        for x in [0i128, 5, -1, 1 << 100, -(1 << 90)] {
+            let f = to_field(x);
+            let text = fr_to_hex(&f);
+            assert_eq!(text, format!("0x{}", hex::encode(fr_to_be_bytes(&f))), "{x}");
+            assert_eq!(fr_from_hex(&text), Some(f));
+            assert_eq!(fr_from_b256(&fr_to_b256(&f)), Some(f));
+        }
+        assert_eq!(fr_from_hex("0x05"), Some(Fr::from(5)));
+        assert_eq!(fr_from_hex("05"), Some(Fr::from(5)));
+        assert_eq!(fr_from_hex(&format!("0x{}", "00".repeat(33))), None, "more than 32 bytes");
+        assert_eq!(fr_from_hex(&format!("0x{}", "ff".repeat(32))), None, "above the modulus");
+        assert_eq!(fr_from_hex("0xzz"), None);
     }
-    let mut le = [0u8; 32];
-    for (i, b) in raw.iter().rev().enumerate() {
-        le[i] = *b;
-    }
-    Option::from(Fr::from_repr(le))
 }

@@ -478,11 +478,38 @@ pub(crate) fn interp_node(q: i64, bits: u8) -> i64 {
 /// [`Activation::Interp`] on `q`: `f0 + d·lo / 2^bits` rounded half up, with `f0 = f(node)`,
 /// `d = f(node + 2^bits) − f0` and `lo = q − node`.
 pub(crate) fn interpolate(func: &Activation, bits: u8, q: i64, scale: u8) -> i64 {
-    let node = interp_node(q, bits);
-    let (f0, f1) = (func.apply(node, scale), func.apply(node + (1i64 << bits), scale));
-    let lo = i128::from(q - node);
-    let v = (i128::from(f0) << bits) + i128::from(f1 - f0) * lo + (1i128 << bits >> 1);
-    v.div_euclid(1i128 << bits) as i64
+    InterpStep::of(|n| func.apply(n, scale), bits, q).y as i64
+}
+
+/// One interpolation of `f` between nodes `2^bits` apart, with every value the circuit's interpolation block
+/// holds: `q = node + lo`, `d = f(node + 2^bits) − f0`, and `y·2^bits + r = f0·2^bits + d·lo + 2^(bits−1)` with
+/// `0 <= r < 2^bits` (`y` is `f0 + d·lo / 2^bits` rounded half up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InterpStep {
+    /// The node at or below `q`.
+    pub(crate) node: i64,
+    /// `f(node)`.
+    pub(crate) f0: i64,
+    /// `f(node + 2^bits) − f(node)`.
+    pub(crate) d: i64,
+    /// `q − node`.
+    pub(crate) lo: i64,
+    /// The interpolated value.
+    pub(crate) y: i128,
+    /// The rounding's remainder.
+    pub(crate) r: i128,
+}
+
+impl InterpStep {
+    /// The interpolation of `f` on `q` over `bits` low bits.
+    pub(crate) fn of(f: impl Fn(i64) -> i64, bits: u8, q: i64) -> Self {
+        let node = interp_node(q, bits);
+        let f0 = f(node);
+        let d = f(node + (1i64 << bits)) - f0;
+        let lo = q - node;
+        let v = (i128::from(f0) << bits) + i128::from(d) * i128::from(lo) + (1i128 << bits >> 1);
+        Self { node, f0, d, lo, y: v.div_euclid(1i128 << bits), r: v.rem_euclid(1i128 << bits) }
+    }
 }
 
 /// Node spacing of [`Activation::LogReduced`]'s mantissa table: `2^-10` (512 nodes on `[1/2, 1)`, where
@@ -514,12 +541,8 @@ pub(crate) fn log_reduced(q: i64, scale: u8, node_bits: u8) -> Option<i64> {
     let e = (64 - q.leading_zeros()) as u8;
     let b = e.max(node_bits + 1);
     let z = q << (b - e);
-    let m = b - node_bits;
-    let node = z >> m << m;
-    let f0 = log_mantissa(node, b, scale);
-    let d = log_mantissa(node + (1i64 << m), b, scale) - f0;
-    let v = (i128::from(f0) << m) + i128::from(d) * i128::from(z - node) + (1i128 << m >> 1);
-    Some(v.div_euclid(1i128 << m) as i64 + log_exponent(e, scale))
+    let y_m = InterpStep::of(|n| log_mantissa(n, b, scale), b - node_bits, z).y as i64;
+    Some(y_m + log_exponent(e, scale))
 }
 
 /// `round(2^(2s) / q)`, half up, for `q > 0`: the `y` with `2·2^(2s) + q = 2·y·q + r`, `0 <= r < 2q`.
@@ -900,12 +923,8 @@ mod tests {
                 // The circuit's wider normalisation gives the same value.
                 let e = (64 - q.leading_zeros()) as u8;
                 for b in [e.max(LOG_NODE_BITS + 1) + 3, 50] {
-                    let (z, m) = (q << (b - e), b - LOG_NODE_BITS);
-                    let node = z >> m << m;
-                    let f0 = log_mantissa(node, b, scale);
-                    let d = log_mantissa(node + (1 << m), b, scale) - f0;
-                    let v = (i128::from(f0) << m) + i128::from(d) * i128::from(z - node) + (1i128 << (m - 1));
-                    assert_eq!(v.div_euclid(1i128 << m) as i64 + log_exponent(e, scale), y, "q {q}, b {b}");
+                    let step = InterpStep::of(|n| log_mantissa(n, b, scale), b - LOG_NODE_BITS, q << (b - e));
+                    assert_eq!(step.y as i64 + log_exponent(e, scale), y, "q {q}, b {b}");
                 }
                 q += 1 + q / 7;
             }

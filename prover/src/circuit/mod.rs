@@ -265,17 +265,13 @@ impl CircuitSpec {
         if !self.params.interp {
             return 1;
         }
-        let gadgets = self.gadgets();
         1 + self
             .graph
             .acts
             .iter()
-            .zip(&gadgets)
-            .map(|(a, g)| match (a, g) {
-                (Activation::Interp { bits, .. }, _) => {
-                    nonlinear::interp_nodes(self.bound.max(1), *bits).count()
-                }
-                (_, Some(g @ Gadget::Log { .. })) => g.table_rows(),
+            .map(|a| match *a {
+                Activation::Interp { bits, .. } => nonlinear::interp_nodes(self.bound.max(1), bits).count(),
+                Activation::LogReduced { node_bits } => nonlinear::log_table_rows(self.bound, node_bits),
                 _ => 0,
             })
             .sum::<usize>()

@@ -44,7 +44,7 @@ use super::limbs::{range_chain, Columns, LimbConfig};
 use crate::field::to_field;
 use crate::ir::{
     interp_node, log_exponent, log_mantissa, log_reduced, recip_exact, rsqrt_exact, rsqrt_offset, sqrt_exact,
-    Activation,
+    Activation, InterpStep,
 };
 
 /// Selectors and table of the precise non-linear gadgets.
@@ -175,9 +175,7 @@ impl Gadget {
                 Some(Self::Interp { tag, bits, slack_bits: slack_bits(dmax) })
             }
             Activation::LogReduced { node_bits } => {
-                // q − 1 < 2^q_bits, so the bit length e of q is at most q_bits + 1 ≤ b.
-                let q_bits = bits_of(bound as u128 - 1);
-                let width = (q_bits + 1).max(node_bits + 1);
+                let (q_bits, width) = log_widths(bound, node_bits);
                 let bits = width - node_bits;
                 let dmax = log_nodes(width, bits)
                     .map(|n| {
@@ -241,15 +239,6 @@ impl Gadget {
         head + self.chains().iter().map(|&b| super::limbs::limb_widths(b, t).len()).sum::<usize>()
     }
 
-    /// Rows of the interpolation table the gadget adds besides an interpolated activation's nodes: a log's
-    /// mantissa nodes and its exponents `1..=b`.
-    pub fn table_rows(&self) -> usize {
-        match *self {
-            Self::Log { interp, width, .. } => log_nodes(width, interp.bits).count() + usize::from(width),
-            _ => 0,
-        }
-    }
-
     /// A log's interpolation-table rows `(tag, node, f0, d)`: the exponent rows `(tag', e, 2^(b−e), c(e))`,
     /// then the mantissa's nodes with `round(ln(node / 2^b)·2^s)` and its step.
     pub fn log_table(&self) -> Vec<[i128; 4]> {
@@ -268,6 +257,20 @@ impl Gadget {
         });
         exponents.chain(nodes).collect()
     }
+}
+
+/// A log's `(q_bits, b)` in a circuit of range `[-bound, bound)`: `q − 1` has `q_bits` bits, so the bit length
+/// `e` of `q` is at most `q_bits + 1 <= b`, and `b > node_bits` leaves at least one interpolated bit.
+fn log_widths(bound: i64, node_bits: u8) -> (u8, u8) {
+    let q_bits = bits_of(bound.max(1) as u128 - 1);
+    (q_bits, (q_bits + 1).max(node_bits + 1))
+}
+
+/// The interpolation-table rows of a range-reduced logarithm in a circuit of range `[-bound, bound)`: its
+/// `2^(node_bits − 1)` mantissa nodes and its exponents `1..=b`.
+pub(crate) fn log_table_rows(bound: i64, node_bits: u8) -> usize {
+    let (_, width) = log_widths(bound, node_bits);
+    (1usize << (node_bits - 1)) + usize::from(width)
 }
 
 /// A log's mantissa nodes: the multiples of `2^bits` in `[2^(width−1), 2^width)`.
@@ -551,17 +554,9 @@ fn assign_interp(
     let adv = |region: &mut Region<'_, Fr>, col, row, v: Value<i128>| {
         region.assign_advice(col, row, v.map(to_field)).cell()
     };
-    let step = 1i64 << bits;
-    let node = q.map(|q| interp_node(q, bits));
-    let f0 = node.map(f);
-    let d = node.zip(f0).map(|(n, f0)| f(n + step) - f0);
-    let lo = q.zip(node).map(|(q, n)| q - n);
-    let v = f0.zip(d).zip(lo).map(|((f0, d), lo)| {
-        (i128::from(f0) << bits) + i128::from(d) * i128::from(lo) + (1i128 << bits >> 1)
-    });
-    // y = ⌊v / 2^m⌋, r = v mod 2^m: for an Activation::Interp, `ir::interpolate`'s value.
-    let y = v.map(|v| v.div_euclid(1i128 << bits));
-    let r = v.map(|v| v.rem_euclid(1i128 << bits));
+    let step = q.map(|q| InterpStep::of(f, bits, q));
+    let (node, f0, d, lo) = (step.map(|s| s.node), step.map(|s| s.f0), step.map(|s| s.d), step.map(|s| s.lo));
+    let (y, r) = (step.map(|s| s.y), step.map(|s| s.r));
     let offset = 1i128 << (slack_bits - 1);
     let w = y.zip(f0).map(|(y, f0)| y - i128::from(f0) + offset);
     // Row A.
@@ -650,4 +645,18 @@ fn assign_root(
     let (y_chain, next) = range_chain(region, cols, lc, (next, y, root.y_bits))?;
     region.constrain_equal(y_chain, y_cell);
     Ok((y_cell, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logs_table_has_the_rows_the_layout_reserves() {
+        let act = Activation::LogReduced { node_bits: crate::ir::LOG_NODE_BITS };
+        for bound in [1i64, 2, 1 << 10, 1 << 19, (1 << 30) + 5] {
+            let gadget = Gadget::of(&act, 3, 16, bound).expect("log gadget");
+            assert_eq!(gadget.log_table().len(), log_table_rows(bound, crate::ir::LOG_NODE_BITS), "{bound}");
+        }
+    }
 }

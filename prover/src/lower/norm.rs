@@ -6,9 +6,9 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 
 use super::elementwise::from_vec;
-use super::pool::{max_of, ndindex};
+use super::pool::{max_of, ndindex, shifted_log_sum_exp};
 use super::{attr_f, attr_i, axis, const_input, input, invalid, Ctx, OpLowering, Value};
-use crate::ir::{Activation, UnaryOp, Var};
+use crate::ir::{Activation, Var};
 use crate::Result;
 
 pub(crate) struct Normalization;
@@ -146,12 +146,7 @@ fn channel_param(node: &NodeProto, inputs: &[Option<Value>], i: usize, c: usize)
 
 /// LogSoftmax of one group: `x − m − ln Σ e^(x − m)` with `m` the exact maximum.
 fn log_softmax(cx: &mut Ctx<'_>, group: &[Var]) -> Vec<Var> {
-    let m = max_of(cx, group);
-    let shifted: Vec<Var> = group.iter().map(|&v| cx.affine(&[(v, 1.0), (m, -1.0)], 0.0)).collect();
-    let exps: Vec<(Var, f64)> = shifted.iter().map(|&d| (cx.activation(d, Activation::Exp), 1.0)).collect();
-    let sum = cx.affine(&exps, 0.0);
-    let log = Activation::Unary { op: UnaryOp::Log, alpha: 0.0, beta: 0.0 };
-    let lse = cx.activation(sum, log);
+    let (_, shifted, lse) = shifted_log_sum_exp(cx, group);
     shifted.iter().map(|&d| cx.affine(&[(d, 1.0), (lse, -1.0)], 0.0)).collect()
 }
 

@@ -110,17 +110,19 @@ fn combine(cx: &mut Ctx<'_>, vals: &[Var], mode: Mode) -> Var {
 /// `ln Σ e^x` in its stable form `m + ln Σ e^(x − m)`, `m` the exact maximum: `exp` only meets inputs `<= 0`
 /// (as in softmax) and the logarithm a sum `>= 1`.
 fn log_sum_exp(cx: &mut Ctx<'_>, vals: &[Var]) -> Var {
+    let (m, _, lse) = shifted_log_sum_exp(cx, vals);
+    cx.affine(&[(lse, 1.0), (m, 1.0)], 0.0)
+}
+
+/// `(m, x − m, ln Σ e^(x − m))` with `m` the exact maximum of `vals`: the stable core of LogSumExp and
+/// LogSoftmax.
+pub(crate) fn shifted_log_sum_exp(cx: &mut Ctx<'_>, vals: &[Var]) -> (Var, Vec<Var>, Var) {
     let m = max_of(cx, vals);
-    let exps: Vec<(Var, f64)> = vals
-        .iter()
-        .map(|&v| {
-            let d = cx.affine(&[(v, 1.0), (m, -1.0)], 0.0);
-            (cx.activation(d, Activation::Exp), 1.0)
-        })
-        .collect();
+    let shifted: Vec<Var> = vals.iter().map(|&v| cx.affine(&[(v, 1.0), (m, -1.0)], 0.0)).collect();
+    let exps: Vec<(Var, f64)> = shifted.iter().map(|&d| (cx.activation(d, Activation::Exp), 1.0)).collect();
     let sum = cx.affine(&exps, 0.0);
     let lse = cx.activation(sum, Activation::Unary { op: UnaryOp::Log, alpha: 0.0, beta: 0.0 });
-    cx.affine(&[(lse, 1.0), (m, 1.0)], 0.0)
+    (m, shifted, lse)
 }
 
 #[derive(Clone, Copy)]
