@@ -17,6 +17,7 @@ mod commit;
 mod compile;
 mod error;
 mod field;
+mod fixed_msm;
 mod floor;
 mod fsutil;
 mod input;

@@ -328,6 +328,17 @@ impl ProvingModel {
         self.pk.cache_cosets(max_bytes)
     }
 
+    /// Keeps, in memory, the window multiples of the SRS points (Lagrange basis first, then monomial; each
+    /// only if it fits in `max_bytes`, `2^k · 20 · 64` bytes at k ≤ 13 windows): every later proof's
+    /// full-width commitments (permutation and lookup products, quotient pieces, the vanishing argument's
+    /// random polynomial) then put each scalar's 13-bit digits into one shared set of buckets instead of
+    /// running a bucket pass per 10-bit window. Same commitments, so proofs are byte-identical with or
+    /// without them; returns the bytes kept; `max_bytes = 0` drops them. The warm prover calls it before
+    /// [`ProvingModel::cache_cosets`], which saves less per byte.
+    pub fn cache_msm_tables(&mut self, max_bytes: usize) -> usize {
+        self.params.cache_tables(max_bytes)
+    }
+
     /// What the coset cache holds now, and what one part of it costs (see [`ProvingModel::cache_cosets`]).
     pub fn coset_cache_stats(&self) -> CosetCacheStats {
         self.pk.coset_cache_stats()

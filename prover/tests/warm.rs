@@ -1,5 +1,6 @@
-//! The warm prover (#18): a proof made with the proving key's coset cache is byte for byte the proof made
-//! without it from the same randomness, and verifies under the golden verifying key.
+//! The warm prover (#18): a proof made with the proving key's coset cache and the SRS window-multiple tables
+//! is byte for byte the proof made without them from the same randomness, and verifies under the golden
+//! verifying key.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,13 @@ fn warm_proof_equals_cold_proof_and_verifies_under_the_golden_key() {
     assert!(partial.parts_total > 1, "{partial:?}");
     assert!(prove(&model, &q, fulfiller, 7) == cold, "a partly cached proof differs");
 
+    // The SRS window-multiple tables: the Lagrange one alone (a budget that fits one), then both.
+    let one_table = model.cache_msm_tables(usize::MAX) / 2;
+    assert!(one_table > 0);
+    assert_eq!(model.cache_msm_tables(one_table + one_table / 2), one_table);
+    assert!(prove(&model, &q, fulfiller, 7) == cold, "a proof with the Lagrange table differs");
+    assert_eq!(model.cache_msm_tables(usize::MAX), 2 * one_table);
+
     let full = model.cache_cosets(usize::MAX);
     assert_eq!(full.parts_cached, full.parts_total, "{full:?}");
     assert_eq!(full.bytes(), full.parts_total * one_part);
@@ -78,4 +86,5 @@ fn warm_proof_equals_cold_proof_and_verifies_under_the_golden_key() {
 
     model.cache_cosets(0);
     assert_eq!(model.coset_cache_stats().bytes(), 0);
+    assert_eq!(model.cache_msm_tables(0), 0);
 }

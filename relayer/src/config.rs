@@ -67,9 +67,10 @@ pub struct Config {
     /// Concurrent proofs (blocking worker threads).
     #[serde(default = "defaults::workers")]
     pub workers: usize,
-    /// Memory budget in MiB of the provers' coset caches, shared by the models in `models` order: each
-    /// proving key's fixed and permutation polynomials evaluated on the extended domain once at start-up,
-    /// so a proof pays only for its witness-dependent polynomials (0: recompute them on every proof).
+    /// Memory budget in MiB of the warm provers' caches, shared by the models in `models` order: first the
+    /// window multiples of each model's SRS points (faster full-width commitments), then its proving key's
+    /// fixed and permutation polynomials evaluated on the extended domain, both built once at start-up, so
+    /// a proof pays only for its witness-dependent polynomials (0: recompute them on every proof).
     #[serde(default = "defaults::prover_cache_mb")]
     pub prover_cache_mb: usize,
     /// Proving jobs that may wait for a worker; the dispatcher blocks when the queue is full.

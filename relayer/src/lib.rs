@@ -149,8 +149,8 @@ pub fn load_signer(cfg: &SignerConfig) -> Result<PrivateKeySigner> {
 }
 
 /// Runs the relayer until `shutdown` completes: loads every configured model once with
-/// `zkoracle_prover::ProvingModel` (keys and, within `prover_cache_mb`, their coset evaluations stay in
-/// memory: [`ProvingModelLoader`]), then watches, proves and fulfils.
+/// `zkoracle_prover::ProvingModel` (keys and, within `prover_cache_mb`, their SRS window multiples and
+/// coset evaluations stay in memory: [`ProvingModelLoader`]), then watches, proves and fulfils.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     let loader = ProvingModelLoader::new(config.prover_cache_mb.saturating_mul(1 << 20));
     run_with_loader(config, Arc::new(loader), shutdown).await

@@ -203,9 +203,10 @@ impl ProverPool {
 }
 
 /// [`ModelLoader`] for `zkoracle_prover::ProvingModel` (directories from `zkoracle compile` + `setup`): the
-/// warm prover. Each model's proving key is read once and kept; its key-only coset evaluations
-/// (`ProvingModel::cache_cosets`) are computed once and kept within a byte budget that the models share in
-/// load order, so each proof pays only for its witness-dependent polynomials.
+/// warm prover. Each model's proving key is read once and kept; the window multiples of its SRS points
+/// (`ProvingModel::cache_msm_tables`) and its key-only coset evaluations (`ProvingModel::cache_cosets`) are
+/// computed once and kept within a byte budget that the models share in load order, so each proof pays only
+/// for its witness-dependent polynomials, committed with the tables.
 #[derive(Debug, Default)]
 pub struct ProvingModelLoader {
     /// Coset-cache bytes not yet given to a model.
@@ -225,16 +226,19 @@ impl ModelLoader for ProvingModelLoader {
         // A poisoned lock still holds a consistent count (it is only ever replaced whole).
         let mut left = self.cache_left.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
+        let tables = model.cache_msm_tables(*left);
+        *left = left.saturating_sub(tables);
         let stats = model.cache_cosets(*left);
         *left = left.saturating_sub(stats.bytes());
         tracing::info!(
             dir = %dir.display(),
+            msm_tables_mib = tables >> 20,
             cache_mib = stats.bytes() >> 20,
             parts_cached = stats.parts_cached,
             parts_total = stats.parts_total,
             budget_left_mib = *left >> 20,
             secs = started.elapsed().as_secs_f64(),
-            "coset cache built"
+            "warm caches built"
         );
         Ok(Arc::new(model))
     }
