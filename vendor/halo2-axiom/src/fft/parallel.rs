@@ -38,23 +38,33 @@ fn serial_fft<Scalar: Field, G: FftGroup<Scalar>>(a: &mut [G], omega: Scalar, lo
         }
     }
 
+    // zkoracle patch: each stage's twiddles `w_m^j` are computed once into a table instead of once per
+    // butterfly group (one multiplication per butterfly instead of two); the first butterfly of a group
+    // (`w = 1`) skips its multiplication. Same values.
+    let mut twiddles: Vec<Scalar> = Vec::with_capacity((n / 2) as usize);
     let mut m = 1;
     for _ in 0..log_n {
         let w_m: Scalar = omega.pow_vartime([u64::from(n / (2 * m)), 0, 0, 0]);
+        twiddles.clear();
+        let mut w = Scalar::ONE;
+        for _ in 0..m {
+            twiddles.push(w);
+            w *= &w_m;
+        }
 
-        let mut k = 0;
-        while k < n {
-            let mut w = Scalar::ONE;
-            for j in 0..m {
-                let mut t = a[(k + j + m) as usize];
-                t *= &w;
-                a[(k + j + m) as usize] = a[(k + j) as usize];
-                a[(k + j + m) as usize] -= &t;
-                a[(k + j) as usize] += &t;
-                w *= &w_m;
+        for group in a.chunks_exact_mut(2 * m as usize) {
+            let (lo, hi) = group.split_at_mut(m as usize);
+            let t = hi[0];
+            hi[0] = lo[0];
+            hi[0] -= &t;
+            lo[0] += &t;
+            for ((x, y), w) in lo.iter_mut().zip(hi.iter_mut()).zip(&twiddles).skip(1) {
+                let mut t = *y;
+                t *= w;
+                *y = *x;
+                *y -= &t;
+                *x += &t;
             }
-
-            k += 2 * m;
         }
 
         m *= 2;
