@@ -25,6 +25,14 @@ const SCALAR_BITS: usize = 254;
 /// (measured: 2^16 bases took as long with 16-bit windows as halo2's MSM).
 const MAX_WINDOW_BITS: usize = 13;
 
+/// The most bases a table is built for: above it halo2's MSM uses as wide a window itself and the table's
+/// gain is gone (best of 5 on this 2-core VM: 2^13 points 16.6 vs 26.8 ms, 2^14 32.6 vs 49.8 ms, 2^16 135 vs
+/// 177 ms, 2^18 547 vs 570 ms for 320 MiB of table).
+pub(crate) const MAX_TABLE_BASES: usize = 1 << 16;
+
+/// Scalars per chunk of [`FixedBaseMsm::msm`] (2^14 · 20 windows · 64 bytes = 20 MiB of sorted points).
+const CHUNK: usize = 1 << 14;
+
 /// The window multiples of a fixed set of bases and the MSM over them (see the module docs).
 #[derive(Clone, Debug)]
 pub(crate) struct FixedBaseMsm {
@@ -96,11 +104,33 @@ impl FixedBaseMsm {
         self.table.len() * std::mem::size_of::<G1Affine>()
     }
 
-    /// `Σ scalars[i]·B_i` over the first `scalars.len()` bases (at most `n`).
+    /// `Σ scalars[i]·B_i` over the first `scalars.len()` bases (at most `n`). The scalars go in chunks of
+    /// [`CHUNK`], so the sorted points of one chunk (`CHUNK · windows · 64` bytes) bound the memory and stay
+    /// near the caches; each chunk's bucket sums are added to the buckets' running totals.
     pub(crate) fn msm(&self, scalars: &[Fr]) -> G1 {
+        self.msm_in_chunks(scalars, CHUNK)
+    }
+
+    /// [`FixedBaseMsm::msm`] with `chunk` scalars per chunk.
+    fn msm_in_chunks(&self, scalars: &[Fr], chunk_len: usize) -> G1 {
         assert!(scalars.len() <= self.n, "fixed-base MSM: more scalars than bases");
         let buckets = 1usize << (self.c - 1);
-        // `digits[k]` multiplies `table[k]` (point-major, like the table).
+        let mut totals = vec![G1::identity(); buckets];
+        for (chunk, part) in scalars.chunks(chunk_len.max(1)).enumerate() {
+            let sums = self.chunk_bucket_sums(part, chunk * chunk_len * self.windows);
+            if chunk == 0 {
+                totals.par_iter_mut().zip(sums.par_iter()).for_each(|(t, s)| *t = s.to_curve());
+            } else {
+                totals.par_iter_mut().zip(sums.par_iter()).for_each(|(t, s)| *t += s);
+            }
+        }
+        sum_by_parts(&totals)
+    }
+
+    /// The bucket sums of the digits of `scalars`, whose table entries start at `offset`.
+    fn chunk_bucket_sums(&self, scalars: &[Fr], offset: usize) -> Vec<G1Affine> {
+        let buckets = 1usize << (self.c - 1);
+        // `digits[k]` multiplies `table[offset + k]` (point-major, like the table).
         let digits = self.digits(scalars);
         // Counting sort of the nonzero digits by bucket (|d| − 1); each thread gathers one range of buckets,
         // reading the digits and the table in order.
@@ -120,6 +150,7 @@ impl FixedBaseMsm {
             outs.push(head);
             rest = tail;
         }
+        let table = &self.table[offset..];
         ranges.into_par_iter().zip(outs.into_par_iter()).for_each(|(r, out)| {
             let base = start[r.start];
             let mut fill: Vec<u32> = start[r.clone()].iter().map(|s| s - base).collect();
@@ -128,14 +159,13 @@ impl FixedBaseMsm {
                 if *d == 0 || !r.contains(&b) {
                     continue;
                 }
-                let p = self.table[k];
+                let p = table[k];
                 let slot = &mut fill[b - r.start];
                 out[*slot as usize] = if *d < 0 { -p } else { p };
                 *slot += 1;
             }
         });
-        let sums = bucket_sums(points, &start);
-        sum_by_parts(&sums)
+        bucket_sums(points, &start)
     }
 
     /// The signed base-`2^c` digits of every scalar, `digits[i·windows + j]` in `[−2^(c−1), 2^(c−1))`.
@@ -276,7 +306,7 @@ fn add_pairs(pts: &[G1Affine], pairs: &[(usize, usize)], out: &mut [G1Affine]) {
 
 /// `Σ_b (b + 1)·sums[b]`: running sums from the top, the bucket range split across threads (a range
 /// `[lo, hi)` gives `Σ (b − lo + 1)·sums[b] + lo·Σ sums[b]`).
-fn sum_by_parts(sums: &[G1Affine]) -> G1 {
+fn sum_by_parts(sums: &[G1]) -> G1 {
     let threads = rayon::current_num_threads().max(1);
     let per = sums.len().div_ceil(threads).max(1);
     sums.par_chunks(per)
@@ -325,6 +355,7 @@ mod tests {
         for (k, s) in cases.iter().enumerate() {
             let want = best_multiexp(s, &b[..s.len()]).to_affine();
             assert_eq!(table.msm(s).to_affine(), want, "case {k}");
+            assert_eq!(table.msm_in_chunks(s, 64).to_affine(), want, "case {k} in chunks of 64");
         }
         // The same base twice: equal points in one bucket (a doubling) and a point with its negation.
         let twice = vec![b[0]; 64];
@@ -346,7 +377,7 @@ mod tests {
     #[ignore]
     fn fixed_msm_speed() {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
-        for k in [13u32, 14, 16] {
+        for k in [13u32, 14, 16, 18] {
             let n = 1usize << k;
             let b = bases(n, 3);
             let t = std::time::Instant::now();
