@@ -330,10 +330,9 @@ impl ProvingModel {
 
     /// Keeps, in memory, the window multiples of the SRS points (Lagrange basis first, then monomial; each
     /// only if it fits in `max_bytes`, about `2^k · 20 · 64` bytes, and only up to k = 16, above which they
-    /// gain nothing): every later proof's
-    /// full-width commitments (permutation and lookup products, quotient pieces, the vanishing argument's
-    /// random polynomial) then put each scalar's 13-bit digits into one shared set of buckets instead of
-    /// running a bucket pass per 10-bit window. Same commitments, so proofs are byte-identical with or
+    /// gain nothing): every later proof's full-width commitments (permutation and lookup products, quotient
+    /// pieces, the vanishing argument's random polynomial) then put each scalar's 13-bit digits into one
+    /// shared set of buckets instead of running a bucket pass per 10-bit window. Same commitments, so proofs are byte-identical with or
     /// without them; returns the bytes kept; `max_bytes = 0` drops them. The warm prover calls it before
     /// [`ProvingModel::cache_cosets`], which saves less per byte.
     pub fn cache_msm_tables(&mut self, max_bytes: usize) -> usize {

@@ -53,8 +53,8 @@ impl SignedParams {
 
     /// Keeps the window multiples of the Lagrange and then the monomial SRS points, each only if it fits in
     /// what is left of `max_bytes` and k ≤ 16 (`crate::fixed_msm`: full-width commitments about 1.6x faster
-    /// at 2^13 points, 1.3x at 2^16, no faster above); returns the bytes kept. Commitments are the same group elements with or without them;
-    /// `max_bytes = 0` drops them.
+    /// at 2^13 points, 1.3x at 2^16, no faster above); returns the bytes kept. Commitments are the same
+    /// group elements with or without them; `max_bytes = 0` drops them.
     pub(crate) fn cache_tables(&mut self, max_bytes: usize) -> usize {
         let n = self.inner.n() as usize;
         let each = FixedBaseMsm::bytes_for(n);

@@ -209,12 +209,12 @@ impl ProverPool {
 /// for its witness-dependent polynomials, committed with the tables.
 #[derive(Debug, Default)]
 pub struct ProvingModelLoader {
-    /// Coset-cache bytes not yet given to a model.
+    /// Cache bytes (MSM tables and coset evaluations) not yet given to a model.
     cache_left: Mutex<usize>,
 }
 
 impl ProvingModelLoader {
-    /// A loader whose models' coset caches share `cache_bytes` (0: no cache).
+    /// A loader whose models' warm caches (MSM tables, coset evaluations) share `cache_bytes` (0: none).
     pub const fn new(cache_bytes: usize) -> Self {
         Self { cache_left: Mutex::new(cache_bytes) }
     }

@@ -59,7 +59,8 @@ impl ProveArgs {
         Ok(())
     }
 
-    /// `--repeat`: builds the coset cache, proves `repeat` more times and prints cold and warm times.
+    /// `--repeat`: builds the MSM tables and the coset cache, proves `repeat` more times and prints cold and
+    /// warm times.
     fn warm(
         &self,
         model: &mut ProvingModel,
@@ -72,7 +73,7 @@ impl ProveArgs {
         let tables = model.cache_msm_tables(budget);
         let tables_s = step.finish();
         let step = Step::start("caching the key's cosets");
-        let stats = model.cache_cosets(budget - tables);
+        let stats = model.cache_cosets(budget.saturating_sub(tables));
         let cache_s = step.finish();
         let mut times = Vec::with_capacity(self.repeat);
         for _ in 0..self.repeat {
