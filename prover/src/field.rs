@@ -32,6 +32,19 @@ pub fn fr_to_be_bytes(f: &Fr) -> [u8; 32] {
     b
 }
 
+/// A field element's canonical value as four little-endian 64-bit limbs (what the bucket MSMs cut into
+/// digits).
+pub(crate) fn fr_to_le_limbs(f: &Fr) -> [u64; 4] {
+    let repr = f.to_repr();
+    let mut limbs = [0u64; 4];
+    for (l, chunk) in limbs.iter_mut().zip(repr.as_ref().chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *l = u64::from_le_bytes(word);
+    }
+    limbs
+}
+
 /// A field element as the EVM word `uint256` (32 big-endian bytes).
 pub fn fr_to_b256(f: &Fr) -> B256 {
     B256::from(fr_to_be_bytes(f))
@@ -70,6 +83,12 @@ mod tests {
             assert_eq!(text, format!("0x{}", hex::encode(fr_to_be_bytes(&f))), "{x}");
             assert_eq!(fr_from_hex(&text), Some(f));
             assert_eq!(fr_from_b256(&fr_to_b256(&f)), Some(f));
+            let limbs = fr_to_le_limbs(&f);
+            let be = fr_to_be_bytes(&f);
+            for (i, l) in limbs.iter().enumerate() {
+                let word: [u8; 8] = be[24 - 8 * i..32 - 8 * i].try_into().expect("8 bytes");
+                assert_eq!(*l, u64::from_be_bytes(word), "{x}, limb {i}");
+            }
         }
         assert_eq!(fr_from_hex("0x05"), Some(Fr::from(5)));
         assert_eq!(fr_from_hex("05"), Some(Fr::from(5)));

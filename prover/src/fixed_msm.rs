@@ -13,10 +13,12 @@
 //! The result is the same group element as halo2's MSM (`tests`), so proofs do not change.
 
 use halo2_proofs::halo2curves::bn256::{Fq, Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::{Curve, Group};
 use rayon::prelude::*;
+
+use crate::field::fr_to_le_limbs;
 
 /// Bits of a BN254 scalar field element (`r < 2^254`).
 const SCALAR_BITS: usize = 254;
@@ -143,13 +145,7 @@ impl FixedBaseMsm {
         }
         let mut points = vec![G1Affine::identity(); start[buckets] as usize];
         let ranges = split_buckets(&start, rayon::current_num_threads().max(1));
-        let mut outs = Vec::with_capacity(ranges.len());
-        let mut rest = points.as_mut_slice();
-        for r in &ranges {
-            let (head, tail) = rest.split_at_mut((start[r.end] - start[r.start]) as usize);
-            outs.push(head);
-            rest = tail;
-        }
+        let outs = slices_of(&mut points, &start, &ranges);
         let table = &self.table[offset..];
         ranges.into_par_iter().zip(outs.into_par_iter()).for_each(|(r, out)| {
             let base = start[r.start];
@@ -173,13 +169,7 @@ impl FixedBaseMsm {
         let (c, w) = (self.c, self.windows);
         let mut digits = vec![0i16; scalars.len() * w];
         digits.par_chunks_mut(w).zip(scalars.par_iter()).for_each(|(out, s)| {
-            let repr = s.to_repr();
-            let mut limbs = [0u64; 4];
-            for (l, chunk) in limbs.iter_mut().zip(repr.as_ref().chunks(8)) {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(chunk);
-                *l = u64::from_le_bytes(b);
-            }
+            let limbs = fr_to_le_limbs(s);
             let (half, full) = (1i64 << (c - 1), 1i64 << c);
             let mut carry = 0i64;
             for (j, d) in out.iter_mut().enumerate() {
@@ -224,35 +214,24 @@ fn bits_at(limbs: &[u64; 4], at: usize, c: usize) -> u64 {
 /// level, until each bucket holds at most one point; an empty bucket gives the identity.
 fn bucket_sums(mut points: Vec<G1Affine>, start: &[u32]) -> Vec<G1Affine> {
     let buckets = start.len() - 1;
-    let mut len: Vec<u32> = start.windows(2).map(|w| w[1] - w[0]).collect();
-    let mut begin: Vec<u32> = start[..buckets].to_vec();
-    while len.iter().any(|l| *l > 1) {
+    let mut start = start.to_vec();
+    let len = |start: &[u32], b: usize| (start[b + 1] - start[b]) as usize;
+    while (0..buckets).any(|b| len(&start, b) > 1) {
         // Next level: bucket b keeps ⌈len/2⌉ points.
-        let mut next_begin = vec![0u32; buckets];
-        let mut total = 0u32;
-        for (nb, l) in next_begin.iter_mut().zip(&len) {
-            *nb = total;
-            total += l.div_ceil(2);
+        let mut next_start = Vec::with_capacity(buckets + 1);
+        next_start.push(0u32);
+        for b in 0..buckets {
+            next_start.push(next_start[b] + len(&start, b).div_ceil(2) as u32);
         }
-        let mut next = vec![G1Affine::identity(); total as usize];
-        let mut next_start = next_begin.clone();
-        next_start.push(total);
+        let mut next = vec![G1Affine::identity(); next_start[buckets] as usize];
         let ranges = split_buckets(&next_start, rayon::current_num_threads().max(1));
-        let mut outs = vec![];
-        let mut rest = next.as_mut_slice();
-        for r in &ranges {
-            let size: u32 = r.clone().map(|b| len[b].div_ceil(2)).sum();
-            let (head, tail) = rest.split_at_mut(size as usize);
-            outs.push(head);
-            rest = tail;
-        }
-        let pts = &points;
-        let (b_ref, l_ref) = (&begin, &len);
+        let outs = slices_of(&mut next, &next_start, &ranges);
+        let (pts, cur) = (&points, &start);
         ranges.into_par_iter().zip(outs.into_par_iter()).for_each(|(r, out)| {
             let mut pairs = Vec::new();
             let mut o = 0usize;
             for b in r {
-                let (s, l) = (b_ref[b] as usize, l_ref[b] as usize);
+                let (s, l) = (cur[b] as usize, len(cur, b));
                 for t in 0..l / 2 {
                     pairs.push((s + 2 * t, o));
                     o += 1;
@@ -265,10 +244,28 @@ fn bucket_sums(mut points: Vec<G1Affine>, start: &[u32]) -> Vec<G1Affine> {
             add_pairs(pts, &pairs, out);
         });
         points = next;
-        begin = next_begin;
-        len = len.iter().map(|l| l.div_ceil(2)).collect();
+        start = next_start;
     }
-    (0..buckets).map(|b| if len[b] == 1 { points[begin[b] as usize] } else { G1Affine::identity() }).collect()
+    (0..buckets)
+        .map(|b| if len(&start, b) == 1 { points[start[b] as usize] } else { G1Affine::identity() })
+        .collect()
+}
+
+/// `items` cut into the consecutive slices of the bucket `ranges` (`start[b]..start[b+1]` are bucket `b`'s
+/// items), one per thread.
+fn slices_of<'a, T>(
+    items: &'a mut [T],
+    start: &[u32],
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<&'a mut [T]> {
+    let mut outs = Vec::with_capacity(ranges.len());
+    let mut rest = items;
+    for r in ranges {
+        let (head, tail) = rest.split_at_mut((start[r.end] - start[r.start]) as usize);
+        outs.push(head);
+        rest = tail;
+    }
+    outs
 }
 
 /// `out[o] = pts[a] + pts[a + 1]` for every `(a, o)` in `pairs`, in affine coordinates with one batched
@@ -312,14 +309,21 @@ fn sum_by_parts(sums: &[G1]) -> G1 {
     sums.par_chunks(per)
         .enumerate()
         .map(|(t, chunk)| {
-            let (mut running, mut acc) = (G1::identity(), G1::identity());
-            for s in chunk.iter().rev() {
-                running += s;
-                acc += running;
-            }
-            acc + running * Fr::from((t * per) as u64)
+            let (weighted, total) = summation_by_parts(chunk);
+            weighted + total * Fr::from((t * per) as u64)
         })
         .reduce(G1::identity, |a, b| a + b)
+}
+
+/// `(Σ_i (i + 1)·buckets[i], Σ_i buckets[i])` by running sums from the top (summation by parts: one running
+/// and one total addition per bucket). Serial.
+pub(crate) fn summation_by_parts(buckets: &[G1]) -> (G1, G1) {
+    let (mut running, mut weighted) = (G1::identity(), G1::identity());
+    for b in buckets.iter().rev() {
+        running += b;
+        weighted += running;
+    }
+    (weighted, running)
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use halo2_proofs::arithmetic::best_multiexp;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::group::Group;
 use halo2_proofs::plonk::{create_proof, Circuit, Error as PlonkError, ProvingKey};
 use halo2_proofs::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, ParamsVerifier, Prover};
@@ -30,7 +29,8 @@ use halo2_proofs::transcript::{EncodedChallenge, TranscriptWrite};
 use rand::RngCore;
 use rayon::prelude::*;
 
-use crate::fixed_msm::{FixedBaseMsm, MAX_TABLE_BASES};
+use crate::field::fr_to_le_limbs;
+use crate::fixed_msm::{summation_by_parts, FixedBaseMsm, MAX_TABLE_BASES};
 
 /// KZG parameters whose Lagrange commitments take small signed scalars by their magnitude (see the module
 /// docs), and whose full-width commitments use precomputed window multiples once the warm prover has built
@@ -79,11 +79,8 @@ impl SignedParams {
 /// `v` as `(negative, |v|)` when `|v| < 2^64` (`v` or `p − v` below 2^64).
 fn small_signed(v: &Fr) -> Option<(bool, u64)> {
     let low = |f: &Fr| {
-        let repr = f.to_repr();
-        let b = repr.as_ref();
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&b[..8]);
-        b[8..].iter().all(|x| *x == 0).then(|| u64::from_le_bytes(word))
+        let [l0, rest @ ..] = fr_to_le_limbs(f);
+        rest.iter().all(|l| *l == 0).then_some(l0)
     };
     low(v).map(|m| (false, m)).or_else(|| low(&-*v).map(|m| (true, m)))
 }
@@ -123,13 +120,7 @@ fn signed_buckets(mags: &[u64], negs: &[bool], bases: &[G1Affine], bits: u32) ->
             }
             top = top.max(d);
         }
-        // Summation by parts: Σ d·bucket[d] = Σ_j (Σ_{d ≥ j} bucket[d]).
-        let (mut running, mut sum) = (G1::identity(), G1::identity());
-        for b in buckets[1..=top].iter().rev() {
-            running += b;
-            sum += running;
-        }
-        acc += sum;
+        acc += summation_by_parts(&buckets[1..=top]).0;
     }
     acc
 }
